@@ -1,0 +1,33 @@
+// @ts-check
+// swc strips types only (tsc does the checking in `npm run typecheck`); TypeORM needs legacy decorators + metadata.
+/** @type {import('jest').Config['transform']} */
+const transform = {
+  '^.+\\.ts$': [
+    '@swc/jest',
+    {
+      jsc: {
+        target: 'es2022',
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true },
+      },
+      module: { type: 'commonjs' },
+    },
+  ],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  transform,
+  // Every integration test talks to the real stack; the global setup starts it if it is not up.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  testMatch: ['<rootDir>/{test,packages/*/test,services/*/test,workflows/test}/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/.cache/'],
+  modulePathIgnorePatterns: ['<rootDir>/.cache/'],
+  testTimeout: 60_000,
+  // Kafka and Temporal clients keep sockets; tests close what they open, this only guards CI from hanging.
+  forceExit: true,
+  verbose: true,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+};

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+/**
+ * One place that reads the environment. Every setting has a default that matches the local stack
+ * (temporal/stack.ts), so `npm start` works with no .env file; production overrides by env.
+ */
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const url = (fallback: string) => z.string().url().default(fallback);
+
+const schema = z.object({
+  NODE_ENV: z.string().default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  /** Interface the HTTP servers bind; 0.0.0.0 in containers. */
+  HOST: z.string().default('127.0.0.1'),
+  GATEWAY_PORT: port(8080),
+  USER_PORT: port(8081),
+  ORDER_PORT: port(8082),
+  PAYMENT_PORT: port(8083),
+  NOTIFICATION_PORT: port(8084),
+  USER_SERVICE_URL: url('http://127.0.0.1:8081'),
+  ORDER_SERVICE_URL: url('http://127.0.0.1:8082'),
+
+  // The server (and an account that may create databases); each service's own database defaults to it.
+  DATABASE_URL: url('postgres://paystream:paystream@127.0.0.1:5432/postgres'),
+  USER_DATABASE_URL: z.string().url().optional(),
+  ORDER_DATABASE_URL: z.string().url().optional(),
+
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    ),
+
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_UI_PORT: port(8233),
+
+  // Stripe: a real test key talks to api.stripe.com; otherwise STRIPE_API_BASE points the SDK at a fake.
+  STRIPE_SECRET_KEY: z.string().default('sk_test_paystreamlocal'),
+  STRIPE_API_BASE: z.string().default('http://127.0.0.1:8420'),
+  STRIPE_MOCK_PORT: port(12111),
+  LOCALSTRIPE_PORT: port(8420),
+
+  SMTP_HOST: z.string().default('127.0.0.1'),
+  SMTP_PORT: port(1025),
+  MAIL_API_PORT: port(8025),
+  MAIL_FROM: z.string().default('Paystream <no-reply@paystream.local>'),
+
+  // Secrets have development defaults so the laptop run needs no set-up; production must set them.
+  JWT_SECRET: z.string().min(32).default('dev-only-jwt-secret-change-me-in-production-0123456789'),
+  SERVICE_TOKEN: z.string().min(16).default('dev-only-service-token-change-me'),
+});
+
+export type Config = Omit<z.infer<typeof schema>, 'USER_DATABASE_URL' | 'ORDER_DATABASE_URL'> & {
+  USER_DATABASE_URL: string;
+  ORDER_DATABASE_URL: string;
+};
+
+function withDatabase(serverUrl: string, database: string): string {
+  const u = new URL(serverUrl);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Invalid configuration:\n${lines}`);
+  }
+  const cfg: Config = {
+    ...parsed.data,
+    USER_DATABASE_URL: parsed.data.USER_DATABASE_URL ?? withDatabase(parsed.data.DATABASE_URL, 'users'),
+    ORDER_DATABASE_URL: parsed.data.ORDER_DATABASE_URL ?? withDatabase(parsed.data.DATABASE_URL, 'orders'),
+  };
+  if (cfg.NODE_ENV === 'production') {
+    for (const key of ['JWT_SECRET', 'SERVICE_TOKEN'] as const) {
+      if (cfg[key].startsWith('dev-only-')) throw new Error(`${key} must be set in production`);
+    }
+  }
+  return cfg;
+}
+
+/** Real Stripe when the key is a real test/live key and no fake is configured explicitly. */
+export function stripeClientOptions(cfg: Config): {
+  host?: string;
+  port?: number;
+  protocol?: 'http' | 'https';
+} {
+  const usesRealStripe =
+    /^sk_(test|live)_[A-Za-z0-9]{20,}$/.test(cfg.STRIPE_SECRET_KEY) && !process.env.STRIPE_API_BASE;
+  if (usesRealStripe) return {};
+  const base = new URL(cfg.STRIPE_API_BASE);
+  return {
+    host: base.hostname,
+    port: Number(base.port || (base.protocol === 'https:' ? 443 : 80)),
+    protocol: base.protocol === 'https:' ? 'https' : 'http',
+  };
+}

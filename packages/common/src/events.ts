@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/** Kafka topics. Keys are always the orderId so one order's events stay ordered on one partition. */
+export const TOPICS = {
+  orderCreate: 'order.create',
+  paymentEvent: 'payment.event',
+  notificationDlq: 'notification.dlq',
+  /** Messages a consumer could not parse or validate: kept for inspection, never retried blindly. */
+  parked: 'paystream.parked',
+} as const;
+
+export const ALL_TOPICS = Object.values(TOPICS);
+
+const currency = z
+  .string()
+  .regex(/^[a-z]{3}$/, 'ISO 4217 code in lower case')
+  .describe('ISO 4217, lower case as Stripe uses it');
+/** Minor units (cents); Stripe's own limit is 99,999,999. */
+const amount = z.number().int().positive().max(99_999_999);
+const isoDate = z.iso.datetime({ offset: true });
+
+export const orderCreateEvent = z.object({
+  eventId: z.uuid(),
+  orderId: z.uuid(),
+  userId: z.uuid(),
+  amount,
+  currency,
+  createdAt: isoDate,
+});
+export type OrderCreateEvent = z.infer<typeof orderCreateEvent>;
+
+export const paymentEvent = z.object({
+  eventId: z.uuid(),
+  orderId: z.uuid(),
+  userId: z.uuid(),
+  status: z.enum(['succeeded', 'failed']),
+  amount,
+  currency,
+  paymentIntentId: z.string().min(1).optional(),
+  failureReason: z.string().min(1).max(500).optional(),
+  /** Recipient for the notification, carried so the notifier needs no call back into the user service. */
+  email: z.email().optional(),
+  occurredAt: isoDate,
+});
+export type PaymentEvent = z.infer<typeof paymentEvent>;
+
+export const notificationDlqEntry = z.object({
+  /** The payment.event as it arrived; unknown when the message itself could not be parsed. */
+  original: z.unknown(),
+  error: z.string(),
+  attempts: z.number().int().nonnegative(),
+  failedAt: isoDate,
+});
+export type NotificationDlqEntry = z.infer<typeof notificationDlqEntry>;
+
+export const parkedMessage = z.object({
+  topic: z.string(),
+  partition: z.number().int(),
+  offset: z.string(),
+  key: z.string().nullable(),
+  value: z.string().nullable(),
+  consumerGroup: z.string(),
+  reason: z.string(),
+  parkedAt: isoDate,
+});
+export type ParkedMessage = z.infer<typeof parkedMessage>;

@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { ZodType } from 'zod';
+import type { Logger } from './logger';
+import { HttpProblem, PROBLEM_CONTENT_TYPE, fieldErrorsFromZod, problems } from './problem';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    id: string;
+    log: Logger;
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Accept a caller's request id only if it is short and printable; otherwise mint one. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && REQUEST_ID.test(value) ? value : randomUUID();
+}
+
+export function sendProblem(res: express.Response, problem: HttpProblem, instance?: string): void {
+  res
+    .status(problem.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify(problem.toBody(instance)));
+}
+
+export interface ServiceAppOptions {
+  logger: Logger;
+  /** Largest JSON body accepted; bigger ones are answered 413 without being read whole. */
+  bodyLimit?: string;
+  /** The gateway streams bodies through untouched, so it turns parsing off. */
+  parseJson?: boolean;
+}
+
+/** Request id + access log + JSON body parsing shared by every service. Add routes, then call `finish`. */
+export function createServiceApp({
+  logger,
+  bodyLimit = '16kb',
+  parseJson = true,
+}: ServiceAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((req, res, next) => {
+    req.id = requestIdFrom(req.headers['x-request-id']);
+    req.log = logger.child({ requestId: req.id });
+    res.setHeader('x-request-id', req.id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      req.log.info(
+        { method: req.method, path: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
+        'request',
+      );
+    });
+    next();
+  });
+  if (parseJson) {
+    app.use(requireJsonBody);
+    app.use(express.json({ limit: bodyLimit, strict: true, type: 'application/json' }));
+  }
+  return app;
+}
+
+/** 415 for a request that carries a body in anything but JSON. */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody =
+    Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !req.is('application/json')) {
+    next(new HttpProblem(415, 'unsupported-media-type', 'Send the body as application/json'));
+    return;
+  }
+  next();
+};
+
+/** Parse and validate `value` with `schema`; throws a 400 problem listing the fields. */
+export function validate<T>(schema: ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw problems.validation(fieldErrorsFromZod(parsed.error));
+  return parsed.data;
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+}
+
+/** 404 for unknown routes and problem+json for every error; never a stack trace to the client. */
+export function finish(app: Express, logger: Logger): Express {
+  app.use((req, _res, next) => next(problems.notFound(`No route for ${req.method} ${req.path}`)));
+  const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+    let problem: HttpProblem;
+    const parserError = err as BodyParserError;
+    if (err instanceof HttpProblem) problem = err;
+    else if (parserError.type === 'entity.parse.failed') problem = new HttpProblem(400, 'invalid-json');
+    else if (parserError.type === 'entity.too.large') problem = new HttpProblem(413, 'payload-too-large');
+    else if (parserError.type === 'encoding.unsupported' || parserError.type === 'charset.unsupported')
+      problem = new HttpProblem(415, 'unsupported-media-type');
+    else if (parserError.status && parserError.status >= 400 && parserError.status < 500)
+      problem = new HttpProblem(parserError.status, 'validation-error', 'Malformed request');
+    else {
+      (req.log ?? logger).error({ err }, 'unhandled error');
+      problem = new HttpProblem(500, 'internal-error');
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendProblem(res, problem, req.originalUrl);
+  };
+  app.use(onError);
+  return app;
+}
+
+export type HealthCheck = () => Promise<unknown>;
+
+/** `/healthz`: the process answers. `/readyz`: every real dependency answers within its timeout. */
+export function healthRoutes(checks: Record<string, HealthCheck>, timeoutMs = 2000): express.Router {
+  const router = express.Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const results = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), timeoutMs, name);
+          return [name, 'ok'] as const;
+        } catch (err) {
+          return [name, `fail: ${(err as Error).message}`] as const;
+        }
+      }),
+    );
+    const ready = results.every(([, status]) => status === 'ok');
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'not-ready', checks: Object.fromEntries(results) });
+  });
+  return router;
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Listen and resolve once bound; port 0 picks a free port (tests). */
+export function listen(app: Express, port: number, host = '127.0.0.1'): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    // Keep-alive longer than the gateway's pool idle time so the gateway never reuses a closed socket.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+  });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,141 @@
+import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
+import type { ZodType } from 'zod';
+import type { Logger } from './logger';
+import { TOPICS, type ParkedMessage } from './events';
+
+export function createKafka(clientId: string, brokers: string[], logger?: Logger): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    connectionTimeout: 3000,
+    retry: { initialRetryTime: 200, retries: 8 },
+    // kafkajs' own logs go through pino so they are structured like ours.
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry) => {
+      if (!logger) return;
+      const { message, ...rest } = entry.log;
+      const level = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'info';
+      logger[level]({ kafka: rest, namespace: entry.namespace }, message);
+    },
+  });
+}
+
+/** Idempotent producer: broker-side dedupe of retried sends, acks from all in-sync replicas. */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+}
+
+export async function publishJson(
+  producer: Producer,
+  topic: string,
+  key: string,
+  value: unknown,
+  headers: IHeaders = {},
+): Promise<void> {
+  await producer.send({ topic, acks: -1, messages: [{ key, value: JSON.stringify(value), headers }] });
+}
+
+/** Create missing topics; existing ones are left as they are. */
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: readonly string[],
+  numPartitions = 3,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })),
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface InvalidMessage {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+  reason: string;
+}
+
+export interface JsonConsumerOptions<T> {
+  consumer: Consumer;
+  topic: string;
+  groupId: string;
+  schema: ZodType<T>;
+  logger: Logger;
+  /** Runs for each valid message; throwing leaves the offset uncommitted so the message is redelivered. */
+  handle: (value: T, message: KafkaMessage, partition: number) => Promise<void>;
+  /** Where a message that fails parsing/validation goes; it must not throw for the partition to move on. */
+  onInvalid: (invalid: InvalidMessage) => Promise<void>;
+}
+
+/**
+ * At-least-once consumption: the offset is committed only after `handle` succeeds, so a crash
+ * re-delivers rather than drops. A message that can never be valid is handed to `onInvalid` and
+ * committed, so one bad message never blocks its partition.
+ */
+export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<void> {
+  const { consumer, topic, schema, logger } = opts;
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ topic: t, partition, message }) => {
+      const raw = message.value?.toString('utf8') ?? '';
+      let reason: string | undefined;
+      let value: T | undefined;
+      try {
+        const parsed = schema.safeParse(JSON.parse(raw));
+        if (parsed.success) value = parsed.data;
+        else
+          reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      } catch (err) {
+        reason = `invalid JSON: ${(err as Error).message}`;
+      }
+      if (value === undefined) {
+        logger.warn({ topic: t, partition, offset: message.offset, reason }, 'parking invalid message');
+        await opts.onInvalid({ topic: t, partition, message, reason: reason ?? 'empty message' });
+      } else {
+        await opts.handle(value, message, partition);
+      }
+      await consumer.commitOffsets([
+        { topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() },
+      ]);
+    },
+  });
+}
+
+/** Default parking: the raw message and the reason go to `paystream.parked` for an operator. */
+export function parkTo(producer: Producer, consumerGroup: string) {
+  return async ({ topic, partition, message, reason }: InvalidMessage): Promise<void> => {
+    const parked: ParkedMessage = {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key?.toString('utf8') ?? null,
+      value: message.value?.toString('utf8') ?? null,
+      consumerGroup,
+      reason,
+      parkedAt: new Date().toISOString(),
+    };
+    await publishJson(
+      producer,
+      TOPICS.parked,
+      parked.key ?? `${topic}-${partition}-${message.offset}`,
+      parked,
+    );
+  };
+}
+
+export function headerString(headers: IHeaders | undefined, name: string): string | undefined {
+  const v = headers?.[name];
+  const first = Array.isArray(v) ? v[0] : v;
+  return first === undefined ? undefined : first.toString();
+}

@@ -1,0 +1,36 @@
+import type { Logger } from './logger';
+
+/**
+ * Runs a service's `start`, then waits for SIGINT/SIGTERM and calls its `stop` once, so consumers
+ * leave their group and HTTP servers drain before the process exits.
+ */
+export function runMain(name: string, logger: Logger, start: () => Promise<() => Promise<void>>): void {
+  let stop: (() => Promise<void>) | undefined;
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, `${name} stopping`);
+    const force = setTimeout(() => process.exit(1), 10_000).unref();
+    (stop ? stop() : Promise.resolve())
+      .then(() => {
+        clearTimeout(force);
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        logger.error({ err }, `${name} stop failed`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  start()
+    .then((s) => {
+      stop = s;
+      if (stopping) void s().finally(() => process.exit(0));
+    })
+    .catch((err: unknown) => {
+      logger.fatal({ err }, `${name} failed to start`);
+      process.exit(1);
+    });
+}

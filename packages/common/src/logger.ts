@@ -1,0 +1,36 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Structured JSON logs. Secrets and card data are redacted at the source so a careless
+ * `log.info({ body })` can never leak them.
+ */
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'cardNumber',
+  '*.cardNumber',
+  'number',
+  '*.number',
+  'cvc',
+  '*.cvc',
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'req.headers["x-service-token"]',
+  'headers["x-service-token"]',
+];
+
+export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+  return pino({
+    name: service,
+    level,
+    base: { service },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}

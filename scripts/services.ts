@@ -1,0 +1,84 @@
+/**
+ * Starts the five services as child processes (tsx, so no build step) and waits until each one's
+ * /readyz answers 200. Used by `npm start` and by the end-to-end tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { loadConfig } from '@paystream/common';
+
+const ROOT = path.resolve(__dirname, '..');
+
+export const SERVICE_NAMES = ['user', 'order', 'payment', 'notification', 'gateway'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export function servicePort(name: ServiceName, env: NodeJS.ProcessEnv = process.env): number {
+  const cfg = loadConfig(env);
+  const ports: Record<ServiceName, number> = {
+    gateway: cfg.GATEWAY_PORT,
+    user: cfg.USER_PORT,
+    order: cfg.ORDER_PORT,
+    payment: cfg.PAYMENT_PORT,
+    notification: cfg.NOTIFICATION_PORT,
+  };
+  return ports[name];
+}
+
+export interface RunningService {
+  name: ServiceName;
+  child: ChildProcess;
+  port: number;
+}
+
+export function startService(
+  name: ServiceName,
+  env: NodeJS.ProcessEnv = process.env,
+  onLine?: (line: string) => void,
+): RunningService {
+  const child = spawn(
+    process.execPath,
+    ['--max-old-space-size=256', '--import', 'tsx', path.join(ROOT, 'services', name, 'src', 'main.ts')],
+    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffered = '';
+    stream?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) onLine?.(line);
+    });
+  }
+  return { name, child, port: servicePort(name, env) };
+}
+
+export async function waitReady(service: RunningService, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (service.child.exitCode !== null)
+      throw new Error(`${service.name} exited with ${service.child.exitCode}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${service.port}/readyz`, {
+        signal: AbortSignal.timeout(2000),
+      });
+      if (res.ok) return;
+      last = await res.text();
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${service.name} not ready after ${timeoutMs / 1000}s: ${last}`);
+}
+
+export async function stopService(
+  service: RunningService,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
+  if (service.child.exitCode !== null || service.child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => service.child.once('exit', () => resolve()));
+  service.child.kill(signal);
+  const timer = setTimeout(() => service.child.kill('SIGKILL'), 12_000);
+  await exited;
+  clearTimeout(timer);
+}

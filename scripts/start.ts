@@ -1,0 +1,59 @@
+/**
+ * `npm start`: the real local stack, then the five services, then the gateway URL.
+ * Ctrl-C stops the services and exactly the stack parts this command started.
+ */
+import { down, up } from '../temporal/stack';
+import { SERVICE_NAMES, startService, stopService, waitReady, type RunningService } from './services';
+
+const COLORS: Record<string, string> = {
+  gateway: '\x1b[36m',
+  user: '\x1b[32m',
+  order: '\x1b[33m',
+  payment: '\x1b[35m',
+  notification: '\x1b[34m',
+};
+
+async function main(): Promise<void> {
+  const startedStack = await up();
+  const running: RunningService[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\n[start] stopping services…');
+    await Promise.all(running.map((s) => stopService(s)));
+    if (process.env.PAYSTREAM_KEEP_STACK !== '1') await down(startedStack);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  for (const name of SERVICE_NAMES) {
+    const color = process.stdout.isTTY ? (COLORS[name] ?? '') : '';
+    const reset = color ? '\x1b[0m' : '';
+    const service = startService(name, process.env, (line) =>
+      console.log(`${color}${name.padEnd(12)}${reset} ${line}`),
+    );
+    service.child.on('exit', (code, signal) => {
+      if (!stopping) {
+        console.error(`[start] ${name} exited (${code ?? signal}); stopping everything`);
+        void stopAll(1);
+      }
+    });
+    running.push(service);
+  }
+  await Promise.all(running.map((s) => waitReady(s)));
+  const gateway = running.find((s) => s.name === 'gateway');
+  console.log(`\n[start] all five services are ready.`);
+  console.log(`[start] gateway:          http://127.0.0.1:${gateway?.port}`);
+  console.log(`[start] Temporal Web UI:  http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`);
+  console.log(
+    `[start] mail (Mailpit):   http://127.0.0.1:${process.env.MAIL_API_PORT ?? 8025}/api/v1/messages`,
+  );
+  console.log('[start] Ctrl-C stops everything.\n');
+}
+
+main().catch((err: unknown) => {
+  console.error(`[start] ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+import { closeServer, createLogger, listen, loadConfig, runMain } from '@paystream/common';
+import { createGatewayApp } from './app';
+import { createAgent } from './proxy';
+
+const logger = createLogger('gateway');
+
+runMain('gateway', logger, async () => {
+  const cfg = loadConfig();
+  const agent = createAgent();
+  const app = createGatewayApp({
+    logger,
+    agent,
+    userServiceUrl: cfg.USER_SERVICE_URL,
+    orderServiceUrl: cfg.ORDER_SERVICE_URL,
+  });
+  const server = await listen(app, cfg.GATEWAY_PORT, cfg.HOST);
+  logger.info({ port: cfg.GATEWAY_PORT }, 'gateway listening');
+  return async () => {
+    await closeServer(server);
+    agent.destroy();
+  };
+});

@@ -1,0 +1,16 @@
+import { closeServer, createLogger, initDataSource, listen, loadConfig, runMain } from '@paystream/common';
+import { createUserApp } from './app';
+import { userDataSource } from './db/data-source';
+
+const logger = createLogger('user');
+
+runMain('user', logger, async () => {
+  const cfg = loadConfig();
+  const db = await initDataSource(userDataSource(cfg.USER_DATABASE_URL));
+  const server = await listen(createUserApp({ logger, db }), cfg.USER_PORT, cfg.HOST);
+  logger.info({ port: cfg.USER_PORT }, 'user service listening');
+  return async () => {
+    await closeServer(server);
+    await db.destroy();
+  };
+});
