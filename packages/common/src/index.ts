@@ -7,3 +7,4 @@ export * from './kafka';
 export * from './db';
 export * from './temporal';
 export * from './lifecycle';
+export * from './auth';
