@@ -514,15 +514,18 @@ const stripeMockAnswers = () =>
   httpOk(`http://127.0.0.1:${cfg.STRIPE_MOCK_PORT}/v1/customers`, { authorization: 'Bearer sk_test_123' });
 const stripeMock: Component = {
   name: 'stripe-mock',
-  ports: [cfg.STRIPE_MOCK_PORT],
+  ports: [cfg.STRIPE_MOCK_PORT, cfg.STRIPE_MOCK_PORT + 1],
   async install() {
     stripeMockBin = await goBinary('stripe-mock', 'github.com/stripe/stripe-mock', VERSIONS.stripeMock);
   },
   ready: stripeMockAnswers,
   async start() {
+    // It always serves HTTPS too; give that its own loopback port next to the HTTP one.
     const logFile = startDaemon('stripe-mock', stripeMockBin, [
       '-http-addr',
       `127.0.0.1:${cfg.STRIPE_MOCK_PORT}`,
+      '-https-addr',
+      `127.0.0.1:${cfg.STRIPE_MOCK_PORT + 1}`,
     ]);
     await waitFor('stripe-mock', stripeMockAnswers, 30_000, logFile);
   },
