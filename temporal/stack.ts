@@ -631,9 +631,9 @@ export async function up(names: string[] = COMPONENTS.map((c) => c.name)): Promi
   );
   if (selected.includes(postgres)) await ensureDatabases();
   for (const c of selected) log(c.describe());
-  log(
-    `logs and pids under ${path.relative(process.cwd(), LOGS) || LOGS}, ${path.relative(process.cwd(), RUN) || RUN}`,
-  );
+  const show = (p: string) =>
+    path.relative(process.cwd(), p).startsWith('..') ? p : path.relative(process.cwd(), p);
+  log(`logs and pids under ${show(LOGS)}, ${show(RUN)}`);
   return started;
 }
 
