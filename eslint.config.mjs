@@ -27,5 +27,12 @@ export default tseslint.config(
       globals: { module: 'writable', require: 'readonly', process: 'readonly' },
     },
   },
+  {
+    // Plain Node scripts shipped in the images (e.g. deploy/healthcheck.mjs).
+    files: ['deploy/**/*.mjs'],
+    languageOptions: {
+      globals: { process: 'readonly', fetch: 'readonly', AbortSignal: 'readonly' },
+    },
+  },
   prettier,
 );

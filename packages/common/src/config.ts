@@ -56,6 +56,9 @@ const schema = z.object({
   SERVICE_TOKEN: z.string().min(16).default('dev-only-service-token-change-me'),
 });
 
+/** Every environment variable the services read (deployment files are checked against this list). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
+
 export type Config = Omit<z.infer<typeof schema>, 'USER_DATABASE_URL' | 'ORDER_DATABASE_URL'> & {
   USER_DATABASE_URL: string;
   ORDER_DATABASE_URL: string;

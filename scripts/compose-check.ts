@@ -1,0 +1,144 @@
+/**
+ * Checks docker-compose.yml without a Docker engine (there is none on the dev/CI machines):
+ * `docker compose config -q` when the compose client is installed, and always a static check of what
+ * the client cannot know: pinned images, the service Dockerfile and its build args, dependencies,
+ * env vars the services really read, in-network addresses, host ports and the Kafka topics.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { ALL_TOPICS, CONFIG_KEYS } from '@paystream/common';
+import { SERVICE_NAMES } from './services';
+
+const ROOT = path.resolve(__dirname, '..');
+const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
+
+interface ComposeService {
+  image?: string;
+  build?: { context?: string; dockerfile?: string; args?: Record<string, string> };
+  environment?: Record<string, string | number | boolean | null>;
+  depends_on?: Record<string, { condition?: string }> | string[];
+  healthcheck?: unknown;
+  ports?: string[];
+  volumes?: string[];
+  command?: string | string[];
+}
+export interface ComposeFile {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+export function checkCompose(compose: ComposeFile): string[] {
+  const errors: string[] = [];
+  const services = compose.services ?? {};
+  const names = new Set(Object.keys(services));
+  const hostPorts = new Map<string, string>();
+  const healthy = new Set<string>();
+
+  for (const required of [
+    ...SERVICE_NAMES,
+    'postgres',
+    'kafka',
+    'temporal',
+    'temporal-ui',
+    'mailpit',
+    'stripe-mock',
+  ])
+    if (!names.has(required)) errors.push(`service ${required} is missing`);
+
+  for (const [name, svc] of Object.entries(services)) {
+    const where = `services.${name}`;
+    if (!svc.image && !svc.build) errors.push(`${where}: needs an image or a build`);
+    if (svc.image && !/:[\w][\w.-]*$/.test(svc.image)) errors.push(`${where}: image ${svc.image} has no tag`);
+    if (svc.image?.endsWith(':latest')) errors.push(`${where}: pin ${svc.image} to a version`);
+
+    let hasHealthcheck = svc.healthcheck !== undefined;
+    if (svc.build) {
+      const dockerfile = path.join(ROOT, svc.build.context ?? '.', svc.build.dockerfile ?? 'Dockerfile');
+      if (!fs.existsSync(dockerfile)) errors.push(`${where}: ${svc.build.dockerfile} does not exist`);
+      else hasHealthcheck ||= /^HEALTHCHECK /m.test(fs.readFileSync(dockerfile, 'utf8'));
+      const target = svc.build.args?.SERVICE;
+      if (target !== name) errors.push(`${where}: build arg SERVICE is ${target}, expected ${name}`);
+      else if (!fs.existsSync(path.join(ROOT, 'services', name, 'src', 'main.ts')))
+        errors.push(`${where}: services/${name}/src/main.ts does not exist`);
+      for (const key of Object.keys(svc.environment ?? {}))
+        if (!CONFIG_KEYS.includes(key)) errors.push(`${where}: env ${key} is not read by any service`);
+    }
+    if (hasHealthcheck) healthy.add(name);
+
+    for (const value of Object.values(svc.environment ?? {})) {
+      if (typeof value !== 'string' || value.includes('${')) continue;
+      // Every address a container dials must be another service on the compose network.
+      for (const match of value.matchAll(/(?:^|\/\/|@|,)([a-z][a-z0-9-]*):(\d+)/g)) {
+        const host = match[1] ?? '';
+        if (!['localhost', 'http', 'https'].includes(host) && !names.has(host))
+          errors.push(`${where}: ${value} points at ${host}, which is not a compose service`);
+      }
+    }
+
+    for (const port of svc.ports ?? []) {
+      const host = String(port).split(':')[0] ?? '';
+      const other = hostPorts.get(host);
+      if (other) errors.push(`${where}: host port ${host} is also published by ${other}`);
+      hostPorts.set(host, name);
+    }
+    for (const volume of svc.volumes ?? []) {
+      const source = volume.split(':')[0] ?? '';
+      if (source.startsWith('.')) {
+        if (!fs.existsSync(path.join(ROOT, source))) errors.push(`${where}: mounts missing file ${source}`);
+      } else if (!(compose.volumes && source in compose.volumes)) {
+        errors.push(`${where}: named volume ${source} is not declared`);
+      }
+    }
+  }
+
+  for (const [name, svc] of Object.entries(services)) {
+    const deps: Record<string, { condition?: string }> = Array.isArray(svc.depends_on)
+      ? Object.fromEntries(svc.depends_on.map((d) => [d, {}]))
+      : (svc.depends_on ?? {});
+    for (const [dep, { condition }] of Object.entries(deps)) {
+      if (!names.has(dep)) errors.push(`services.${name}: depends on unknown service ${dep}`);
+      else if (condition === 'service_healthy' && !healthy.has(dep))
+        errors.push(`services.${name}: waits for ${dep} to be healthy, but ${dep} has no healthcheck`);
+    }
+  }
+
+  const init = services['kafka-init']?.command;
+  const script = Array.isArray(init) ? init.join('\n') : (init ?? '');
+  for (const topic of ALL_TOPICS)
+    if (!script.includes(topic)) errors.push(`services.kafka-init: topic ${topic} is not created`);
+
+  return errors;
+}
+
+function composeClient(): boolean {
+  try {
+    execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+if (require.main === module) {
+  const compose = parse(fs.readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as ComposeFile;
+  const errors = checkCompose(compose);
+  if (composeClient()) {
+    try {
+      execFileSync('docker', ['compose', '-f', COMPOSE_FILE, 'config', '-q'], { stdio: 'pipe' });
+      console.log('compose-check: docker compose config -q passed');
+    } catch (err) {
+      errors.push(`docker compose config: ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
+    }
+  } else {
+    console.log('compose-check: no `docker compose` client here; static checks only');
+  }
+  if (errors.length) {
+    console.error(
+      `compose-check: ${errors.length} problem(s) in docker-compose.yml\n  ${errors.join('\n  ')}`,
+    );
+    process.exit(1);
+  }
+  console.log(`compose-check: docker-compose.yml OK (${Object.keys(compose.services).length} services)`);
+}

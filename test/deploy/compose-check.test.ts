@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { checkCompose, type ComposeFile } from '../../scripts/compose-check';
+
+const load = (): ComposeFile =>
+  parse(fs.readFileSync(path.join(__dirname, '../../docker-compose.yml'), 'utf8'), {
+    merge: true,
+  }) as ComposeFile;
+
+describe('docker-compose.yml static check', () => {
+  it('accepts the committed file', () => {
+    expect(checkCompose(load())).toEqual([]);
+  });
+
+  it('names each kind of mistake it exists to catch', () => {
+    const compose = load();
+    const svc = compose.services;
+    svc.mailpit!.image = 'axllent/mailpit:latest';
+    svc.order!.environment = { ...svc.order!.environment, ORDERS_DB: 'x', KAFKA_BROKERS: 'broker:9092' };
+    svc.payment!.depends_on = { temporal: { condition: 'service_healthy' }, ghost: {} };
+    svc['stripe-mock']!.ports = ['8080:12111'];
+    svc['kafka-init']!.command = ['echo order.create'];
+    delete svc.notification;
+
+    const errors = checkCompose(compose).join('\n');
+    expect(errors).toContain('pin axllent/mailpit:latest');
+    expect(errors).toContain('env ORDERS_DB is not read by any service');
+    expect(errors).toContain('broker:9092 points at broker');
+    expect(errors).toContain('depends on unknown service ghost');
+    expect(errors).toContain('host port 8080 is also published');
+    expect(errors).toContain('topic payment.event is not created');
+    expect(errors).toContain('service notification is missing');
+  });
+});
