@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
 import { problems } from './problem';
 
@@ -67,6 +67,20 @@ export function requireUser(serviceToken: string): RequestHandler {
     req.userId = userId;
     next();
   };
+}
+
+/**
+ * The caller's network address: the last X-Forwarded-For hop when the request came through the gateway
+ * (it appends the address it saw), the socket's peer otherwise. Clients cannot spoof it through the gateway.
+ */
+export function clientAddress(req: Request, serviceToken: string): string {
+  const token = req.get(SERVICE_TOKEN_HEADER);
+  const forwarded = req.get('x-forwarded-for');
+  if (token && forwarded && safeEqual(token, serviceToken)) {
+    const last = forwarded.split(',').at(-1)?.trim();
+    if (last) return last;
+  }
+  return req.socket.remoteAddress ?? 'unknown';
 }
 
 /** For internal routes: only other Paystream services (holding the service token) get through. */

@@ -18,6 +18,24 @@ const schema = z.object({
   ORDER_PORT: port(8082),
   PAYMENT_PORT: port(8083),
   NOTIFICATION_PORT: port(8084),
+  /** Gateway: requests per minute per client (user id, or address before sign-in). */
+  GATEWAY_RATE_LIMIT: z.coerce.number().int().positive().default(600),
+  GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  GATEWAY_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024),
+  /** Browser origins allowed by CORS, comma separated; none by default. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
   USER_SERVICE_URL: url('http://127.0.0.1:8081'),
   ORDER_SERVICE_URL: url('http://127.0.0.1:8082'),
 

@@ -21,6 +21,8 @@ export function requestIdFrom(header: string | string[] | undefined): string {
 }
 
 export function sendProblem(res: express.Response, problem: HttpProblem, instance?: string): void {
+  const retryAfter = problem.extensions.retryAfter;
+  if (typeof retryAfter === 'number') res.setHeader('retry-after', String(retryAfter));
   res
     .status(problem.status)
     .type(PROBLEM_CONTENT_TYPE)

@@ -8,3 +8,5 @@ export * from './db';
 export * from './temporal';
 export * from './lifecycle';
 export * from './auth';
+export * from './stripe';
+export * from './contracts';

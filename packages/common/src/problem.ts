@@ -35,6 +35,7 @@ const TITLES: Record<string, string> = {
   'bad-gateway': 'Upstream service unavailable',
   'gateway-timeout': 'Upstream service timed out',
   'payment-provider-error': 'Payment provider error',
+  'card-declined': 'Card declined',
   'internal-error': 'Internal server error',
 };
 
@@ -68,6 +69,8 @@ export const problems = {
   unauthorized: (detail?: string) => new HttpProblem(401, 'unauthorized', detail),
   forbidden: (detail?: string) => new HttpProblem(403, 'forbidden', detail),
   conflict: (detail?: string) => new HttpProblem(409, 'conflict', detail),
+  rateLimited: (retryAfterSeconds: number, detail?: string) =>
+    new HttpProblem(429, 'rate-limited', detail, { retryAfter: retryAfterSeconds }),
 };
 
 export function fieldErrorsFromZod(error: ZodError): FieldError[] {

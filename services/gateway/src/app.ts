@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { createServiceApp, finish, healthRoutes, problems, type Logger } from '@paystream/common';
 import type { Express } from 'express';
+import { authenticate, cors, rateLimit, securityHeaders, trustedHeaders } from './edge';
 import { proxy } from './proxy';
 
 export interface GatewayAppDeps {
@@ -8,8 +9,12 @@ export interface GatewayAppDeps {
   userServiceUrl: string;
   orderServiceUrl: string;
   agent: http.Agent;
-  timeoutMs?: number;
-  maxBodyBytes?: number;
+  jwtSecret: string;
+  serviceToken: string;
+  rateLimitPerMinute: number;
+  corsOrigins: readonly string[];
+  timeoutMs: number;
+  maxBodyBytes: number;
 }
 
 /** Identity headers only the gateway may set; clients' copies are stripped before proxying. */
@@ -21,23 +26,34 @@ async function upstreamHealthy(baseUrl: string): Promise<void> {
 }
 
 /**
- * Public routes: /users/* → user service, /orders/* → order service (prefix removed).
+ * Public routes (prefix removed before proxying):
+ *   POST /users/signup, POST /users/signin            → user   (no token)
+ *   POST /users/add                                   → user   (token)
+ *   POST /orders/create, GET /orders/status/:orderId  → order  (token)
  * The user service's internal GET /get/:userId is never reachable from outside.
  */
 export function createGatewayApp(deps: GatewayAppDeps): Express {
-  const { logger, agent, timeoutMs = 10_000, maxBodyBytes = 64 * 1024 } = deps;
+  const { logger, agent, timeoutMs, maxBodyBytes } = deps;
   const app = createServiceApp({ logger, parseJson: false });
+  app.use(securityHeaders, cors(deps.corsOrigins));
   app.use(
     healthRoutes({
       user: () => upstreamHealthy(deps.userServiceUrl),
       order: () => upstreamHealthy(deps.orderServiceUrl),
     }),
   );
-  const common = { agent, timeoutMs, maxBodyBytes, reservedHeaders: RESERVED_HEADERS };
   app.use('/users/get', (req, _res, next) =>
     next(problems.notFound(`No route for ${req.method} ${req.originalUrl}`)),
   );
-  app.use('/users', proxy({ ...common, upstream: deps.userServiceUrl }));
-  app.use('/orders', proxy({ ...common, upstream: deps.orderServiceUrl }));
+  const common = {
+    agent,
+    timeoutMs,
+    maxBodyBytes,
+    reservedHeaders: RESERVED_HEADERS,
+    trustedHeaders: trustedHeaders(deps.serviceToken),
+  };
+  const guard = [authenticate(deps.jwtSecret), rateLimit(deps.rateLimitPerMinute)];
+  app.use('/users', guard, proxy({ ...common, upstream: deps.userServiceUrl }));
+  app.use('/orders', guard, proxy({ ...common, upstream: deps.orderServiceUrl }));
   return finish(app, logger);
 }

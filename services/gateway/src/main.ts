@@ -12,6 +12,12 @@ runMain('gateway', logger, async () => {
     agent,
     userServiceUrl: cfg.USER_SERVICE_URL,
     orderServiceUrl: cfg.ORDER_SERVICE_URL,
+    jwtSecret: cfg.JWT_SECRET,
+    serviceToken: cfg.SERVICE_TOKEN,
+    rateLimitPerMinute: cfg.GATEWAY_RATE_LIMIT,
+    corsOrigins: cfg.CORS_ORIGINS,
+    timeoutMs: cfg.GATEWAY_TIMEOUT_MS,
+    maxBodyBytes: cfg.GATEWAY_MAX_BODY_BYTES,
   });
   const server = await listen(app, cfg.GATEWAY_PORT, cfg.HOST);
   logger.info({ port: cfg.GATEWAY_PORT }, 'gateway listening');

@@ -1,8 +1,14 @@
-import { createLogger } from '@paystream/common';
+import { createLogger, signUserToken } from '@paystream/common';
+import jwt from 'jsonwebtoken';
 import express from 'express';
 import { createGatewayApp } from '../src/app';
 import { createAgent } from '../src/proxy';
 import { serve, type RunningApp } from '../../../test/support';
+
+const JWT_SECRET = 'gateway-test-secret-0123456789abcdef0123456789';
+const SERVICE_TOKEN = 'gateway-test-service-token';
+const USER_ID = '6f1c1c56-8d4e-4c4b-9d1e-0a7b3f5d2e11';
+const auth = { authorization: `Bearer ${signUserToken(JWT_SECRET, USER_ID)}` };
 
 /** The gateway in front of real HTTP upstreams: what it forwards, strips, limits and reports. */
 describe('gateway reverse proxy', () => {
@@ -37,6 +43,10 @@ describe('gateway reverse proxy', () => {
         orderServiceUrl: 'http://127.0.0.1:1', // nothing listens: 502
         timeoutMs: 500,
         maxBodyBytes: 1024,
+        jwtSecret: JWT_SECRET,
+        serviceToken: SERVICE_TOKEN,
+        rateLimitPerMinute: 1000,
+        corsOrigins: ['https://shop.example'],
       }),
     );
   });
@@ -60,11 +70,68 @@ describe('gateway reverse proxy', () => {
     expect(last.body).toBe('{"email":"a@b.c"}');
     expect(last.headers['x-request-id']).toBe('req-abc-123');
     expect(last.headers['x-user-id']).toBeUndefined(); // a client cannot forge the identity header
+    expect(last.headers['x-service-token']).toBe(SERVICE_TOKEN); // the gateway vouches for the call
+  });
+
+  it('verifies the token of protected routes and forwards only the verified user id', async () => {
+    const res = await fetch(`${gateway.url}/users/add`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'x-user-id': 'forged' },
+      body: '{}',
+    });
+    expect(res.status).toBe(201);
+    expect(seen.at(-1)!.headers['x-user-id']).toBe(USER_ID);
+
+    const missing = await fetch(`${gateway.url}/users/add`, { method: 'POST' });
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('content-type')).toMatch(/application\/problem\+json/);
+
+    const expired = jwt.sign({}, JWT_SECRET, {
+      algorithm: 'HS256',
+      subject: USER_ID,
+      issuer: 'paystream-user',
+      audience: 'paystream',
+      expiresIn: -10,
+    });
+    const forged = signUserToken('another-secret-another-secret-another-secret', USER_ID);
+    const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(`{"sub":"${USER_ID}"}`).toString('base64url')}.`;
+    for (const [token, detail] of [
+      [expired, 'Token expired'],
+      [forged, 'Invalid token'],
+      [unsigned, 'Invalid token'],
+    ]) {
+      const r = await fetch(`${gateway.url}/users/add`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(r.status).toBe(401);
+      expect(((await r.json()) as { detail: string }).detail).toBe(detail);
+    }
+  });
+
+  it('sets security headers and answers CORS preflights only for allowed origins', async () => {
+    const res = await fetch(`${gateway.url}/healthz`);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(res.headers.get('x-powered-by')).toBeNull();
+
+    const preflight = (origin: string) =>
+      fetch(`${gateway.url}/orders/create`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      });
+    const allowed = await preflight('https://shop.example');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+    const other = await preflight('https://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('mints a request id when the caller sends none or a bad one', async () => {
     const res = await fetch(`${gateway.url}/users/anything`, {
-      headers: { 'x-request-id': 'bad id with spaces' },
+      headers: { ...auth, 'x-request-id': 'bad id with spaces' },
     });
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -88,10 +155,10 @@ describe('gateway reverse proxy', () => {
   });
 
   it('answers 504 when the upstream is too slow and 502 when it is down', async () => {
-    const slow = await fetch(`${gateway.url}/users/slow`);
+    const slow = await fetch(`${gateway.url}/users/slow`, { headers: auth });
     expect(slow.status).toBe(504);
     expect(((await slow.json()) as { type: string }).type).toMatch(/gateway-timeout$/);
-    const down = await fetch(`${gateway.url}/orders/status/123`);
+    const down = await fetch(`${gateway.url}/orders/status/123`, { headers: auth });
     expect(down.status).toBe(502);
     expect(((await down.json()) as { type: string }).type).toMatch(/bad-gateway$/);
   });
@@ -102,5 +169,44 @@ describe('gateway reverse proxy', () => {
     const unknown = await fetch(`${gateway.url}/nope`);
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toMatch(/application\/problem\+json/);
+  });
+});
+
+describe('gateway rate limit', () => {
+  it('answers 429 with Retry-After once a client spent its budget, per client', async () => {
+    const upstream = await serve(express().use((_req, res) => res.json({ ok: true })));
+    const agent = createAgent();
+    const gateway = await serve(
+      createGatewayApp({
+        logger: createLogger('gateway-test', 'silent'),
+        agent,
+        userServiceUrl: upstream.url,
+        orderServiceUrl: upstream.url,
+        timeoutMs: 1000,
+        maxBodyBytes: 1024,
+        jwtSecret: JWT_SECRET,
+        serviceToken: SERVICE_TOKEN,
+        rateLimitPerMinute: 5,
+        corsOrigins: [],
+      }),
+    );
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++)
+        statuses.push((await fetch(`${gateway.url}/orders/status/x`, { headers: auth })).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      const limited = await fetch(`${gateway.url}/orders/status/x`, { headers: auth });
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(((await limited.json()) as { type: string }).type).toMatch(/rate-limited$/);
+      // Another user has a budget of their own.
+      const other = {
+        authorization: `Bearer ${signUserToken(JWT_SECRET, '0b7e7c9e-2f55-4df0-8a55-7a4d0a3c9b10')}`,
+      };
+      expect((await fetch(`${gateway.url}/orders/status/x`, { headers: other })).status).toBe(200);
+    } finally {
+      await gateway.close();
+      await upstream.close();
+      agent.destroy();
+    }
   });
 });

@@ -1,14 +1,29 @@
-import { createServiceApp, finish, healthRoutes, type Logger } from '@paystream/common';
+import {
+  createServiceApp,
+  finish,
+  healthRoutes,
+  type Config,
+  type Logger,
+  type Stripe,
+} from '@paystream/common';
 import type { Express } from 'express';
 import type { DataSource } from 'typeorm';
+import { SigninThrottle, type ThrottleLimits } from './domain/signin-throttle';
+import { accountRoutes } from './routes/accounts';
+import { paymentDetailRoutes } from './routes/payment-details';
 
 export interface UserAppDeps {
   logger: Logger;
   db: DataSource;
+  cfg: Config;
+  stripe: Stripe;
+  throttleLimits?: ThrottleLimits;
 }
 
-export function createUserApp({ logger, db }: UserAppDeps): Express {
+export function createUserApp({ logger, db, cfg, stripe, throttleLimits }: UserAppDeps): Express {
   const app = createServiceApp({ logger });
   app.use(healthRoutes({ postgres: () => db.query('SELECT 1') }));
+  app.use(accountRoutes(db, cfg, new SigninThrottle(db, throttleLimits)));
+  app.use(paymentDetailRoutes(db, cfg, stripe));
   return finish(app, logger);
 }

@@ -1,0 +1,112 @@
+import { HttpProblem, problems, type PaymentDetails, type Stripe } from '@paystream/common';
+import type { DataSource } from 'typeorm';
+import { PaymentMethod, User } from '../db/entities';
+
+export type CardInput =
+  { paymentMethodId: string } | { card: { number: string; expMonth: number; expYear: number; cvc: string } };
+
+interface StripeErrorLike {
+  type?: string;
+  statusCode?: number;
+  code?: string;
+  message?: string;
+  param?: string;
+}
+
+/** Stripe's answer as a client error where it is the client's card, a 502 where Stripe itself failed. */
+export function stripeProblem(err: unknown): HttpProblem {
+  const e = err as StripeErrorLike;
+  if (e.statusCode === 402 || e.type === 'StripeCardError')
+    return new HttpProblem(402, 'card-declined', e.message ?? 'The card was declined', { code: e.code });
+  if (e.type === 'StripeInvalidRequestError' && e.statusCode && e.statusCode < 500)
+    return problems.validation([{ field: 'paymentMethodId', message: e.message ?? 'rejected by Stripe' }]);
+  return new HttpProblem(502, 'payment-provider-error', 'Stripe is unavailable; try again');
+}
+
+/**
+ * Saves a card for a user: raw card fields are turned into a Stripe PaymentMethod at once (they never
+ * reach the database or the logs), the user's Stripe customer is created once and reused, the method is
+ * attached to it and becomes the user's default. Only Stripe's ids, brand, last 4 and expiry are kept.
+ */
+export async function saveCard(db: DataSource, stripe: Stripe, userId: string, input: CardInput) {
+  const user = await db.getRepository(User).findOneBy({ id: userId });
+  if (!user) throw problems.notFound('No such user');
+  try {
+    const paymentMethodId =
+      'paymentMethodId' in input
+        ? input.paymentMethodId
+        : (
+            await stripe.paymentMethods.create({
+              type: 'card',
+              card: {
+                number: input.card.number,
+                exp_month: input.card.expMonth,
+                exp_year: input.card.expYear,
+                cvc: input.card.cvc,
+              },
+            })
+          ).id;
+    const customerId = user.stripeCustomerId ?? (await createCustomer(db, stripe, user));
+    const attached = await stripe.paymentMethods.attach(paymentMethodId, { customer: customerId });
+    const card = attached.card;
+    if (!card) throw problems.validation([{ field: 'paymentMethodId', message: 'is not a card' }]);
+
+    return await db.transaction(async (tx) => {
+      const repo = tx.getRepository(PaymentMethod);
+      await repo.update({ userId, isDefault: true }, { isDefault: false });
+      await repo.upsert(
+        {
+          userId,
+          stripeCustomerId: customerId,
+          stripePaymentMethodId: attached.id,
+          brand: card.brand,
+          last4: card.last4,
+          expMonth: card.exp_month,
+          expYear: card.exp_year,
+          isDefault: true,
+        },
+        ['userId', 'stripePaymentMethodId'],
+      );
+      return repo.findOneByOrFail({ userId, stripePaymentMethodId: attached.id });
+    });
+  } catch (err) {
+    if (err instanceof HttpProblem) throw err;
+    throw stripeProblem(err);
+  }
+}
+
+async function createCustomer(db: DataSource, stripe: Stripe, user: User): Promise<string> {
+  // The idempotency key makes Stripe return the same customer if two first cards race.
+  const customer = await stripe.customers.create(
+    { email: user.email, name: user.name, metadata: { userId: user.id } },
+    { idempotencyKey: `customer-${user.id}` },
+  );
+  await db.query(`UPDATE users SET stripe_customer_id = $1 WHERE id = $2 AND stripe_customer_id IS NULL`, [
+    customer.id,
+    user.id,
+  ]);
+  const [row] = await db.query<{ stripe_customer_id: string }[]>(
+    `SELECT stripe_customer_id FROM users WHERE id = $1`,
+    [user.id],
+  );
+  return row?.stripe_customer_id ?? customer.id;
+}
+
+export async function defaultPaymentDetails(db: DataSource, userId: string): Promise<PaymentDetails> {
+  const user = await db.getRepository(User).findOneBy({ id: userId });
+  if (!user) throw new HttpProblem(404, 'not-found', 'No such user', { reason: 'unknown-user' });
+  const card = await db.getRepository(PaymentMethod).findOneBy({ userId, isDefault: true });
+  if (!card)
+    throw new HttpProblem(404, 'not-found', 'No payment method on file', { reason: 'no-payment-method' });
+  return {
+    userId,
+    email: user.email,
+    name: user.name,
+    stripeCustomerId: card.stripeCustomerId,
+    paymentMethodId: card.stripePaymentMethodId,
+    brand: card.brand,
+    last4: card.last4,
+    expMonth: card.expMonth,
+    expYear: card.expYear,
+  };
+}

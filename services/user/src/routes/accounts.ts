@@ -1,0 +1,74 @@
+import { clientAddress, problems, signUserToken, validate, type Config } from '@paystream/common';
+import { Router } from 'express';
+import { QueryFailedError, type DataSource } from 'typeorm';
+import { z } from 'zod';
+import { User } from '../db/entities';
+import { decoyHash, hashPassword, passwordProblem, PASSWORD_MAX, verifyPassword } from '../domain/password';
+import type { SigninThrottle } from '../domain/signin-throttle';
+
+export const TOKEN_TTL_SECONDS = 15 * 60;
+
+const email = z
+  .string()
+  .max(254)
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.email());
+
+const signupBody = z.strictObject({
+  email,
+  password: z.string().max(PASSWORD_MAX),
+  name: z.string().trim().min(1).max(200),
+});
+const signinBody = z.strictObject({ email, password: z.string().min(1).max(PASSWORD_MAX) });
+
+const isUniqueViolation = (err: unknown) =>
+  err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505';
+
+/** POST /signup and POST /signin: public, reached through the gateway without a token. */
+export function accountRoutes(db: DataSource, cfg: Config, throttle: SigninThrottle): Router {
+  const router = Router();
+  const users = db.getRepository(User);
+
+  router.post('/signup', async (req, res) => {
+    const body = validate(signupBody, req.body);
+    const weak = passwordProblem(body.password, body.email);
+    if (weak) throw problems.validation([{ field: 'password', message: weak }]);
+    try {
+      const user = await users.save(
+        users.create({ email: body.email, name: body.name, passwordHash: await hashPassword(body.password) }),
+      );
+      res.status(201).json({ id: user.id, email: user.email, name: user.name, createdAt: user.createdAt });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw problems.conflict('An account with this email already exists');
+      throw err;
+    }
+  });
+
+  router.post('/signin', async (req, res) => {
+    const body = validate(signinBody, req.body);
+    const address = clientAddress(req, cfg.SERVICE_TOKEN);
+    const wait = await throttle.retryAfter(body.email, address);
+    if (wait > 0) throw problems.rateLimited(wait, 'Too many failed sign-ins; try again later');
+
+    const user = await users
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('u.email = :email', { email: body.email })
+      .getOne();
+    // Unknown email and wrong password take the same time and get the same answer.
+    const ok = await verifyPassword(body.password, user?.passwordHash ?? (await decoyHash()));
+    if (!user || !ok) {
+      await throttle.recordFailure(body.email, address);
+      throw problems.unauthorized('Invalid email or password');
+    }
+    await throttle.recordSuccess(body.email);
+    res.json({
+      token: signUserToken(cfg.JWT_SECRET, user.id, TOKEN_TTL_SECONDS),
+      tokenType: 'Bearer',
+      expiresIn: TOKEN_TTL_SECONDS,
+      userId: user.id,
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,80 @@
+import { problems, requireService, requireUser, validate, type Config, type Stripe } from '@paystream/common';
+import { Router } from 'express';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { defaultPaymentDetails, saveCard, type CardInput } from '../domain/cards';
+
+/** Luhn check: a mistyped number is refused before it is sent anywhere. */
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+const card = z.strictObject({
+  number: z
+    .string()
+    .max(30)
+    .transform((s) => s.replace(/[\s-]/g, ''))
+    .pipe(
+      z
+        .string()
+        .regex(/^\d{12,19}$/, 'must be 12 to 19 digits')
+        .refine(luhn, 'is not a valid card number'),
+    ),
+  expMonth: z.number().int().min(1).max(12),
+  expYear: z.number().int().min(2000).max(2100),
+  cvc: z.string().regex(/^\d{3,4}$/, 'must be 3 or 4 digits'),
+});
+
+const addBody = z
+  .strictObject({
+    /** Optional; when present it must be the caller's own id. */
+    userId: z.string().max(64).optional(),
+    paymentMethodId: z
+      .string()
+      .regex(/^pm_[A-Za-z0-9_]{1,200}$/, 'must be a Stripe payment method id (pm_...)')
+      .optional(),
+    card: card.optional(),
+  })
+  .refine((b) => (b.paymentMethodId === undefined) !== (b.card === undefined), {
+    message: 'send exactly one of paymentMethodId or card',
+  });
+
+const uuid = z.uuid();
+
+export function paymentDetailRoutes(db: DataSource, cfg: Config, stripe: Stripe): Router {
+  const router = Router();
+
+  // POST /add: the signed-in user's own card (the gateway vouches for the user id).
+  router.post('/add', requireUser(cfg.SERVICE_TOKEN), async (req, res) => {
+    const body = validate(addBody, req.body);
+    const userId = req.userId!;
+    if (body.userId !== undefined && body.userId !== userId)
+      throw problems.forbidden('You can only add payment details to your own account');
+    const input: CardInput = body.card ? { card: body.card } : { paymentMethodId: body.paymentMethodId! };
+    const saved = await saveCard(db, stripe, userId, input);
+    req.log.info({ userId, brand: saved.brand, last4: saved.last4 }, 'payment method saved');
+    res.status(201).json({
+      id: saved.id,
+      brand: saved.brand,
+      last4: saved.last4,
+      expMonth: saved.expMonth,
+      expYear: saved.expYear,
+      isDefault: saved.isDefault,
+    });
+  });
+
+  // GET /get/:userId: internal, for the payment service. Never routed by the gateway.
+  router.get('/get/:userId', requireService(cfg.SERVICE_TOKEN), async (req, res) => {
+    const userId = uuid.safeParse(req.params.userId);
+    if (!userId.success) throw problems.notFound('No such user');
+    res.json(await defaultPaymentDetails(db, userId.data));
+  });
+
+  return router;
+}

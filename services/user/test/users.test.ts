@@ -1,0 +1,341 @@
+import {
+  createLogger,
+  createStripe,
+  initDataSource,
+  loadConfig,
+  SERVICE_TOKEN_HEADER,
+  verifyUserToken,
+} from '@paystream/common';
+import type { DataSource } from 'typeorm';
+import { createGatewayApp } from '../../gateway/src/app';
+import { createAgent } from '../../gateway/src/proxy';
+import { createUserApp } from '../src/app';
+import { userDataSource } from '../src/db/data-source';
+import { cfg, serve, uniqueEmail, type RunningApp } from '../../../test/support';
+
+/**
+ * The user service on the real Postgres and a real fake Stripe (localstripe; stripe-mock for API
+ * conformance), reached through the real gateway over HTTP.
+ */
+const logger = createLogger('user-test', 'silent');
+const PASSWORD = 'correct horse battery staple';
+const json = { 'content-type': 'application/json' };
+
+let db: DataSource;
+let user: RunningApp;
+let gateway: RunningApp;
+const agent = createAgent();
+
+async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${gateway.url}${path}`, {
+    method: 'POST',
+    headers: { ...json, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    headers: res.headers,
+  };
+}
+
+async function signedUp(
+  prefix = 'user',
+): Promise<{ email: string; id: string; auth: Record<string, string> }> {
+  const email = uniqueEmail(prefix);
+  const created = await post('/users/signup', { email, password: PASSWORD, name: 'Ada Lovelace' });
+  expect(created.status).toBe(201);
+  const signin = await post('/users/signin', { email, password: PASSWORD });
+  expect(signin.status).toBe(200);
+  return {
+    email,
+    id: created.body.id as string,
+    auth: { authorization: `Bearer ${signin.body.token as string}` },
+  };
+}
+
+beforeAll(async () => {
+  db = await initDataSource(userDataSource(cfg.USER_DATABASE_URL));
+  user = await serve(
+    createUserApp({
+      logger,
+      db,
+      cfg,
+      stripe: createStripe(cfg),
+      throttleLimits: { perEmail: 5, perAddress: 1_000_000, windowSeconds: 900 },
+    }),
+  );
+  gateway = await serve(
+    createGatewayApp({
+      logger,
+      agent,
+      userServiceUrl: user.url,
+      orderServiceUrl: 'http://127.0.0.1:1',
+      jwtSecret: cfg.JWT_SECRET,
+      serviceToken: cfg.SERVICE_TOKEN,
+      rateLimitPerMinute: 1_000_000,
+      corsOrigins: [],
+      timeoutMs: 10_000,
+      maxBodyBytes: 64 * 1024,
+    }),
+  );
+});
+
+afterAll(async () => {
+  await gateway.close();
+  await user.close();
+  agent.destroy();
+  await db.destroy();
+});
+
+describe('signup and signin', () => {
+  it('creates the account with a memory-hard hash and signs in with a JWT for that user', async () => {
+    const email = uniqueEmail('signup');
+    const created = await post('/users/signup', {
+      email: `  ${email.toUpperCase()} `,
+      password: PASSWORD,
+      name: 'Ada',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({
+      id: expect.any(String),
+      email,
+      name: 'Ada',
+      createdAt: expect.any(String),
+    });
+    expect(JSON.stringify(created.body)).not.toMatch(/password|hash/i);
+
+    const [row] = await db.query<{ password_hash: string }[]>(
+      `SELECT password_hash FROM users WHERE email = $1`,
+      [email],
+    );
+    expect(row!.password_hash).toMatch(/^scrypt\$32768\$8\$3\$[\w-]{22}\$[\w-]{43}$/);
+    expect(row!.password_hash).not.toContain(PASSWORD);
+
+    const signin = await post('/users/signin', { email, password: PASSWORD });
+    expect(signin.status).toBe(200);
+    expect(signin.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 900, userId: created.body.id });
+    expect(verifyUserToken(cfg.JWT_SECRET, signin.body.token as string)).toBe(created.body.id);
+  });
+
+  it('refuses a duplicate email (409), a weak password and bad fields (400 listing them)', async () => {
+    const { email } = await signedUp('dup');
+    const dup = await post('/users/signup', { email: email.toUpperCase(), password: PASSWORD, name: 'Twin' });
+    expect(dup.status).toBe(409);
+    expect(dup.type).toMatch(/application\/problem\+json/);
+    expect(dup.body.type).toBe('https://paystream.dev/problems/conflict');
+
+    const weak = await post('/users/signup', { email: uniqueEmail(), password: 'password123', name: 'W' });
+    expect(weak.status).toBe(400);
+    expect(weak.body.errors).toEqual([{ field: 'password', message: 'is too common' }]);
+
+    const bad = await post('/users/signup', { email: 'not-an-email', password: 12, name: '', admin: true });
+    expect(bad.status).toBe(400);
+    const fields = (bad.body.errors as { field: string }[]).map((e) => e.field).sort();
+    expect(fields).toEqual(['(body)', 'email', 'name', 'password']);
+  });
+
+  it('gives the same answer for an unknown email and a wrong password, and slows brute force', async () => {
+    const { email } = await signedUp('brute');
+    const unknown = await post('/users/signin', { email: uniqueEmail('nobody'), password: PASSWORD });
+    const wrong = await post('/users/signin', { email, password: 'wrong password 1' });
+    expect(unknown.status).toBe(401);
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.detail).toBe(unknown.body.detail);
+
+    for (let i = 2; i <= 5; i++)
+      expect((await post('/users/signin', { email, password: `wrong ${i}` })).status).toBe(401);
+    // Over the per-email limit: refused even with the right password, with a time to come back.
+    const locked = await post('/users/signin', { email, password: PASSWORD });
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(800);
+    const [count] = await db.query<{ failures: number }[]>(
+      `SELECT failures FROM signin_failures WHERE key = $1`,
+      [`email:${email}`],
+    );
+    expect(count!.failures).toBe(5);
+  });
+});
+
+describe('payment details', () => {
+  it('tokenises a card through Stripe and keeps only ids, brand, last 4 and expiry', async () => {
+    const { id, auth } = await signedUp('card');
+    const added = await post(
+      '/users/add',
+      { card: { number: '4242 4242 4242 4242', expMonth: 12, expYear: 2034, cvc: '123' } },
+      auth,
+    );
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({
+      brand: 'visa',
+      last4: '4242',
+      expMonth: 12,
+      expYear: 2034,
+      isDefault: true,
+    });
+
+    const rows = await db.query<{ row: string }[]>(
+      `SELECT row_to_json(p)::text AS row FROM payment_methods p WHERE user_id = $1`,
+      [id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.row).toMatch(/"stripe_payment_method_id":"pm_/);
+    expect(rows[0]!.row).toMatch(/"stripe_customer_id":"cus_/);
+    expect(rows[0]!.row).not.toContain('4242424242424242');
+    expect(rows[0]!.row).not.toContain('"123"');
+    const everything = await db.query<{ dump: string }[]>(
+      `SELECT (SELECT json_agg(u)::text FROM users u WHERE id = $1) || (SELECT json_agg(p)::text FROM payment_methods p WHERE user_id = $1) AS dump`,
+      [id],
+    );
+    expect(everything[0]!.dump).not.toContain('4242424242424242');
+
+    // A second card (a Stripe payment-method id) becomes the default; the Stripe customer is reused.
+    const second = await post('/users/add', { paymentMethodId: 'pm_card_visa' }, auth);
+    expect(second.status).toBe(201);
+    const cards = await db.query<{ is_default: boolean; stripe_customer_id: string }[]>(
+      `SELECT is_default, stripe_customer_id FROM payment_methods WHERE user_id = $1 ORDER BY created_at`,
+      [id],
+    );
+    expect(cards.map((c) => c.is_default)).toEqual([false, true]);
+    expect(new Set(cards.map((c) => c.stripe_customer_id)).size).toBe(1);
+  });
+
+  it('answers 402 for a declined card and 400 for a number that is not a card', async () => {
+    const { id, auth } = await signedUp('declined');
+    const declined = await post(
+      '/users/add',
+      { card: { number: '4000000000000002', expMonth: 1, expYear: 2033, cvc: '999' } },
+      auth,
+    );
+    expect(declined.status).toBe(402);
+    expect(declined.body.type).toBe('https://paystream.dev/problems/card-declined');
+    const luhn = await post(
+      '/users/add',
+      { card: { number: '4242424242424241', expMonth: 1, expYear: 2033, cvc: '999' } },
+      auth,
+    );
+    expect(luhn.status).toBe(400);
+    expect(JSON.stringify(luhn.body)).not.toContain('4242424242424241');
+    const unknownPm = await post('/users/add', { paymentMethodId: 'pm_doesnotexist' }, auth);
+    expect(unknownPm.status).toBe(400);
+    const [n] = await db.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM payment_methods WHERE user_id = $1`,
+      [id],
+    );
+    expect(n!.n).toBe(0);
+  });
+
+  it('lets a user add only to their own account, and only when signed in', async () => {
+    const alice = await signedUp('alice');
+    const bob = await signedUp('bob');
+    const res = await post('/users/add', { userId: bob.id, paymentMethodId: 'pm_card_visa' }, alice.auth);
+    expect(res.status).toBe(403);
+    const anonymous = await post('/users/add', { paymentMethodId: 'pm_card_visa' });
+    expect(anonymous.status).toBe(401);
+    // Straight to the service, without the gateway's service token: no identity can be claimed.
+    const direct = await fetch(`${user.url}/add`, {
+      method: 'POST',
+      headers: { ...json, 'x-user-id': bob.id },
+      body: JSON.stringify({ paymentMethodId: 'pm_card_visa' }),
+    });
+    expect(direct.status).toBe(401);
+    const [n] = await db.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM payment_methods WHERE user_id = $1`,
+      [bob.id],
+    );
+    expect(n!.n).toBe(0);
+  });
+
+  it('serves GET /get/:userId to services only', async () => {
+    const { id, email, auth } = await signedUp('details');
+    const get = (userId: string, headers: Record<string, string> = {}) =>
+      fetch(`${user.url}/get/${userId}`, { headers });
+    const service = { [SERVICE_TOKEN_HEADER]: cfg.SERVICE_TOKEN };
+
+    expect((await get(id, service)).status).toBe(404); // no card yet
+    await post('/users/add', { paymentMethodId: 'pm_card_visa' }, auth);
+
+    expect((await get(id)).status).toBe(403);
+    expect((await get(id, { [SERVICE_TOKEN_HEADER]: 'wrong-token-wrong-token' })).status).toBe(403);
+    expect((await get(id, { ...service, 'x-user-id': id })).status).toBe(403); // a user call, not a service call
+    const ok = await get(id, service);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({
+      userId: id,
+      email,
+      name: 'Ada Lovelace',
+      stripeCustomerId: expect.stringMatching(/^cus_/),
+      paymentMethodId: expect.stringMatching(/^pm_/),
+      brand: 'visa',
+      last4: '4242',
+      expMonth: expect.any(Number),
+      expYear: expect.any(Number),
+    });
+    expect((await get('4b1d7e7e-0000-4000-8000-000000000000', service)).status).toBe(404);
+    expect((await get('not-a-uuid', service)).status).toBe(404);
+    // The gateway never routes it, whoever asks.
+    const viaGateway = await fetch(`${gateway.url}/users/get/${id}`, { headers: { ...auth, ...service } });
+    expect(viaGateway.status).toBe(404);
+  });
+
+  it('conforms to the Stripe API: the same flow against stripe-mock', async () => {
+    const mockCfg = loadConfig({
+      ...process.env,
+      STRIPE_API_BASE: `http://127.0.0.1:${cfg.STRIPE_MOCK_PORT}`,
+    });
+    const app = await serve(createUserApp({ logger, db, cfg: mockCfg, stripe: createStripe(mockCfg) }));
+    try {
+      const { id } = await signedUp('mock');
+      const headers = { ...json, [SERVICE_TOKEN_HEADER]: cfg.SERVICE_TOKEN, 'x-user-id': id };
+      for (const body of [
+        { paymentMethodId: 'pm_card_visa' },
+        { card: { number: '4242424242424242', expMonth: 12, expYear: 2034, cvc: '123' } },
+      ]) {
+        const res = await fetch(`${app.url}/add`, { method: 'POST', headers, body: JSON.stringify(body) });
+        expect(res.status).toBe(201);
+      }
+      const [row] = await db.query<{ stripe_customer_id: string; n: number }[]>(
+        `SELECT min(stripe_customer_id) AS stripe_customer_id, count(*)::int AS n FROM payment_methods WHERE user_id = $1`,
+        [id],
+      );
+      expect(row!.stripe_customer_id).toMatch(/^cus_/);
+      expect(row!.n).toBeGreaterThanOrEqual(1);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('bad input', () => {
+  it('answers problem+json 4xx for bad JSON, wrong content type, oversized bodies and unknown routes', async () => {
+    const cases: [string, RequestInit, number][] = [
+      ['/users/signup', { method: 'POST', headers: json, body: '{"email": ' }, 400],
+      ['/users/signup', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' }, 415],
+      [
+        '/users/signup',
+        { method: 'POST', headers: json, body: JSON.stringify({ email: 'x'.repeat(100_000) }) },
+        413,
+      ],
+      [
+        '/users/signup',
+        { method: 'POST', headers: json, body: JSON.stringify({ email: 'x'.repeat(30_000) }) },
+        413,
+      ],
+      ['/users/signup', { method: 'POST', headers: json, body: '[]' }, 400],
+      ['/users/signup', { method: 'POST', headers: json, body: 'null' }, 400],
+      ['/users/signin', { method: 'POST', headers: json, body: '"string"' }, 400],
+      ['/users/nope', { method: 'POST', headers: json, body: '{}' }, 401],
+      ['/nope', { method: 'GET' }, 404],
+    ];
+    for (const [path, init, status] of cases) {
+      const res = await fetch(`${gateway.url}${path}`, init);
+      expect({ path, status: res.status }).toEqual({ path, status });
+      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      const body = (await res.json()) as { type: string; stack?: unknown };
+      expect(body.type).toMatch(/^https:\/\/paystream\.dev\/problems\//);
+      expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+/);
+    }
+  });
+});
