@@ -1,47 +1,20 @@
-import {
-  SERVICE_NAMES,
-  startService,
-  stopService,
-  waitReady,
-  type RunningService,
-} from '../../scripts/services';
+import { SERVICE_NAMES } from '../../scripts/services';
+import { startServices, type ServiceSet } from '../support/services';
 
-/**
- * Boots all five services as real processes (on ports of their own, so a running `npm start` is not
- * disturbed) and requires every /readyz to report its real dependencies healthy.
- */
+/** Boots all five services as real processes and requires every /readyz to report its real dependencies healthy. */
 describe('the five services', () => {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    LOG_LEVEL: 'warn',
-    GATEWAY_PORT: '18080',
-    USER_PORT: '18081',
-    ORDER_PORT: '18082',
-    PAYMENT_PORT: '18083',
-    NOTIFICATION_PORT: '18084',
-    USER_SERVICE_URL: 'http://127.0.0.1:18081',
-    ORDER_SERVICE_URL: 'http://127.0.0.1:18082',
-  };
-  const running: RunningService[] = [];
-  const output: string[] = [];
+  let services: ServiceSet;
 
   beforeAll(async () => {
-    for (const name of SERVICE_NAMES)
-      running.push(startService(name, env, (line) => output.push(`${name}: ${line}`)));
-    try {
-      await Promise.all(running.map((s) => waitReady(s, 90_000)));
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n${output.slice(-30).join('\n')}`);
-    }
+    services = await startServices(18080);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(running.map((s) => stopService(s)));
+    await services.stopAll();
   });
 
   it.each(SERVICE_NAMES)('%s reports ready with every dependency checked', async (name) => {
-    const service = running.find((s) => s.name === name)!;
-    const res = await fetch(`http://127.0.0.1:${service.port}/readyz`);
+    const res = await fetch(`${services.url(name)}/readyz`);
     const body = (await res.json()) as { status: string; checks: Record<string, string> };
     expect(res.status).toBe(200);
     expect(body.status).toBe('ready');
@@ -50,8 +23,7 @@ describe('the five services', () => {
   });
 
   it('stops cleanly on SIGTERM', async () => {
-    const service = running.find((s) => s.name === 'gateway')!;
-    await stopService(service);
-    expect(service.child.exitCode).toBe(0);
+    await services.stop('gateway');
+    expect(services.get('gateway').child.exitCode).toBe(0);
   });
 });

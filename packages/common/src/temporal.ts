@@ -1,6 +1,10 @@
 import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 
 export const TASK_QUEUES = { payments: 'payments', notifications: 'notifications' } as const;
+
+/** Keyword search attributes the workflows set (see workflows/src/search-attributes.ts). */
+export const CUSTOM_SEARCH_ATTRIBUTES = ['OrderId', 'UserId'] as const;
 
 export async function connectTemporal(address: string): Promise<Connection> {
   return Connection.connect({ address, connectTimeout: 3000 });
@@ -9,4 +13,25 @@ export async function connectTemporal(address: string): Promise<Connection> {
 /** Cheap round trip that proves the frontend service answers. */
 export async function temporalHealth(connection: Connection, namespace: string): Promise<void> {
   await connection.workflowService.describeNamespace({ namespace });
+}
+
+/**
+ * Registers OrderId/UserId where they are missing, so the Web UI can search by order id on any
+ * cluster (the local dev server is started with them already; docker compose's is not).
+ */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = CUSTOM_SEARCH_ATTRIBUTES.filter((name) => !customAttributes?.[name]);
+  if (!missing.length) return;
+  try {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(
+        missing.map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      ),
+    });
+  } catch (err) {
+    // Another replica registered them first.
+    if (!/already exists/i.test((err as Error).message)) throw err;
+  }
 }

@@ -1,15 +1,17 @@
-import { createServiceApp, finish, healthRoutes, type Logger } from '@paystream/common';
+import { createServiceApp, finish, healthRoutes, type Config, type Logger } from '@paystream/common';
 import type { Express } from 'express';
 import type { Admin } from 'kafkajs';
 import type { DataSource } from 'typeorm';
+import { orderRoutes } from './routes/orders';
 
 export interface OrderAppDeps {
   logger: Logger;
   db: DataSource;
   kafkaAdmin: Admin;
+  cfg: Config;
 }
 
-export function createOrderApp({ logger, db, kafkaAdmin }: OrderAppDeps): Express {
+export function createOrderApp({ logger, db, kafkaAdmin, cfg }: OrderAppDeps): Express {
   const app = createServiceApp({ logger });
   app.use(
     healthRoutes({
@@ -17,5 +19,6 @@ export function createOrderApp({ logger, db, kafkaAdmin }: OrderAppDeps): Expres
       kafka: () => kafkaAdmin.describeCluster(),
     }),
   );
+  app.use(orderRoutes(db, cfg));
   return finish(app, logger);
 }

@@ -2,6 +2,7 @@ import {
   closeServer,
   createKafka,
   createLogger,
+  createProducer,
   initDataSource,
   listen,
   loadConfig,
@@ -9,6 +10,8 @@ import {
 } from '@paystream/common';
 import { createOrderApp } from './app';
 import { orderDataSource } from './db/data-source';
+import { OutboxRelay } from './events/outbox-relay';
+import { consumePaymentEvents, ORDER_CONSUMER_GROUP } from './events/payment-consumer';
 
 const logger = createLogger('order');
 
@@ -18,10 +21,21 @@ runMain('order', logger, async () => {
   const kafka = createKafka('order', cfg.KAFKA_BROKERS, logger);
   const kafkaAdmin = kafka.admin();
   await kafkaAdmin.connect();
-  const server = await listen(createOrderApp({ logger, db, kafkaAdmin }), cfg.ORDER_PORT, cfg.HOST);
+  const producer = createProducer(kafka);
+  await producer.connect();
+
+  const relay = new OutboxRelay(db, producer, logger, { databaseUrl: cfg.ORDER_DATABASE_URL });
+  await relay.start();
+  const consumer = kafka.consumer({ groupId: ORDER_CONSUMER_GROUP, sessionTimeout: 15_000 });
+  await consumePaymentEvents({ consumer, producer, db, logger });
+
+  const server = await listen(createOrderApp({ logger, db, kafkaAdmin, cfg }), cfg.ORDER_PORT, cfg.HOST);
   logger.info({ port: cfg.ORDER_PORT }, 'order service listening');
   return async () => {
     await closeServer(server);
+    await consumer.disconnect();
+    await relay.stop();
+    await producer.disconnect();
     await kafkaAdmin.disconnect();
     await db.destroy();
   };

@@ -1,7 +1,9 @@
 import { createDataSource } from '@paystream/common';
 import type { DataSource } from 'typeorm';
+import { Order, OutboxMessage } from './entities';
+import { CreateOrders1764000000000 } from './migrations/1764000000000-create-orders';
 
 /** The order service's own database (orders, outbox, processed events). */
 export function orderDataSource(url: string): DataSource {
-  return createDataSource(url, [], []);
+  return createDataSource(url, [Order, OutboxMessage], [CreateOrders1764000000000]);
 }

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { problems, TOPICS, type OrderCreateEvent, type PaymentEvent } from '@paystream/common';
+import { QueryFailedError, type DataSource } from 'typeorm';
+import { Order, OutboxMessage, type OrderItem } from '../db/entities';
+
+export interface NewOrder {
+  amount: number;
+  currency: string;
+  items: OrderItem[] | null;
+}
+
+const isUniqueViolation = (err: unknown) =>
+  err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505';
+
+/**
+ * Writes the order (`pending`) and its order.create event in ONE transaction: there is never an order
+ * without its event, nor an event for an order that was rolled back. With an Idempotency-Key, the
+ * same key from the same user returns the first order instead of creating a second.
+ */
+export async function createOrder(
+  db: DataSource,
+  userId: string,
+  input: NewOrder,
+  idempotencyKey: string | undefined,
+): Promise<{ order: Order; replayed: boolean }> {
+  if (idempotencyKey) {
+    const existing = await findByKey(db, userId, idempotencyKey);
+    if (existing) return { order: sameRequest(existing, input), replayed: true };
+  }
+  const orderId = randomUUID();
+  try {
+    const order = await db.transaction(async (tx) => {
+      const saved = await tx.getRepository(Order).save(
+        tx.getRepository(Order).create({
+          id: orderId,
+          userId,
+          amount: input.amount,
+          currency: input.currency,
+          items: input.items,
+          status: 'pending',
+          failureReason: null,
+          paymentIntentId: null,
+          idempotencyKey: idempotencyKey ?? null,
+        }),
+      );
+      const event: OrderCreateEvent = {
+        eventId: randomUUID(),
+        orderId,
+        userId,
+        amount: input.amount,
+        currency: input.currency,
+        createdAt: saved.createdAt.toISOString(),
+      };
+      await tx
+        .getRepository(OutboxMessage)
+        .insert({ topic: TOPICS.orderCreate, messageKey: orderId, payload: event });
+      // Wakes the relay at commit (NOTIFY is transactional), so the event leaves within milliseconds.
+      await tx.query(`NOTIFY outbox`);
+      return saved;
+    });
+    return { order, replayed: false };
+  } catch (err) {
+    // Two requests with the same key raced; the other one won, so answer with its order.
+    if (idempotencyKey && isUniqueViolation(err)) {
+      const existing = await findByKey(db, userId, idempotencyKey);
+      if (existing) return { order: sameRequest(existing, input), replayed: true };
+    }
+    throw err;
+  }
+}
+
+function findByKey(db: DataSource, userId: string, idempotencyKey: string): Promise<Order | null> {
+  return db.getRepository(Order).findOneBy({ userId, idempotencyKey });
+}
+
+/** A key reused for a different order is a client bug, not a replay. */
+function sameRequest(existing: Order, input: NewOrder): Order {
+  if (existing.amount !== input.amount || existing.currency !== input.currency)
+    throw problems.conflict('This Idempotency-Key was already used for a different order');
+  return existing;
+}
+
+export type ApplyResult = 'applied' | 'duplicate' | 'already-final' | 'unknown-order';
+
+/**
+ * Applies a payment result exactly once: the event id is recorded in the same transaction as the
+ * status change, and only a `pending` order moves. A repeated or late event changes nothing.
+ */
+export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Promise<ApplyResult> {
+  return db.transaction(async (tx) => {
+    const fresh = await tx.query<unknown[]>(
+      `INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING event_id`,
+      [event.eventId],
+    );
+    if (!fresh.length) return 'duplicate';
+    // TypeORM's postgres driver answers an UPDATE with [rows, rowCount].
+    const [, count] = await tx.query<[unknown[], number]>(
+      `UPDATE orders SET status = $2, failure_reason = $3, payment_intent_id = $4, updated_at = now()
+        WHERE id = $1 AND status = 'pending'`,
+      [
+        event.orderId,
+        event.status === 'succeeded' ? 'paid' : 'failed',
+        event.failureReason ?? null,
+        event.paymentIntentId ?? null,
+      ],
+    );
+    if (count === 1) return 'applied';
+    const exists = await tx.query<unknown[]>(`SELECT 1 FROM orders WHERE id = $1`, [event.orderId]);
+    return exists.length ? 'already-final' : 'unknown-order';
+  });
+}
+
+export function orderView(order: Order) {
+  return {
+    orderId: order.id,
+    status: order.status,
+    amount: order.amount,
+    currency: order.currency,
+    ...(order.items ? { items: order.items } : {}),
+    ...(order.failureReason ? { failureReason: order.failureReason } : {}),
+    ...(order.paymentIntentId ? { paymentIntentId: order.paymentIntentId } : {}),
+    createdAt: order.createdAt.toISOString(),
+    updatedAt: order.updatedAt.toISOString(),
+  };
+}

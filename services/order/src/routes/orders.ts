@@ -1,0 +1,69 @@
+import { problems, requireUser, validate, type Config } from '@paystream/common';
+import { Router } from 'express';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { Order } from '../db/entities';
+import { createOrder, orderView } from '../domain/orders';
+
+const MAX_AMOUNT = 99_999_999; // Stripe's own ceiling, in minor units
+const currency = z
+  .string()
+  .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code')
+  .transform((c) => c.toLowerCase());
+const item = z.strictObject({
+  sku: z.string().trim().min(1).max(64),
+  quantity: z.number().int().min(1).max(1000),
+  unitAmount: z.number().int().min(1).max(MAX_AMOUNT),
+});
+const createBody = z
+  .strictObject({
+    amount: z.number().int().min(1).max(MAX_AMOUNT).optional(),
+    items: z.array(item).min(1).max(100).optional(),
+    currency,
+  })
+  .refine((b) => (b.amount === undefined) !== (b.items === undefined), {
+    message: 'send exactly one of amount or items',
+  })
+  .transform((b) => ({
+    currency: b.currency,
+    items: b.items ?? null,
+    amount: b.amount ?? b.items!.reduce((sum, i) => sum + i.quantity * i.unitAmount, 0),
+  }))
+  .refine((b) => b.amount <= MAX_AMOUNT, { message: `total must be at most ${MAX_AMOUNT}`, path: ['items'] });
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+const uuid = z.uuid();
+
+export function orderRoutes(db: DataSource, cfg: Config): Router {
+  const router = Router();
+  router.use(requireUser(cfg.SERVICE_TOKEN));
+
+  // POST /create {amount | items, currency} with an optional Idempotency-Key header.
+  router.post('/create', async (req, res) => {
+    const body = validate(createBody, req.body);
+    const key = req.get('idempotency-key');
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
+      throw problems.validation([
+        { field: 'Idempotency-Key', message: 'must be 1-128 of A-Z a-z 0-9 _ . : -' },
+      ]);
+    const { order, replayed } = await createOrder(db, req.userId!, body, key);
+    if (replayed) res.setHeader('idempotent-replayed', 'true');
+    else req.log.info({ orderId: order.id, amount: order.amount }, 'order created');
+    res
+      .status(replayed ? 200 : 201)
+      .location(`/orders/status/${order.id}`)
+      .json(orderView(order));
+  });
+
+  // GET /status/:orderId — the caller's own orders only; anyone else's is "not found".
+  router.get('/status/:orderId', async (req, res) => {
+    const orderId = uuid.safeParse(req.params.orderId);
+    const order = orderId.success
+      ? await db.getRepository(Order).findOneBy({ id: orderId.data, userId: req.userId! })
+      : null;
+    if (!order) throw problems.notFound('No such order');
+    res.json(orderView(order));
+  });
+
+  return router;
+}

@@ -1,0 +1,124 @@
+import {
+  paymentDetailsSchema,
+  paymentEvent,
+  publishJson,
+  SERVICE_TOKEN_HEADER,
+  TOPICS,
+  type Stripe,
+} from '@paystream/common';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Producer } from 'kafkajs';
+import type { PaymentActivities, PaymentDetails } from '@paystream/workflows/src/payment-activities';
+import { PAYMENT_ERRORS } from '@paystream/workflows/src/payment-activities';
+
+export interface PaymentActivityDeps {
+  userServiceUrl: string;
+  serviceToken: string;
+  stripe: Stripe;
+  producer: Producer;
+  /**
+   * Real Stripe confirms saved cards with `off_session: true` (the customer is not present);
+   * localstripe refuses that parameter on /confirm, so it is sent only to the real API.
+   */
+  confirmOffSession: boolean;
+}
+
+interface StripeErrorLike {
+  type?: string;
+  statusCode?: number;
+  code?: string;
+  decline_code?: string;
+  message?: string;
+}
+
+/** Client errors from Stripe are final; everything else (network, 5xx, 429) is left to Temporal's retry. */
+function stripeFailure(err: unknown): Error {
+  const e = err as StripeErrorLike;
+  if (e.statusCode === 402 || e.type === 'StripeCardError')
+    return ApplicationFailure.nonRetryable(
+      `Card declined${e.decline_code ? ` (${e.decline_code})` : e.code ? ` (${e.code})` : ''}`,
+      PAYMENT_ERRORS.cardDeclined,
+    );
+  if (
+    e.statusCode &&
+    e.statusCode >= 400 &&
+    e.statusCode < 500 &&
+    e.statusCode !== 429 &&
+    e.statusCode !== 409
+  )
+    return ApplicationFailure.nonRetryable(
+      `Payment request rejected: ${e.message ?? 'invalid request'}`,
+      PAYMENT_ERRORS.invalidRequest,
+    );
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActivities {
+  const { stripe } = deps;
+  return {
+    async getPaymentDetails(userId: string): Promise<PaymentDetails> {
+      const res = await fetch(new URL(`/get/${encodeURIComponent(userId)}`, deps.userServiceUrl), {
+        headers: { [SERVICE_TOKEN_HEADER]: deps.serviceToken },
+        signal: AbortSignal.timeout(4000),
+      });
+      if (res.status === 404) {
+        const body = (await res.json().catch(() => ({}))) as { detail?: string };
+        throw ApplicationFailure.nonRetryable(
+          body.detail ?? 'No payment method on file',
+          PAYMENT_ERRORS.detailsMissing,
+        );
+      }
+      if (!res.ok) throw new Error(`user service answered HTTP ${res.status}`);
+      return paymentDetailsSchema.parse(await res.json());
+    },
+
+    async createPaymentIntent(input) {
+      try {
+        const intent = await stripe.paymentIntents.create(
+          {
+            amount: input.amount,
+            currency: input.currency,
+            customer: input.customerId,
+            payment_method: input.paymentMethodId,
+            metadata: { orderId: input.orderId, userId: input.userId },
+          },
+          { idempotencyKey: `order-${input.orderId}` },
+        );
+        return intent.id;
+      } catch (err) {
+        throw stripeFailure(err);
+      }
+    },
+
+    async confirmPaymentIntent(intentId) {
+      try {
+        // Read first: after a lost response the intent may already have succeeded.
+        const intent = await stripe.paymentIntents.retrieve(intentId);
+        if (intent.status === 'succeeded') return { status: 'succeeded' };
+        if (intent.status === 'processing') throw new Error('payment is processing; checking again');
+        if (intent.status === 'canceled')
+          throw ApplicationFailure.nonRetryable('Payment was canceled', PAYMENT_ERRORS.invalidRequest);
+        const confirmed = await stripe.paymentIntents.confirm(
+          intentId,
+          deps.confirmOffSession ? { off_session: true } : {},
+          { idempotencyKey: `confirm-${intentId}` },
+        );
+        if (confirmed.status === 'succeeded') return { status: 'succeeded' };
+        if (confirmed.status === 'requires_action')
+          throw ApplicationFailure.nonRetryable(
+            'The bank asked the customer to authenticate',
+            PAYMENT_ERRORS.authenticationRequired,
+          );
+        throw new Error(`payment intent is ${confirmed.status}`);
+      } catch (err) {
+        if (err instanceof ApplicationFailure) throw err;
+        throw stripeFailure(err);
+      }
+    },
+
+    async publishPaymentEvent(event) {
+      const valid = paymentEvent.parse(event);
+      await publishJson(deps.producer, TOPICS.paymentEvent, valid.orderId, valid);
+    },
+  };
+}

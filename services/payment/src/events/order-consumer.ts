@@ -1,0 +1,63 @@
+import {
+  orderCreateEvent,
+  parkTo,
+  runJsonConsumer,
+  TASK_QUEUES,
+  TOPICS,
+  type Logger,
+} from '@paystream/common';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { Consumer, Producer } from 'kafkajs';
+import type { paymentWorkflow } from '@paystream/workflows/src/payment';
+import { ORDER_ID, USER_ID } from '@paystream/workflows/src/search-attributes';
+
+export const PAYMENT_CONSUMER_GROUP = 'payment-service';
+
+export interface OrderConsumerDeps {
+  consumer: Consumer;
+  producer: Producer;
+  client: Client;
+  logger: Logger;
+  taskQueue?: string;
+  groupId?: string;
+}
+
+/**
+ * order.create → one paymentWorkflow per order. The workflow id is derived from the order id and a
+ * closed workflow id is never reused, so a redelivered or replayed message cannot start a second
+ * payment; "already started" is success. The offset is committed only after Temporal acknowledged.
+ */
+export function consumeOrders(deps: OrderConsumerDeps): Promise<void> {
+  const { client, logger, taskQueue = TASK_QUEUES.payments, groupId = PAYMENT_CONSUMER_GROUP } = deps;
+  return runJsonConsumer({
+    consumer: deps.consumer,
+    topic: TOPICS.orderCreate,
+    groupId,
+    schema: orderCreateEvent,
+    logger,
+    onInvalid: parkTo(deps.producer, groupId),
+    handle: async (order) => {
+      const workflowId = `payment-${order.orderId}`;
+      try {
+        await client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
+          workflowId,
+          taskQueue,
+          args: [order],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          typedSearchAttributes: [
+            { key: ORDER_ID, value: order.orderId },
+            { key: USER_ID, value: order.userId },
+          ],
+          memo: { amount: order.amount, currency: order.currency },
+        });
+        logger.info({ orderId: order.orderId, workflowId }, 'payment workflow started');
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        logger.info(
+          { orderId: order.orderId, workflowId },
+          'payment workflow already started; redelivery ignored',
+        );
+      }
+    },
+  });
+}

@@ -1,0 +1,24 @@
+import { TASK_QUEUES } from '@paystream/common';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createPaymentActivities, type PaymentActivityDeps } from './activities/payment-activities';
+
+export const PAYMENT_WORKFLOWS_PATH = require.resolve('@paystream/workflows/src/payment');
+
+/** The Temporal worker for the `payments` task queue: the payment workflow and its activities. */
+export async function createPaymentWorker(opts: {
+  address: string;
+  namespace: string;
+  taskQueue?: string;
+  activities: PaymentActivityDeps;
+}): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue ?? TASK_QUEUES.payments,
+    workflowsPath: PAYMENT_WORKFLOWS_PATH,
+    activities: createPaymentActivities(opts.activities),
+    maxConcurrentActivityTaskExecutions: 50,
+  });
+  return { worker, connection };
+}

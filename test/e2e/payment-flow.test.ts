@@ -1,0 +1,277 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createKafka,
+  createProducer,
+  createStripe,
+  publishJson,
+  TOPICS,
+  type OrderCreateEvent,
+  type PaymentEvent,
+  type Stripe,
+} from '@paystream/common';
+import { Client, Connection } from '@temporalio/client';
+import { Client as PgClient } from 'pg';
+import type { Producer } from 'kafkajs';
+import { cfg, collectTopic, eventually, uniqueEmail } from '../support';
+import { startServices, type ServiceSet } from '../support/services';
+
+/**
+ * The whole path on the real stack: gateway → user (Postgres, localstripe) → order (Postgres, outbox) →
+ * Kafka order.create → payment (Temporal workflow, localstripe) → Kafka payment.event → order status.
+ */
+let services: ServiceSet;
+let temporal: Connection;
+let client: Client;
+let producer: Producer;
+let orders: PgClient;
+const stripe = createStripe(cfg); // localstripe: keeps every PaymentIntent, so charges can be counted
+
+const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+  const res = await fetch(`${services.url('gateway')}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+
+async function customer(card?: Record<string, unknown>) {
+  const email = uniqueEmail('e2e');
+  const password = 'end to end test password';
+  const signup = await post('/users/signup', { email, password, name: 'E2E' });
+  expect(signup.status).toBe(201);
+  const signin = await post('/users/signin', { email, password });
+  const auth = { authorization: `Bearer ${signin.body.token as string}` };
+  if (card) expect((await post('/users/add', card, auth)).status).toBe(201);
+  return { email, userId: signup.body.id as string, auth };
+}
+
+async function statusOf(orderId: string, auth: Record<string, string>) {
+  const res = await fetch(`${services.url('gateway')}/orders/status/${orderId}`, { headers: auth });
+  return (await res.json()) as { status: string; failureReason?: string; paymentIntentId?: string };
+}
+
+async function finalStatus(orderId: string, auth: Record<string, string>) {
+  return eventually(async () => {
+    const s = await statusOf(orderId, auth);
+    if (s.status === 'pending') throw new Error(`order ${orderId} still pending`);
+    return s;
+  }, 20_000);
+}
+
+/** Every PaymentIntent localstripe holds for this order: the number of charges attempted. */
+async function intentsFor(orderId: string) {
+  const found: Stripe.PaymentIntent[] = [];
+  await stripe.paymentIntents.list({ limit: 100 }).autoPagingEach((pi) => {
+    if (pi.metadata.orderId === orderId) found.push(pi);
+  });
+  return found;
+}
+
+beforeAll(async () => {
+  services = await startServices(18180, { GATEWAY_RATE_LIMIT: '100000' });
+  temporal = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  client = new Client({ connection: temporal, namespace: cfg.TEMPORAL_NAMESPACE });
+  producer = createProducer(createKafka('e2e-test', cfg.KAFKA_BROKERS));
+  await producer.connect();
+  orders = new PgClient({ connectionString: cfg.ORDER_DATABASE_URL });
+  await orders.connect();
+}, 180_000);
+
+afterAll(async () => {
+  await services?.stopAll();
+  await producer?.disconnect();
+  await temporal?.close();
+  await orders?.end();
+});
+
+describe('an order, end to end', () => {
+  it('is paid: one PaymentIntent, one payment.event, one workflow the Web UI finds by order id', async () => {
+    const { auth, userId } = await customer({ paymentMethodId: 'pm_card_visa' });
+    const key = `e2e-${randomUUID()}`;
+    const created = await post(
+      '/orders/create',
+      { amount: 2599, currency: 'EUR' },
+      { ...auth, 'idempotency-key': key },
+    );
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: 'pending', amount: 2599, currency: 'eur' });
+    const orderId = created.body.orderId as string;
+    const events = await collectTopic(TOPICS.paymentEvent, (k) => k === orderId);
+    try {
+      const final = await finalStatus(orderId, auth);
+      expect(final.status).toBe('paid');
+
+      // The same Idempotency-Key returns the same order, never a second one.
+      const again = await post(
+        '/orders/create',
+        { amount: 2599, currency: 'eur' },
+        { ...auth, 'idempotency-key': key },
+      );
+      expect(again.status).toBe(200);
+      expect(again.body.orderId).toBe(orderId);
+      const rows = await orders.query(`SELECT status FROM orders WHERE user_id = $1`, [userId]);
+      expect(rows.rows).toEqual([{ status: 'paid' }]);
+
+      const published = await events.waitFor(1, 20_000, 2000);
+      expect(published).toHaveLength(1);
+      const event = JSON.parse(published[0]!.value) as PaymentEvent;
+      expect(event).toMatchObject({ orderId, userId, status: 'succeeded', amount: 2599, currency: 'eur' });
+      expect(final.paymentIntentId).toBe(event.paymentIntentId);
+
+      const intents = await intentsFor(orderId);
+      expect(intents).toHaveLength(1);
+      expect(intents[0]).toMatchObject({
+        id: event.paymentIntentId,
+        status: 'succeeded',
+        amount: 2599,
+        currency: 'eur',
+      });
+
+      const handle = client.workflow.getHandle(`payment-${orderId}`);
+      expect((await handle.describe()).status.name).toBe('COMPLETED');
+      const found = await eventually(async () => {
+        const list: string[] = [];
+        for await (const wf of client.workflow.list({ query: `OrderId = "${orderId}"` }))
+          list.push(wf.workflowId);
+        if (!list.length) throw new Error('not indexed yet');
+        return list;
+      });
+      expect(found).toEqual([`payment-${orderId}`]);
+    } finally {
+      await events.stop();
+    }
+  });
+
+  it('fails with a reason when the card is declined or there is no card', async () => {
+    const declining = await customer({
+      card: { number: '4000000000000341', expMonth: 12, expYear: 2034, cvc: '123' },
+    });
+    const declined = await post(
+      '/orders/create',
+      { items: [{ sku: 'book', quantity: 2, unitAmount: 1250 }], currency: 'usd' },
+      declining.auth,
+    );
+    expect(declined.status).toBe(201);
+    expect(declined.body.amount).toBe(2500);
+    const d = await finalStatus(declined.body.orderId as string, declining.auth);
+    expect(d.status).toBe('failed');
+    expect(d.failureReason).toMatch(/declined/i);
+
+    const cardless = await customer();
+    const orphan = await post('/orders/create', { amount: 500, currency: 'usd' }, cardless.auth);
+    const o = await finalStatus(orphan.body.orderId as string, cardless.auth);
+    expect(o).toMatchObject({ status: 'failed', failureReason: 'No payment method on file' });
+    expect(await intentsFor(orphan.body.orderId as string)).toHaveLength(0);
+  });
+
+  it('hides other users’ orders and validates input', async () => {
+    const alice = await customer({ paymentMethodId: 'pm_card_visa' });
+    const bob = await customer();
+    const order = await post('/orders/create', { amount: 100, currency: 'usd' }, alice.auth);
+    const peek = await fetch(`${services.url('gateway')}/orders/status/${order.body.orderId as string}`, {
+      headers: bob.auth,
+    });
+    expect(peek.status).toBe(404);
+    const unknown = await fetch(`${services.url('gateway')}/orders/status/${randomUUID()}`, {
+      headers: bob.auth,
+    });
+    expect(unknown.status).toBe(404);
+    for (const body of [
+      { amount: 0, currency: 'usd' },
+      { amount: 1.5, currency: 'usd' },
+      { amount: 100, currency: 'dollars' },
+      { amount: 100, items: [], currency: 'usd' },
+      { currency: 'usd' },
+      { amount: '100', currency: 'usd' },
+    ]) {
+      const res = await post('/orders/create', body, bob.auth);
+      expect({ body, status: res.status }).toEqual({ body, status: 400 });
+    }
+    const badKey = await post(
+      '/orders/create',
+      { amount: 100, currency: 'usd' },
+      { ...bob.auth, 'idempotency-key': 'spaces are not allowed' },
+    );
+    expect(badKey.status).toBe(400);
+    const reused = `reuse-${randomUUID()}`;
+    expect(
+      (
+        await post(
+          '/orders/create',
+          { amount: 100, currency: 'usd' },
+          { ...bob.auth, 'idempotency-key': reused },
+        )
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await post(
+          '/orders/create',
+          { amount: 200, currency: 'usd' },
+          { ...bob.auth, 'idempotency-key': reused },
+        )
+      ).status,
+    ).toBe(409);
+  });
+
+  it('charges once when order.create is delivered twice', async () => {
+    const { userId } = await customer({ paymentMethodId: 'pm_card_visa' });
+    const orderId = randomUUID();
+    const order: OrderCreateEvent = {
+      eventId: randomUUID(),
+      orderId,
+      userId,
+      amount: 777,
+      currency: 'usd',
+      createdAt: new Date().toISOString(),
+    };
+    const events = await collectTopic(TOPICS.paymentEvent, (k) => k === orderId);
+    try {
+      await publishJson(producer, TOPICS.orderCreate, orderId, order);
+      await publishJson(producer, TOPICS.orderCreate, orderId, order);
+      const published = await events.waitFor(1, 20_000, 3000);
+      expect(published).toHaveLength(1);
+      expect((JSON.parse(published[0]!.value) as PaymentEvent).status).toBe('succeeded');
+      expect(await intentsFor(orderId)).toHaveLength(1);
+      const runs: string[] = [];
+      for await (const wf of client.workflow.list({ query: `WorkflowId = "payment-${orderId}"` }))
+        runs.push(wf.runId);
+      expect(runs).toHaveLength(1);
+    } finally {
+      await events.stop();
+    }
+  });
+
+  it('parks a malformed order.create and keeps consuming', async () => {
+    const { userId } = await customer({ paymentMethodId: 'pm_card_visa' });
+    const badKey = randomUUID();
+    const orderId = randomUUID();
+    const parked = await collectTopic(TOPICS.parked, (k) => k === badKey);
+    const events = await collectTopic(TOPICS.paymentEvent, (k) => k === orderId);
+    try {
+      await producer.send({
+        topic: TOPICS.orderCreate,
+        messages: [{ key: badKey, value: '{"orderId": 42' }],
+      });
+      await publishJson(producer, TOPICS.orderCreate, orderId, {
+        eventId: randomUUID(),
+        orderId,
+        userId,
+        amount: 300,
+        currency: 'usd',
+        createdAt: new Date().toISOString(),
+      } satisfies OrderCreateEvent);
+      const [p] = await parked.waitFor(1);
+      expect(JSON.parse(p!.value)).toMatchObject({
+        topic: TOPICS.orderCreate,
+        consumerGroup: 'payment-service',
+        reason: expect.stringMatching(/invalid JSON/),
+      });
+      await events.waitFor(1);
+    } finally {
+      await parked.stop();
+      await events.stop();
+    }
+  });
+});
