@@ -1,0 +1,187 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { temporalBinaryPath } from '../../test/support';
+import type { PaymentActivities, PaymentEventOut, PaymentInput } from '../src/payment-activities';
+import { PAYMENT_ERRORS } from '../src/payment-activities';
+import { paymentWorkflow } from '../src/payment';
+import { ORDER_ID, USER_ID } from '../src/search-attributes';
+
+/**
+ * The payment workflow's logic on a real Temporal dev server (started by @temporalio/testing from the
+ * built CLI), with its activities stubbed — the only place they are. `RECORD_HISTORIES=1` writes each
+ * run's history under test/histories for the replay test.
+ */
+const TASK_QUEUE = 'payment-workflow-test';
+const HISTORIES = path.join(__dirname, 'histories');
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+
+type Stubs = Partial<PaymentActivities>;
+const scenarios = new Map<string, Stubs>();
+const calls = new Map<string, string[]>();
+const published = new Map<string, PaymentEventOut[]>();
+
+const DETAILS = {
+  email: 'ada@example.test',
+  stripeCustomerId: 'cus_test',
+  paymentMethodId: 'pm_test',
+  brand: 'visa',
+  last4: '4242',
+};
+
+/** Default behaviour: everything works. A scenario overrides single activities. */
+function activities(): PaymentActivities {
+  const current = () => {
+    const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+    calls.set(workflowId, [...(calls.get(workflowId) ?? []), Context.current().info.activityType]);
+    return { workflowId, stubs: scenarios.get(workflowId) ?? {} };
+  };
+  return {
+    getPaymentDetails: (userId) => {
+      const { stubs } = current();
+      return stubs.getPaymentDetails?.(userId) ?? Promise.resolve({ userId, ...DETAILS });
+    },
+    createPaymentIntent: (input) => {
+      const { stubs } = current();
+      return stubs.createPaymentIntent?.(input) ?? Promise.resolve(`pi_${input.orderId.slice(0, 8)}`);
+    },
+    confirmPaymentIntent: (id) => {
+      const { stubs } = current();
+      return stubs.confirmPaymentIntent?.(id) ?? Promise.resolve({ status: 'succeeded' as const });
+    },
+    publishPaymentEvent: (event) => {
+      const { workflowId } = current();
+      published.set(workflowId, [...(published.get(workflowId) ?? []), event]);
+      return Promise.resolve();
+    },
+  };
+}
+
+async function run(name: string, stubs: Stubs) {
+  const order: PaymentInput = {
+    eventId: randomUUID(),
+    orderId: randomUUID(),
+    userId: randomUUID(),
+    amount: 4200,
+    currency: 'eur',
+    createdAt: new Date().toISOString(),
+  };
+  const workflowId = `payment-${order.orderId}`;
+  scenarios.set(workflowId, stubs);
+  const handle = await env.client.workflow.start(paymentWorkflow, {
+    workflowId,
+    taskQueue: TASK_QUEUE,
+    args: [order],
+  });
+  const result = await handle.result();
+  if (process.env.RECORD_HISTORIES) {
+    fs.mkdirSync(HISTORIES, { recursive: true });
+    fs.writeFileSync(
+      path.join(HISTORIES, `payment-${name}.json`),
+      historyToJSON(await handle.fetchHistory()),
+    );
+  }
+  return {
+    order,
+    result,
+    calls: calls.get(workflowId) ?? [],
+    events: published.get(workflowId) ?? [],
+    handle,
+  };
+}
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalBinaryPath() },
+      ip: '127.0.0.1',
+      searchAttributes: [ORDER_ID, USER_ID],
+    },
+  });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowsPath: require.resolve('../src/payment'),
+    activities: activities(),
+  });
+  running = worker.run();
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+describe('paymentWorkflow', () => {
+  it('charges, publishes one succeeded event and is findable by order id', async () => {
+    const { order, result, calls, events, handle } = await run('succeeded', {});
+    expect(result).toEqual({ status: 'succeeded', paymentIntentId: `pi_${order.orderId.slice(0, 8)}` });
+    expect(calls).toEqual([
+      'getPaymentDetails',
+      'createPaymentIntent',
+      'confirmPaymentIntent',
+      'publishPaymentEvent',
+    ]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        orderId: order.orderId,
+        userId: order.userId,
+        status: 'succeeded',
+        amount: 4200,
+        currency: 'eur',
+        email: DETAILS.email,
+        paymentIntentId: result.paymentIntentId,
+      }),
+    ]);
+    const described = await handle.describe();
+    expect(described.typedSearchAttributes.get(ORDER_ID)).toBe(order.orderId);
+    expect(described.typedSearchAttributes.get(USER_ID)).toBe(order.userId);
+  });
+
+  it('ends failed with the decline reason, without retrying the decline', async () => {
+    const { result, calls, events } = await run('declined', {
+      confirmPaymentIntent: () =>
+        Promise.reject(
+          ApplicationFailure.nonRetryable('Card declined (card_declined)', PAYMENT_ERRORS.cardDeclined),
+        ),
+    });
+    expect(result).toMatchObject({ status: 'failed', failureReason: 'Card declined (card_declined)' });
+    expect(calls.filter((c) => c === 'confirmPaymentIntent')).toHaveLength(1);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ status: 'failed', failureReason: 'Card declined (card_declined)' });
+  });
+
+  it('retries a flaky Stripe call with backoff and then succeeds', async () => {
+    let attempts = 0;
+    const { result, calls, events } = await run('retried', {
+      createPaymentIntent: (input) =>
+        ++attempts < 3
+          ? Promise.reject(new Error('ECONNRESET'))
+          : Promise.resolve(`pi_${input.orderId.slice(0, 8)}`),
+    });
+    expect(result.status).toBe('succeeded');
+    expect(calls.filter((c) => c === 'createPaymentIntent')).toHaveLength(3);
+    expect(events.map((e) => e.status)).toEqual(['succeeded']);
+  });
+
+  it('fails without touching Stripe when the user has no card', async () => {
+    const { result, calls, events } = await run('details-missing', {
+      getPaymentDetails: () =>
+        Promise.reject(
+          ApplicationFailure.nonRetryable('No payment method on file', PAYMENT_ERRORS.detailsMissing),
+        ),
+    });
+    expect(result).toEqual({ status: 'failed', failureReason: 'No payment method on file' });
+    expect(calls).toEqual(['getPaymentDetails', 'publishPaymentEvent']);
+    expect(events[0]).not.toHaveProperty('email');
+  });
+});

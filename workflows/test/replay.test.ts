@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
+
+/**
+ * Replays recorded histories (test/histories/*.json, written by the workflow tests with
+ * RECORD_HISTORIES=1) against today's workflow code. A change that would break running workflows
+ * (a different sequence of commands) fails here, before it reaches a worker in production.
+ */
+const HISTORIES = path.join(__dirname, 'histories');
+
+function histories(prefix: string) {
+  return fs
+    .readdirSync(HISTORIES)
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
+    .map((f) => ({
+      workflowId: f,
+      history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES, f), 'utf8'))),
+    }));
+}
+
+async function replay(workflowBundle: WorkflowBundle, prefix: string) {
+  const results: { workflowId: string; error?: Error }[] = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle, replayName: prefix }, histories(prefix)))
+    results.push({ workflowId: r.workflowId, ...(r.error ? { error: r.error } : {}) });
+  return results;
+}
+
+const quiet = { logger: new DefaultLogger('WARN') };
+
+describe('workflow replay', () => {
+  it('replays every recorded payment history without a determinism error', async () => {
+    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/payment'), ...quiet });
+    const results = await replay(bundle, 'payment-');
+    expect(results.map((r) => r.workflowId).sort()).toEqual([
+      'payment-declined.json',
+      'payment-details-missing.json',
+      'payment-retried.json',
+      'payment-succeeded.json',
+    ]);
+    for (const r of results)
+      expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
+  });
+
+  it('catches a non-deterministic change to the workflow', async () => {
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./fixtures/payment-reordered'),
+      ...quiet,
+    });
+    const results = await replay(bundle, 'payment-succeeded');
+    expect(results).toHaveLength(1);
+    expect(results[0]!.error?.name).toBe('DeterminismViolationError');
+  });
+});
