@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createKafka,
+  createLogger,
+  createProducer,
+  initDataSource,
+  publishJson,
+  TOPICS,
+  type OrderCreateEvent,
+  type PaymentEvent,
+} from '@paystream/common';
+import type { Producer } from 'kafkajs';
+import type { DataSource } from 'typeorm';
+import { orderDataSource } from '../src/db/data-source';
+import { applyPaymentEvent, createOrder } from '../src/domain/orders';
+import { OutboxRelay } from '../src/events/outbox-relay';
+import { consumePaymentEvents } from '../src/events/payment-consumer';
+import { cfg, collectTopic, eventually } from '../../../test/support';
+
+/** The order service's guarantees on the real Postgres and Kafka. */
+const logger = createLogger('order-test', 'silent');
+let db: DataSource;
+let producer: Producer;
+const kafka = createKafka('order-test', cfg.KAFKA_BROKERS);
+
+const newOrder = (userId = randomUUID()) =>
+  createOrder(db, userId, { amount: 1000, currency: 'usd', items: null }, undefined).then((r) => r.order);
+
+const paymentEventFor = (orderId: string, userId: string, status: PaymentEvent['status']): PaymentEvent => ({
+  eventId: randomUUID(),
+  orderId,
+  userId,
+  status,
+  amount: 1000,
+  currency: 'usd',
+  ...(status === 'succeeded' ? { paymentIntentId: 'pi_test' } : { failureReason: 'Card declined' }),
+  occurredAt: new Date().toISOString(),
+});
+
+beforeAll(async () => {
+  db = await initDataSource(orderDataSource(cfg.ORDER_DATABASE_URL));
+  producer = createProducer(kafka);
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await producer.disconnect();
+  await db.destroy();
+});
+
+describe('outbox', () => {
+  it('writes the order and its order.create event together, and the relay publishes it once', async () => {
+    const order = await newOrder();
+    const [row] = await db.query<{ payload: OrderCreateEvent; published_at: Date | null }[]>(
+      `SELECT payload, published_at FROM outbox WHERE message_key = $1`,
+      [order.id],
+    );
+    expect(row!.payload).toMatchObject({
+      orderId: order.id,
+      userId: order.userId,
+      amount: 1000,
+      currency: 'usd',
+    });
+
+    const seen = await collectTopic(TOPICS.orderCreate, (k) => k === order.id);
+    const relay = new OutboxRelay(db, producer, logger, { databaseUrl: cfg.ORDER_DATABASE_URL });
+    await relay.start();
+    try {
+      const [message] = await seen.waitFor(1, 15_000, 1500);
+      expect(seen.messages).toHaveLength(1);
+      expect(JSON.parse(message!.value)).toEqual(row!.payload);
+      const [after] = await db.query<{ published_at: Date | null }[]>(
+        `SELECT published_at FROM outbox WHERE message_key = $1`,
+        [order.id],
+      );
+      expect(after!.published_at).not.toBeNull();
+    } finally {
+      await relay.stop();
+      await seen.stop();
+    }
+  });
+
+  it('loses nothing across a relay restart: orders written while it was down each go out once', async () => {
+    const userId = randomUUID();
+    const written: string[] = [];
+    for (let i = 0; i < 5; i++) written.push((await newOrder(userId)).id);
+    const ids = new Set(written);
+    const seen = await collectTopic(TOPICS.orderCreate, (k) => k !== null && ids.has(k));
+    const relay = new OutboxRelay(db, producer, logger, {
+      databaseUrl: cfg.ORDER_DATABASE_URL,
+      batchSize: 2,
+    });
+    await relay.start();
+    try {
+      await seen.waitFor(5, 15_000, 1000);
+      expect(seen.messages.map((m) => m.key).sort()).toEqual([...written].sort());
+    } finally {
+      await relay.stop();
+      await seen.stop();
+    }
+  });
+
+  it('wakes on NOTIFY: an order committed while the relay idles leaves in well under the poll interval', async () => {
+    const relay = new OutboxRelay(db, producer, logger, {
+      databaseUrl: cfg.ORDER_DATABASE_URL,
+      idlePollMs: 30_000,
+    });
+    await relay.start();
+    await new Promise((r) => setTimeout(r, 500)); // let it drain and fall asleep
+    try {
+      const order = await newOrder();
+      const seen = await collectTopic(TOPICS.orderCreate, (k) => k === order.id);
+      await seen.waitFor(1, 10_000);
+      await seen.stop();
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
+describe('payment results', () => {
+  it('moves pending → paid once; duplicates and late events change nothing', async () => {
+    const order = await newOrder();
+    const paid = paymentEventFor(order.id, order.userId, 'succeeded');
+    expect(await applyPaymentEvent(db, paid)).toBe('applied');
+    expect(await applyPaymentEvent(db, paid)).toBe('duplicate');
+    expect(await applyPaymentEvent(db, paymentEventFor(order.id, order.userId, 'failed'))).toBe(
+      'already-final',
+    );
+    expect(await applyPaymentEvent(db, paymentEventFor(randomUUID(), order.userId, 'failed'))).toBe(
+      'unknown-order',
+    );
+    const [row] = await db.query<
+      { status: string; payment_intent_id: string; failure_reason: string | null }[]
+    >(`SELECT status, payment_intent_id, failure_reason FROM orders WHERE id = $1`, [order.id]);
+    expect(row).toEqual({ status: 'paid', payment_intent_id: 'pi_test', failure_reason: null });
+  });
+
+  it('consumes payment.event from Kafka exactly once per event and parks malformed messages', async () => {
+    const order = await newOrder();
+    const failed = paymentEventFor(order.id, order.userId, 'failed');
+    const groupId = `order-test-${randomUUID()}`;
+    const consumer = kafka.consumer({ groupId });
+    const badKey = randomUUID();
+    const parked = await collectTopic(TOPICS.parked, (k) => k === badKey);
+    await consumePaymentEvents({ consumer, producer, db, logger, groupId });
+    try {
+      await producer.send({
+        topic: TOPICS.paymentEvent,
+        messages: [{ key: badKey, value: '{"status":"paid?"}' }],
+      });
+      await publishJson(producer, TOPICS.paymentEvent, order.id, failed);
+      await publishJson(producer, TOPICS.paymentEvent, order.id, failed); // redelivery
+      await eventually(async () => {
+        const [row] = await db.query<{ status: string }[]>(`SELECT status FROM orders WHERE id = $1`, [
+          order.id,
+        ]);
+        if (row!.status !== 'failed') throw new Error(row!.status);
+      });
+      const [p] = await parked.waitFor(1);
+      expect(JSON.parse(p!.value)).toMatchObject({
+        consumerGroup: groupId,
+        reason: expect.stringContaining('eventId'),
+      });
+      const [count] = await db.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM processed_events WHERE event_id = $1`,
+        [failed.eventId],
+      );
+      expect(count!.n).toBe(1);
+    } finally {
+      await consumer.disconnect();
+      await parked.stop();
+    }
+  });
+});
