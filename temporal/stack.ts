@@ -509,6 +509,11 @@ export function temporalBinaryPath(): string {
   return path.join(BIN, `temporal-${VERSIONS.temporalCli}`);
 }
 
+/** The built Mailpit, for tests that run a second SMTP server they can stop and start. */
+export function mailpitBinaryPath(): string {
+  return path.join(BIN, `mailpit-${VERSIONS.mailpit}`);
+}
+
 let stripeMockBin = '';
 const stripeMockAnswers = () =>
   httpOk(`http://127.0.0.1:${cfg.STRIPE_MOCK_PORT}/v1/customers`, { authorization: 'Bearer sk_test_123' });

@@ -7,7 +7,7 @@ import type { Express } from 'express';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 
 export const cfg = loadConfig();
-export { temporalBinaryPath } from '../../temporal/stack';
+export { mailpitBinaryPath, temporalBinaryPath } from '../../temporal/stack';
 
 export interface RunningApp {
   url: string;
@@ -64,22 +64,26 @@ export interface MailpitMessage extends MailpitSummary {
   HTML: string;
 }
 
-const mailApi = `http://127.0.0.1:${cfg.MAIL_API_PORT}/api/v1`;
+/** A Mailpit's REST API: the stack's, or another one a test runs. */
+export function mailpitAt(apiPort: number) {
+  const mailApi = `http://127.0.0.1:${apiPort}/api/v1`;
+  return {
+    /** Messages whose recipient is `to` (Mailpit search syntax). */
+    async messagesTo(to: string): Promise<MailpitSummary[]> {
+      const res = await fetch(`${mailApi}/search?query=${encodeURIComponent(`to:"${to}"`)}&limit=200`);
+      if (!res.ok) throw new Error(`mailpit search: HTTP ${res.status}`);
+      const body = (await res.json()) as { messages: MailpitSummary[] };
+      return body.messages;
+    },
+    async message(id: string): Promise<MailpitMessage> {
+      const res = await fetch(`${mailApi}/message/${id}`);
+      if (!res.ok) throw new Error(`mailpit message: HTTP ${res.status}`);
+      return (await res.json()) as MailpitMessage;
+    },
+  };
+}
 
-export const mailpit = {
-  /** Messages whose recipient is `to` (Mailpit search syntax). */
-  async messagesTo(to: string): Promise<MailpitSummary[]> {
-    const res = await fetch(`${mailApi}/search?query=${encodeURIComponent(`to:"${to}"`)}&limit=200`);
-    if (!res.ok) throw new Error(`mailpit search: HTTP ${res.status}`);
-    const body = (await res.json()) as { messages: MailpitSummary[] };
-    return body.messages;
-  },
-  async message(id: string): Promise<MailpitMessage> {
-    const res = await fetch(`${mailApi}/message/${id}`);
-    if (!res.ok) throw new Error(`mailpit message: HTTP ${res.status}`);
-    return (await res.json()) as MailpitMessage;
-  },
-};
+export const mailpit = mailpitAt(cfg.MAIL_API_PORT);
 
 // ---------------------------------------------------------------- Kafka
 

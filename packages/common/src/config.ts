@@ -68,6 +68,10 @@ const schema = z.object({
   SMTP_PORT: port(1025),
   MAIL_API_PORT: port(8025),
   MAIL_FROM: z.string().default('Paystream <no-reply@paystream.local>'),
+  /** Email retry budget: attempts, first backoff and backoff cap (exponential, factor 2). */
+  NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
+  NOTIFY_INITIAL_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
+  NOTIFY_MAX_INTERVAL_MS: z.coerce.number().int().positive().default(60_000),
 
   // Secrets have development defaults so the laptop run needs no set-up; production must set them.
   JWT_SECRET: z.string().min(32).default('dev-only-jwt-secret-change-me-in-production-0123456789'),

@@ -74,6 +74,8 @@ export interface JsonConsumerOptions<T> {
   handle: (value: T, message: KafkaMessage, partition: number) => Promise<void>;
   /** Where a message that fails parsing/validation goes; it must not throw for the partition to move on. */
   onInvalid: (invalid: InvalidMessage) => Promise<void>;
+  /** Where a new consumer group starts: the whole topic (default, nothing is missed) or only new messages. */
+  fromBeginning?: boolean | undefined;
 }
 
 /**
@@ -84,7 +86,7 @@ export interface JsonConsumerOptions<T> {
 export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<void> {
   const { consumer, topic, schema, logger } = opts;
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? true });
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ topic: t, partition, message }) => {

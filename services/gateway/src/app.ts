@@ -17,6 +17,9 @@ export interface GatewayAppDeps {
   maxBodyBytes: number;
 }
 
+/** The user service's service-to-service routes: never routed from outside. */
+const INTERNAL_ROUTES = ['/users/get', '/users/contact'];
+
 /** Identity headers only the gateway may set; clients' copies are stripped before proxying. */
 export const RESERVED_HEADERS = ['x-user-id', 'x-service-token'];
 
@@ -30,7 +33,7 @@ async function upstreamHealthy(baseUrl: string): Promise<void> {
  *   POST /users/signup, POST /users/signin            → user   (no token)
  *   POST /users/add                                   → user   (token)
  *   POST /orders/create, GET /orders/status/:orderId  → order  (token)
- * The user service's internal GET /get/:userId is never reachable from outside.
+ * The user service's internal GET /get/:userId and /contact/:userId are never reachable from outside.
  */
 export function createGatewayApp(deps: GatewayAppDeps): Express {
   const { logger, agent, timeoutMs, maxBodyBytes } = deps;
@@ -42,7 +45,7 @@ export function createGatewayApp(deps: GatewayAppDeps): Express {
       order: () => upstreamHealthy(deps.orderServiceUrl),
     }),
   );
-  app.use('/users/get', (req, _res, next) =>
+  app.use(INTERNAL_ROUTES, (req, _res, next) =>
     next(problems.notFound(`No route for ${req.method} ${req.originalUrl}`)),
   );
   const common = {

@@ -3,12 +3,18 @@ import {
   connectTemporal,
   createKafka,
   createLogger,
+  createProducer,
+  ensureSearchAttributes,
   listen,
   loadConfig,
   runMain,
 } from '@paystream/common';
+import { Client } from '@temporalio/client';
 import { createNotificationApp } from './app';
+import { consumePaymentEvents, NOTIFICATION_CONSUMER_GROUP } from './events/payment-consumer';
 import { createMailer } from './mailer';
+import { createNotificationWorker } from './worker';
+import { retryBudget } from './workflows';
 
 const logger = createLogger('notification');
 
@@ -17,8 +23,33 @@ runMain('notification', logger, async () => {
   const kafka = createKafka('notification', cfg.KAFKA_BROKERS, logger);
   const kafkaAdmin = kafka.admin();
   await kafkaAdmin.connect();
+  const producer = createProducer(kafka);
+  await producer.connect();
   const temporal = await connectTemporal(cfg.TEMPORAL_ADDRESS);
+  await ensureSearchAttributes(temporal, cfg.TEMPORAL_NAMESPACE);
+  const client = new Client({ connection: temporal, namespace: cfg.TEMPORAL_NAMESPACE });
   const mailer = createMailer(cfg);
+
+  const { worker, connection: workerConnection } = await createNotificationWorker({
+    address: cfg.TEMPORAL_ADDRESS,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    activities: {
+      mailer,
+      from: cfg.MAIL_FROM,
+      producer,
+      userServiceUrl: cfg.USER_SERVICE_URL,
+      serviceToken: cfg.SERVICE_TOKEN,
+    },
+  });
+  const workerRun = worker.run();
+  workerRun.catch((err: unknown) => {
+    logger.fatal({ err }, 'notification worker stopped');
+    process.kill(process.pid, 'SIGTERM');
+  });
+
+  const consumer = kafka.consumer({ groupId: NOTIFICATION_CONSUMER_GROUP, sessionTimeout: 15_000 });
+  await consumePaymentEvents({ consumer, producer, client, logger, retry: retryBudget(cfg) });
+
   const app = createNotificationApp({
     logger,
     kafkaAdmin,
@@ -30,7 +61,12 @@ runMain('notification', logger, async () => {
   logger.info({ port: cfg.NOTIFICATION_PORT }, 'notification service listening');
   return async () => {
     await closeServer(server);
+    await consumer.disconnect();
+    worker.shutdown();
+    await workerRun.catch(() => undefined);
+    await workerConnection.close();
     mailer.close();
+    await producer.disconnect();
     await kafkaAdmin.disconnect();
     await temporal.close();
   };

@@ -275,9 +275,15 @@ describe('payment details', () => {
     });
     expect((await get('4b1d7e7e-0000-4000-8000-000000000000', service)).status).toBe(404);
     expect((await get('not-a-uuid', service)).status).toBe(404);
-    // The gateway never routes it, whoever asks.
-    const viaGateway = await fetch(`${gateway.url}/users/get/${id}`, { headers: { ...auth, ...service } });
-    expect(viaGateway.status).toBe(404);
+    // The contact route (for notifications) is guarded the same way.
+    expect((await fetch(`${user.url}/contact/${id}`)).status).toBe(403);
+    const contact = await fetch(`${user.url}/contact/${id}`, { headers: service });
+    expect(await contact.json()).toEqual({ userId: id, email, name: 'Ada Lovelace' });
+    // The gateway never routes either, whoever asks.
+    for (const path of [`/users/get/${id}`, `/users/contact/${id}`]) {
+      const viaGateway = await fetch(`${gateway.url}${path}`, { headers: { ...auth, ...service } });
+      expect(viaGateway.status).toBe(404);
+    }
   });
 
   it('conforms to the Stripe API: the same flow against stripe-mock', async () => {

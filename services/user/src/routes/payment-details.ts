@@ -2,6 +2,7 @@ import { problems, requireService, requireUser, validate, type Config, type Stri
 import { Router } from 'express';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
+import { User } from '../db/entities';
 import { defaultPaymentDetails, saveCard, type CardInput } from '../domain/cards';
 
 /** Luhn check: a mistyped number is refused before it is sent anywhere. */
@@ -74,6 +75,14 @@ export function paymentDetailRoutes(db: DataSource, cfg: Config, stripe: Stripe)
     const userId = uuid.safeParse(req.params.userId);
     if (!userId.success) throw problems.notFound('No such user');
     res.json(await defaultPaymentDetails(db, userId.data));
+  });
+
+  // GET /contact/:userId: internal, for the notification service when an event carries no address.
+  router.get('/contact/:userId', requireService(cfg.SERVICE_TOKEN), async (req, res) => {
+    const userId = uuid.safeParse(req.params.userId);
+    const user = userId.success ? await db.getRepository(User).findOneBy({ id: userId.data }) : null;
+    if (!user) throw problems.notFound('No such user');
+    res.json({ userId: user.id, email: user.email, name: user.name });
   });
 
   return router;

@@ -1,0 +1,65 @@
+import {
+  paymentEvent,
+  notificationDlqEntry,
+  publishJson,
+  SERVICE_TOKEN_HEADER,
+  TOPICS,
+} from '@paystream/common';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Producer } from 'kafkajs';
+import type { Transporter } from 'nodemailer';
+import type { NotificationActivities } from '@paystream/workflows/src/notification-activities';
+import { NOTIFICATION_ERRORS } from '@paystream/workflows/src/notification-activities';
+import { renderPaymentEmail } from '../email';
+
+export interface NotificationActivityDeps {
+  mailer: Transporter;
+  from: string;
+  producer: Producer;
+  userServiceUrl: string;
+  serviceToken: string;
+}
+
+/** The event usually carries the address; otherwise the user service's internal contact route has it. */
+async function recipientOf(deps: NotificationActivityDeps, userId: string, email?: string): Promise<string> {
+  if (email) return email;
+  const res = await fetch(new URL(`/contact/${encodeURIComponent(userId)}`, deps.userServiceUrl), {
+    headers: { [SERVICE_TOKEN_HEADER]: deps.serviceToken },
+    signal: AbortSignal.timeout(4000),
+  });
+  if (res.status === 404)
+    throw ApplicationFailure.nonRetryable(
+      `No user ${userId} to notify`,
+      NOTIFICATION_ERRORS.recipientUnknown,
+    );
+  if (!res.ok) throw new Error(`user service answered HTTP ${res.status}`);
+  return ((await res.json()) as { email: string }).email;
+}
+
+export function createNotificationActivities(deps: NotificationActivityDeps): NotificationActivities {
+  return {
+    async sendEmail(raw) {
+      const event = paymentEvent.parse(raw);
+      const to = await recipientOf(deps, event.userId, event.email);
+      const { subject, text, html } = renderPaymentEmail(event);
+      // A stable Message-ID per event: a resend after a lost SMTP reply is recognisable as the same mail.
+      const messageId = `<notify-${event.eventId}@paystream.local>`;
+      try {
+        await deps.mailer.sendMail({ from: deps.from, to, subject, text, html, messageId });
+      } catch (err) {
+        const attempt = Context.current().info.attempt;
+        throw ApplicationFailure.create({
+          message: `SMTP: ${(err as Error).message}`,
+          type: NOTIFICATION_ERRORS.smtp,
+          details: [{ attempt }],
+        });
+      }
+      return { messageId, to };
+    },
+
+    async publishDeadLetter(entry) {
+      const valid = notificationDlqEntry.parse(entry);
+      await publishJson(deps.producer, TOPICS.notificationDlq, entry.original.orderId, valid);
+    },
+  };
+}

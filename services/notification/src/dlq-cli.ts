@@ -1,0 +1,59 @@
+/**
+ * Operator tool for the notification dead letter queue:
+ *   npm run dlq -- list
+ *   npm run dlq -- replay --order <orderId>
+ *   npm run dlq -- replay --all
+ */
+import { connectTemporal, createKafka, loadConfig } from '@paystream/common';
+import { Client } from '@temporalio/client';
+import { readDlq, replayDlq } from './dlq';
+import { retryBudget } from './workflows';
+
+async function main(argv: string[]): Promise<number> {
+  const [command, flag, value] = argv;
+  const cfg = loadConfig();
+  const kafka = createKafka('dlq-cli', cfg.KAFKA_BROKERS);
+  const records = await readDlq(kafka);
+
+  if (command === 'list') {
+    if (!records.length) console.log('notification.dlq is empty');
+    for (const r of records) {
+      const original = r.entry?.original as { orderId?: string; eventId?: string } | undefined;
+      console.log(
+        [
+          `p${r.partition}@${r.offset}`,
+          `order=${original?.orderId ?? r.key ?? '-'}`,
+          `event=${original?.eventId ?? '-'}`,
+          `attempts=${r.entry?.attempts ?? '-'}`,
+          `failedAt=${r.entry?.failedAt ?? '-'}`,
+          `error=${r.entry?.error ?? r.unreadable ?? '-'}`,
+        ].join('  '),
+      );
+    }
+    return 0;
+  }
+  if (command === 'replay' && (flag === '--all' || (flag === '--order' && value))) {
+    const connection = await connectTemporal(cfg.TEMPORAL_ADDRESS);
+    try {
+      const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
+      const select = flag === '--all' ? { all: true } : { orderId: value };
+      const outcomes = await replayDlq(client, records, retryBudget(cfg), select);
+      if (!outcomes.length) console.log('no matching DLQ entries');
+      for (const o of outcomes)
+        console.log(`order=${o.orderId ?? '-'}  event=${o.eventId ?? '-'}  ${o.outcome}`);
+    } finally {
+      await connection.close();
+    }
+    return 0;
+  }
+  console.error('usage: npm run dlq -- list | replay --order <orderId> | replay --all');
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,34 @@
+import type { PaymentEvent } from '@paystream/common';
+
+/** Minor units → "€25.99", with the currency's own number of decimals (¥ has none, BHD three). */
+export function formatAmount(amount: number, currency: string): string {
+  const format = new Intl.NumberFormat('en', { style: 'currency', currency: currency.toUpperCase() });
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(amount / 10 ** digits);
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export function renderPaymentEmail(event: PaymentEvent): RenderedEmail {
+  const amount = formatAmount(event.amount, event.currency);
+  if (event.status === 'succeeded') {
+    return {
+      subject: `Payment received — ${amount}`,
+      text: `Thank you! We received your payment of ${amount} for order ${event.orderId}.\n`,
+      html: `<p>Thank you! We received your payment of <strong>${amount}</strong> for order <code>${event.orderId}</code>.</p>`,
+    };
+  }
+  const reason = event.failureReason ?? 'The payment could not be completed';
+  return {
+    subject: `Payment failed — ${amount}`,
+    text: `Your payment of ${amount} for order ${event.orderId} did not go through: ${reason}.\nPlease check your card and try again.\n`,
+    html: `<p>Your payment of <strong>${amount}</strong> for order <code>${event.orderId}</code> did not go through: ${escapeHtml(reason)}.</p><p>Please check your card and try again.</p>`,
+  };
+}

@@ -1,0 +1,52 @@
+import {
+  paymentEvent,
+  publishJson,
+  runJsonConsumer,
+  TOPICS,
+  type Logger,
+  type NotificationDlqEntry,
+} from '@paystream/common';
+import type { Client } from '@temporalio/client';
+import type { Consumer, Producer } from 'kafkajs';
+import type { RetryBudget } from '@paystream/workflows/src/notification-activities';
+import { startNotification } from '../workflows';
+
+export const NOTIFICATION_CONSUMER_GROUP = 'notification-service';
+
+/**
+ * payment.event → one notification workflow per event id. A message that is not a valid
+ * payment.event goes straight to the DLQ with the validation error (attempts 0) and is committed.
+ */
+export function consumePaymentEvents(deps: {
+  consumer: Consumer;
+  producer: Producer;
+  client: Client;
+  logger: Logger;
+  retry: RetryBudget;
+  taskQueue?: string;
+  groupId?: string;
+  fromBeginning?: boolean;
+}): Promise<void> {
+  const { client, logger, producer, groupId = NOTIFICATION_CONSUMER_GROUP } = deps;
+  return runJsonConsumer({
+    consumer: deps.consumer,
+    topic: TOPICS.paymentEvent,
+    groupId,
+    schema: paymentEvent,
+    logger,
+    fromBeginning: deps.fromBeginning,
+    onInvalid: async ({ message, reason }) => {
+      const entry: NotificationDlqEntry = {
+        original: message.value?.toString('utf8') ?? null,
+        error: `validation: ${reason}`,
+        attempts: 0,
+        failedAt: new Date().toISOString(),
+      };
+      await publishJson(producer, TOPICS.notificationDlq, message.key?.toString('utf8') ?? 'invalid', entry);
+    },
+    handle: async (event) => {
+      const started = await startNotification(client, event, deps.retry, { taskQueue: deps.taskQueue });
+      logger.info({ orderId: event.orderId, eventId: event.eventId, started }, 'notification scheduled');
+    },
+  });
+}

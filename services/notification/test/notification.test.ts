@@ -1,0 +1,271 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import {
+  createKafka,
+  createLogger,
+  createProducer,
+  loadConfig,
+  TOPICS,
+  type NotificationDlqEntry,
+  type PaymentEvent,
+} from '@paystream/common';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import type { Producer } from 'kafkajs';
+import type { RetryBudget } from '@paystream/workflows/src/notification-activities';
+import { readDlq, replayDlq } from '../src/dlq';
+import { consumePaymentEvents } from '../src/events/payment-consumer';
+import { createMailer } from '../src/mailer';
+import { createNotificationWorker } from '../src/worker';
+import { notificationWorkflowId, startNotification } from '../src/workflows';
+import {
+  cfg,
+  collectTopic,
+  eventually,
+  mailpit,
+  mailpitAt,
+  mailpitBinaryPath,
+  uniqueEmail,
+} from '../../../test/support';
+
+/**
+ * Notifications on the real stack: Kafka, the Temporal dev server and Mailpit. A second Mailpit that the
+ * test stops and starts plays the SMTP relay that goes down.
+ */
+const FLAKY_SMTP = 18391;
+const FLAKY_API = 18392;
+const flakyMail = mailpitAt(FLAKY_API);
+const kafka = createKafka('notification-test', cfg.KAFKA_BROKERS);
+const logger = createLogger('notification-test', 'silent');
+const healthyQueue = `notify-test-${randomUUID()}`;
+const flakyQueue = `notify-flaky-${randomUUID()}`;
+const fast: RetryBudget = { maximumAttempts: 20, initialIntervalMs: 300, maximumIntervalMs: 600 };
+
+let connection: Connection;
+let client: Client;
+let producer: Producer;
+const workers: { worker: Worker; run: Promise<void>; close: () => Promise<void> }[] = [];
+let flakyServer: ChildProcess | undefined;
+
+function paymentEventFor(email: string, status: PaymentEvent['status'] = 'succeeded'): PaymentEvent {
+  return {
+    eventId: randomUUID(),
+    orderId: randomUUID(),
+    userId: randomUUID(),
+    status,
+    amount: 2599,
+    currency: 'eur',
+    ...(status === 'succeeded'
+      ? { paymentIntentId: 'pi_123' }
+      : { failureReason: 'Card declined (card_declined)' }),
+    email,
+    occurredAt: new Date().toISOString(),
+  };
+}
+
+async function startFlakySmtp(): Promise<void> {
+  flakyServer = spawn(
+    mailpitBinaryPath(),
+    [
+      '--listen',
+      `127.0.0.1:${FLAKY_API}`,
+      '--smtp',
+      `127.0.0.1:${FLAKY_SMTP}`,
+      '--smtp-auth-accept-any',
+      '--smtp-auth-allow-insecure',
+      '--quiet',
+    ],
+    { stdio: 'ignore' },
+  );
+  await eventually(async () => {
+    const res = await fetch(`http://127.0.0.1:${FLAKY_API}/api/v1/info`);
+    if (!res.ok) throw new Error(`mailpit ${res.status}`);
+  });
+}
+
+async function stopFlakySmtp(): Promise<void> {
+  if (!flakyServer || flakyServer.exitCode !== null) return;
+  const exited = new Promise((r) => flakyServer!.once('exit', r));
+  flakyServer.kill('SIGTERM');
+  await exited;
+}
+
+async function startWorker(taskQueue: string, smtpPort: number) {
+  const mailer = createMailer(loadConfig({ ...process.env, SMTP_PORT: String(smtpPort) }));
+  const { worker, connection: native } = await createNotificationWorker({
+    address: cfg.TEMPORAL_ADDRESS,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    taskQueue,
+    activities: {
+      mailer,
+      from: cfg.MAIL_FROM,
+      producer,
+      userServiceUrl: 'http://127.0.0.1:1',
+      serviceToken: cfg.SERVICE_TOKEN,
+    },
+  });
+  const run = worker.run();
+  workers.push({
+    worker,
+    run,
+    close: async () => {
+      mailer.close();
+      await native.close();
+    },
+  });
+}
+
+beforeAll(async () => {
+  connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
+  producer = createProducer(kafka);
+  await producer.connect();
+  await startWorker(healthyQueue, cfg.SMTP_PORT);
+  await startWorker(flakyQueue, FLAKY_SMTP);
+}, 120_000);
+
+afterAll(async () => {
+  for (const w of workers) w.worker.shutdown();
+  for (const w of workers) {
+    await w.run;
+    await w.close();
+  }
+  await stopFlakySmtp();
+  await producer.disconnect();
+  await connection.close();
+});
+
+describe('notifications', () => {
+  it('emails the customer for a paid order, with the amount in their currency', async () => {
+    const email = uniqueEmail('paid');
+    const event = paymentEventFor(email);
+    expect(await startNotification(client, event, fast, { taskQueue: healthyQueue })).toBe(true);
+    const result = (await client.workflow.getHandle(notificationWorkflowId(event.eventId)).result()) as {
+      messageId: string;
+    };
+    expect(result.messageId).toBe(`<notify-${event.eventId}@paystream.local>`);
+    const [summary] = await eventually(async () => {
+      const found = await mailpit.messagesTo(email);
+      if (!found.length) throw new Error('no email yet');
+      return found;
+    });
+    expect(summary!.Subject).toBe('Payment received — €25.99');
+    expect(summary!.To).toEqual([{ Name: '', Address: email }]);
+    const message = await mailpit.message(summary!.ID);
+    expect(message.Text).toContain(event.orderId);
+    expect(message.HTML).toContain('<strong>€25.99</strong>');
+    // The same event again (a redelivery) starts nothing new.
+    expect(await startNotification(client, event, fast, { taskQueue: healthyQueue })).toBe(false);
+  });
+
+  it('retries while SMTP is down and sends exactly one email once it is back, with no DLQ entry', async () => {
+    await stopFlakySmtp();
+    const email = uniqueEmail('transient');
+    const event = paymentEventFor(email, 'failed');
+    const dlq = await collectTopic(TOPICS.notificationDlq, (k) => k === event.orderId);
+    try {
+      await startNotification(client, event, fast, { taskQueue: flakyQueue });
+      const handle = client.workflow.getHandle(notificationWorkflowId(event.eventId));
+      // Wait until Temporal has really retried the failing send a few times.
+      await eventually(async () => {
+        const attempt = (await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0;
+        if (attempt < 3) throw new Error(`attempt ${attempt}`);
+      });
+      await startFlakySmtp();
+      await handle.result();
+      const messages = await flakyMail.messagesTo(email);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]!.Subject).toBe('Payment failed — €25.99');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(dlq.messages).toHaveLength(0);
+    } finally {
+      await dlq.stop();
+    }
+  });
+
+  it('dead-letters after the retry budget, and a replay sends the email exactly once', async () => {
+    await stopFlakySmtp();
+    const email = uniqueEmail('permanent');
+    const event = paymentEventFor(email);
+    const budget: RetryBudget = { maximumAttempts: 3, initialIntervalMs: 200, maximumIntervalMs: 400 };
+    const dlq = await collectTopic(TOPICS.notificationDlq, (k) => k === event.orderId);
+    try {
+      await startNotification(client, event, budget, { taskQueue: flakyQueue });
+      await expect(
+        client.workflow.getHandle(notificationWorkflowId(event.eventId)).result(),
+      ).rejects.toBeInstanceOf(WorkflowFailedError);
+      const [entry] = await dlq.waitFor(1, 20_000, 1000);
+      expect(dlq.messages).toHaveLength(1);
+      const dead = JSON.parse(entry!.value) as NotificationDlqEntry;
+      expect(dead).toMatchObject({
+        original: event,
+        attempts: 3,
+        error: expect.stringMatching(/^SMTP: .*ECONNREFUSED/),
+      });
+
+      // The operator brings SMTP back and replays that order's entry: one email.
+      await startFlakySmtp();
+      const records = await readDlq(kafka);
+      const first = await replayDlq(client, records, fast, { orderId: event.orderId }, flakyQueue);
+      expect(first.map((o) => o.outcome)).toEqual(['replayed']);
+      await client.workflow.getHandle(notificationWorkflowId(event.eventId)).result();
+      expect(await flakyMail.messagesTo(email)).toHaveLength(1);
+
+      // Replaying again sends nothing new.
+      const second = await replayDlq(
+        client,
+        await readDlq(kafka),
+        fast,
+        { orderId: event.orderId },
+        flakyQueue,
+      );
+      expect(second.map((o) => o.outcome)).toEqual(['skipped: already sent or running']);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await flakyMail.messagesTo(email)).toHaveLength(1);
+    } finally {
+      await dlq.stop();
+    }
+  });
+
+  it('puts a malformed payment.event on the DLQ and keeps consuming', async () => {
+    const groupId = `notification-test-${randomUUID()}`;
+    const consumer = kafka.consumer({ groupId });
+    const joined = new Promise((r) => consumer.on(consumer.events.GROUP_JOIN, r));
+    const badKey = randomUUID();
+    const email = uniqueEmail('after-bad');
+    const good = paymentEventFor(email);
+    const dlq = await collectTopic(TOPICS.notificationDlq, (k) => k === badKey);
+    await consumePaymentEvents({
+      consumer,
+      producer,
+      client,
+      logger,
+      retry: fast,
+      taskQueue: healthyQueue,
+      groupId,
+      fromBeginning: false,
+    });
+    try {
+      await joined;
+      await new Promise((r) => setTimeout(r, 1000));
+      await producer.send({
+        topic: TOPICS.paymentEvent,
+        messages: [
+          { key: badKey, value: JSON.stringify({ ...good, amount: -5, eventId: 'nope' }) },
+          { key: good.orderId, value: JSON.stringify(good) },
+        ],
+      });
+      const [entry] = await dlq.waitFor(1);
+      const dead = JSON.parse(entry!.value) as NotificationDlqEntry;
+      expect(dead.attempts).toBe(0);
+      expect(dead.error).toMatch(/^validation: .*eventId/);
+      expect(dead.error).toMatch(/amount/);
+      await eventually(async () => {
+        if ((await mailpit.messagesTo(email)).length !== 1) throw new Error('no email for the next message');
+      }, 20_000);
+    } finally {
+      await consumer.disconnect();
+      await dlq.stop();
+    }
+  });
+});

@@ -1,0 +1,35 @@
+/** What the notification workflow asks of the outside world (implemented in services/notification). */
+import type { PaymentEventOut } from './payment-activities';
+
+export const NOTIFICATION_ERRORS = {
+  /** No address to write to: retrying cannot help. */
+  recipientUnknown: 'RecipientUnknown',
+  /** SMTP refused or was unreachable; carries `{ attempt }` so the DLQ entry can say how often we tried. */
+  smtp: 'SmtpError',
+  /** The workflow's own failure once the event is on the DLQ (lets a replay reuse the workflow id). */
+  deadLettered: 'DeadLettered',
+} as const;
+
+export interface RetryBudget {
+  maximumAttempts: number;
+  initialIntervalMs: number;
+  maximumIntervalMs: number;
+}
+
+export interface NotificationInput {
+  event: PaymentEventOut;
+  retry: RetryBudget;
+}
+
+export interface DeadLetter {
+  original: PaymentEventOut;
+  error: string;
+  attempts: number;
+  failedAt: string;
+}
+
+export interface NotificationActivities {
+  /** Sends the receipt or failure email; Message-ID is derived from the event id. */
+  sendEmail(event: PaymentEventOut): Promise<{ messageId: string; to: string }>;
+  publishDeadLetter(entry: DeadLetter): Promise<void>;
+}
