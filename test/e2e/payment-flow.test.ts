@@ -12,7 +12,7 @@ import {
 import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import type { Producer } from 'kafkajs';
-import { cfg, collectTopic, eventually, uniqueEmail } from '../support';
+import { cfg, collectTopic, eventually, mailpit, uniqueEmail } from '../support';
 import { startServices, type ServiceSet } from '../support/services';
 
 /**
@@ -86,8 +86,8 @@ afterAll(async () => {
 });
 
 describe('an order, end to end', () => {
-  it('is paid: one PaymentIntent, one payment.event, one workflow the Web UI finds by order id', async () => {
-    const { auth, userId } = await customer({ paymentMethodId: 'pm_card_visa' });
+  it('is paid: one PaymentIntent, one payment.event, one workflow the Web UI finds by order id, one email', async () => {
+    const { auth, userId, email } = await customer({ paymentMethodId: 'pm_card_visa' });
     const key = `e2e-${randomUUID()}`;
     const created = await post(
       '/orders/create',
@@ -138,6 +138,14 @@ describe('an order, end to end', () => {
         return list;
       });
       expect(found).toEqual([`payment-${orderId}`]);
+
+      // ...and the customer is told, once.
+      const mails = await eventually(async () => {
+        const m = await mailpit.messagesTo(email);
+        if (!m.length) throw new Error('no email yet');
+        return m;
+      });
+      expect(mails.map((m) => m.Subject)).toEqual(['Payment received — €25.99']);
     } finally {
       await events.stop();
     }

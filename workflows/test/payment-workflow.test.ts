@@ -1,12 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { temporalBinaryPath } from '../../test/support';
+import { recordHistory } from '../../test/support/histories';
 import type { PaymentActivities, PaymentEventOut, PaymentInput } from '../src/payment-activities';
 import { PAYMENT_ERRORS } from '../src/payment-activities';
 import { paymentWorkflow } from '../src/payment';
@@ -18,7 +16,6 @@ import { ORDER_ID, USER_ID } from '../src/search-attributes';
  * run's history under test/histories for the replay test.
  */
 const TASK_QUEUE = 'payment-workflow-test';
-const HISTORIES = path.join(__dirname, 'histories');
 
 let env: TestWorkflowEnvironment;
 let worker: Worker;
@@ -82,13 +79,7 @@ async function run(name: string, stubs: Stubs) {
     args: [order],
   });
   const result = await handle.result();
-  if (process.env.RECORD_HISTORIES) {
-    fs.mkdirSync(HISTORIES, { recursive: true });
-    fs.writeFileSync(
-      path.join(HISTORIES, `payment-${name}.json`),
-      historyToJSON(await handle.fetchHistory()),
-    );
-  }
+  await recordHistory(handle, `payment-${name}`);
   return {
     order,
     result,

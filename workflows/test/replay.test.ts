@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { HISTORIES_DIR as HISTORIES } from '../../test/support/histories';
 
 /**
  * Replays recorded histories (test/histories/*.json, written by the workflow tests with
  * RECORD_HISTORIES=1) against today's workflow code. A change that would break running workflows
  * (a different sequence of commands) fails here, before it reaches a worker in production.
  */
-const HISTORIES = path.join(__dirname, 'histories');
 
 function histories(prefix: string) {
   return fs
@@ -38,6 +38,21 @@ describe('workflow replay', () => {
       'payment-details-missing.json',
       'payment-retried.json',
       'payment-succeeded.json',
+    ]);
+    for (const r of results)
+      expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
+  });
+
+  it('replays every recorded notification history without a determinism error', async () => {
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../src/notification'),
+      ...quiet,
+    });
+    const results = await replay(bundle, 'notification-');
+    expect(results.map((r) => r.workflowId).sort()).toEqual([
+      'notification-dead-lettered.json',
+      'notification-retried.json',
+      'notification-sent.json',
     ]);
     for (const r of results)
       expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });

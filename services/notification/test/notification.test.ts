@@ -18,6 +18,7 @@ import { consumePaymentEvents } from '../src/events/payment-consumer';
 import { createMailer } from '../src/mailer';
 import { createNotificationWorker } from '../src/worker';
 import { notificationWorkflowId, startNotification } from '../src/workflows';
+import { recordHistory } from '../../../test/support/histories';
 import {
   cfg,
   collectTopic,
@@ -140,9 +141,9 @@ describe('notifications', () => {
     const email = uniqueEmail('paid');
     const event = paymentEventFor(email);
     expect(await startNotification(client, event, fast, { taskQueue: healthyQueue })).toBe(true);
-    const result = (await client.workflow.getHandle(notificationWorkflowId(event.eventId)).result()) as {
-      messageId: string;
-    };
+    const sent = client.workflow.getHandle(notificationWorkflowId(event.eventId));
+    const result = (await sent.result()) as { messageId: string };
+    await recordHistory(sent, 'notification-sent');
     expect(result.messageId).toBe(`<notify-${event.eventId}@paystream.local>`);
     const [summary] = await eventually(async () => {
       const found = await mailpit.messagesTo(email);
@@ -173,6 +174,7 @@ describe('notifications', () => {
       });
       await startFlakySmtp();
       await handle.result();
+      await recordHistory(handle, 'notification-retried');
       const messages = await flakyMail.messagesTo(email);
       expect(messages).toHaveLength(1);
       expect(messages[0]!.Subject).toBe('Payment failed — €25.99');
@@ -191,9 +193,9 @@ describe('notifications', () => {
     const dlq = await collectTopic(TOPICS.notificationDlq, (k) => k === event.orderId);
     try {
       await startNotification(client, event, budget, { taskQueue: flakyQueue });
-      await expect(
-        client.workflow.getHandle(notificationWorkflowId(event.eventId)).result(),
-      ).rejects.toBeInstanceOf(WorkflowFailedError);
+      const deadLettered = client.workflow.getHandle(notificationWorkflowId(event.eventId));
+      await expect(deadLettered.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      await recordHistory(deadLettered, 'notification-dead-lettered');
       const [entry] = await dlq.waitFor(1, 20_000, 1000);
       expect(dlq.messages).toHaveLength(1);
       const dead = JSON.parse(entry!.value) as NotificationDlqEntry;
