@@ -90,6 +90,28 @@ interface BodyParserError {
   status?: number;
 }
 
+// Connection-level failures and Postgres' "server is going away / not accepting" states: transient.
+const DEPENDENCY_DOWN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+]);
+
+/** True when an error means a database or broker is (briefly) unreachable, not that the request was wrong. */
+export function isDependencyDown(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string }; message?: string };
+  const code = e.driverError?.code ?? e.code;
+  if (code && DEPENDENCY_DOWN_CODES.has(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? '');
+}
+
 /** 404 for unknown routes and problem+json for every error; never a stack trace to the client. */
 export function finish(app: Express, logger: Logger): Express {
   app.use((req, _res, next) => next(problems.notFound(`No route for ${req.method} ${req.path}`)));
@@ -103,7 +125,12 @@ export function finish(app: Express, logger: Logger): Express {
       problem = new HttpProblem(415, 'unsupported-media-type');
     else if (parserError.status && parserError.status >= 400 && parserError.status < 500)
       problem = new HttpProblem(parserError.status, 'validation-error', 'Malformed request');
-    else {
+    else if (isDependencyDown(err)) {
+      (req.log ?? logger).warn({ err }, 'dependency unavailable');
+      problem = new HttpProblem(503, 'service-unavailable', 'A dependency is unavailable; try again', {
+        retryAfter: 1,
+      });
+    } else {
       (req.log ?? logger).error({ err }, 'unhandled error');
       problem = new HttpProblem(500, 'internal-error');
     }

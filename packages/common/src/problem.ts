@@ -36,6 +36,7 @@ const TITLES: Record<string, string> = {
   'gateway-timeout': 'Upstream service timed out',
   'payment-provider-error': 'Payment provider error',
   'card-declined': 'Card declined',
+  'service-unavailable': 'Service temporarily unavailable',
   'internal-error': 'Internal server error',
 };
 

@@ -1,0 +1,147 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { down, up } from '../../temporal/stack';
+import { ChaosHarness, type ScenarioResult } from './harness';
+
+/**
+ * `npm run test:chaos`: each scenario places orders through the gateway while one thing breaks, then
+ * requires: every order final, paid orders == succeeded PaymentIntents == succeeded payment events
+ * (so no card charged twice), and every customer told exactly once — by email, or parked on the DLQ.
+ */
+const ORDERS = Number(process.env.CHAOS_ORDERS ?? 200);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let harness: ChaosHarness;
+
+beforeAll(async () => {
+  harness = await ChaosHarness.setup();
+}, 300_000);
+
+afterAll(async () => {
+  if (!harness) return;
+  const table = harness.table();
+  process.stdout.write(`\nchaos results\n${table}\n`);
+  fs.mkdirSync(path.join(__dirname, '../../bench/results'), { recursive: true });
+  fs.writeFileSync(
+    path.join(__dirname, '../../bench/results/chaos-latest.json'),
+    JSON.stringify(harness.results, null, 2),
+  );
+  await harness.teardown();
+}, 120_000);
+
+function expectNothingLost(r: ScenarioResult) {
+  expect({
+    scenario: r.scenario,
+    orders: r.orders,
+    final: r.paid + r.failed,
+    lost: r.lost,
+    doubleCharged: r.doubleCharged,
+    duplicateEvents: r.duplicateEvents,
+    chargedOrders: r.chargedOrders,
+    succeededEventOrders: r.succeededEventOrders,
+    untold: r.untold,
+  }).toEqual({
+    scenario: r.scenario,
+    orders: ORDERS,
+    final: ORDERS,
+    lost: 0,
+    doubleCharged: 0,
+    duplicateEvents: 0,
+    chargedOrders: r.paid,
+    succeededEventOrders: r.paid,
+    untold: 0,
+  });
+  expect(r.paid).toBeGreaterThan(0);
+}
+
+const SCENARIO_TIMEOUT = 600_000;
+
+describe('chaos', () => {
+  it(
+    'payment service killed (SIGKILL) mid-run and restarted',
+    async () => {
+      expectNothingLost(await harness.scenario('kill payment', ORDERS, () => harness.restart('payment')));
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  it(
+    'notification service killed mid-run and restarted',
+    async () => {
+      expectNothingLost(
+        await harness.scenario('kill notification', ORDERS, () => harness.restart('notification')),
+      );
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  it(
+    'Kafka broker restarted mid-run',
+    async () => {
+      expectNothingLost(
+        await harness.scenario('restart kafka', ORDERS, async () => {
+          await down(['kafka']);
+          await sleep(2000);
+          await up(['kafka']);
+        }),
+      );
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  it(
+    'Temporal dev server restarted mid-run (its database kept)',
+    async () => {
+      expectNothingLost(
+        await harness.scenario('restart temporal', ORDERS, async () => {
+          await down(['temporal']);
+          await sleep(2000);
+          await up(['temporal']);
+        }),
+      );
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  it(
+    'Stripe answers 500s and drops answers after charging, for a share of calls',
+    async () => {
+      const result = await harness.scenario('stripe faults', ORDERS, async ({ proxy }) => {
+        proxy.setRates({ error500: 0.15, dropAfterForward: 0.1 });
+        await sleep(8000);
+        proxy.setRates({ error500: 0, dropAfterForward: 0 });
+      });
+      expectNothingLost(result);
+      expect(harness.proxy.stats.droppedAfterForward).toBeGreaterThan(0);
+      expect(harness.proxy.stats.failed500).toBeGreaterThan(0);
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  it(
+    'SMTP down for a while, then back',
+    async () => {
+      expectNothingLost(
+        await harness.scenario('smtp down', ORDERS, async ({ mail }) => {
+          await mail.stop();
+          await sleep(8000);
+          await mail.start();
+        }),
+      );
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  it(
+    'PostgreSQL restarted mid-run',
+    async () => {
+      expectNothingLost(
+        await harness.scenario('restart postgres', ORDERS, async () => {
+          await down(['postgres']);
+          await sleep(2000);
+          await up(['postgres']);
+        }),
+      );
+    },
+    SCENARIO_TIMEOUT,
+  );
+});

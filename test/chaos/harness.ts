@@ -1,0 +1,370 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createStripe, loadConfig, TOPICS, type PaymentEvent, type Stripe } from '@paystream/common';
+import { Client as PgClient } from 'pg';
+import { cfg, collectTopic, eventually, mailpitBinaryPath, uniqueEmail } from '../support';
+import { startServices, type ServiceSet } from '../support/services';
+import { startStripeFaultProxy, type FaultProxy } from './stripe-fault-proxy';
+import type { ServiceName } from '../../scripts/services';
+
+/**
+ * Drives orders through the real system while a fault is injected, then checks what the people who run
+ * it care about: no order lost, no card charged twice, every customer told exactly once (or the
+ * notification parked on the DLQ).
+ */
+const SMTP_PORT = 18491;
+const MAIL_API_PORT = 18492;
+const SERVICES_BASE_PORT = 18280;
+
+export interface ScenarioResult {
+  scenario: string;
+  orders: number;
+  paid: number;
+  failed: number;
+  lost: number;
+  doubleCharged: number;
+  duplicateEvents: number;
+  /** Orders with a succeeded PaymentIntent, and with a succeeded payment.event: both must equal `paid`. */
+  chargedOrders: number;
+  succeededEventOrders: number;
+  emails: number;
+  dlq: number;
+  untold: number;
+  drainSeconds: number;
+  restarts: number;
+}
+
+export interface FaultContext {
+  services: ServiceSet;
+  proxy: FaultProxy;
+  mail: ChaosMailpit;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The SMTP server for chaos runs: its mailbox lives in a file, so it survives being stopped. */
+export class ChaosMailpit {
+  private child: ChildProcess | undefined;
+  private readonly db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'paystream-chaos-')), 'mail.db');
+
+  async start(): Promise<void> {
+    this.child = spawn(
+      mailpitBinaryPath(),
+      [
+        '--listen',
+        `127.0.0.1:${MAIL_API_PORT}`,
+        '--smtp',
+        `127.0.0.1:${SMTP_PORT}`,
+        '--database',
+        this.db,
+        '--smtp-auth-accept-any',
+        '--smtp-auth-allow-insecure',
+        '--quiet',
+        '--max',
+        '0',
+      ],
+      { stdio: 'ignore' },
+    );
+    await eventually(async () => {
+      const res = await fetch(`http://127.0.0.1:${MAIL_API_PORT}/api/v1/info`);
+      if (!res.ok) throw new Error(`mailpit ${res.status}`);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  /** Emails per order id (the id is in every email's first line). */
+  async emailsPerOrder(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (let start = 0; ; start += 500) {
+      const res = await fetch(`http://127.0.0.1:${MAIL_API_PORT}/api/v1/messages?start=${start}&limit=500`);
+      const page = (await res.json()) as { messages: { Snippet: string }[] };
+      for (const m of page.messages) {
+        const id = /order ([0-9a-f-]{36})/.exec(m.Snippet)?.[1];
+        if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+      if (page.messages.length < 500) return counts;
+    }
+  }
+}
+
+export class ChaosHarness {
+  results: ScenarioResult[] = [];
+  private restarts = 0;
+  private stopping = false;
+
+  private constructor(
+    readonly services: ServiceSet,
+    readonly proxy: FaultProxy,
+    readonly mail: ChaosMailpit,
+    private orders: PgClient,
+    private readonly stripe: Stripe,
+    private readonly users: { auth: Record<string, string> }[],
+  ) {}
+
+  static async setup(userCount = 40): Promise<ChaosHarness> {
+    const proxy = await startStripeFaultProxy(cfg.STRIPE_API_BASE);
+    const mail = new ChaosMailpit();
+    await mail.start();
+    const services = await startServices(SERVICES_BASE_PORT, {
+      GATEWAY_RATE_LIMIT: '1000000',
+      STRIPE_API_BASE: proxy.url,
+      SMTP_PORT: String(SMTP_PORT),
+      NOTIFY_MAX_ATTEMPTS: '30',
+      NOTIFY_INITIAL_INTERVAL_MS: '500',
+      NOTIFY_MAX_INTERVAL_MS: '3000',
+    });
+    const orders = new PgClient({ connectionString: cfg.ORDER_DATABASE_URL });
+    await orders.connect();
+    orders.on('error', () => undefined); // reconnected per query below when Postgres restarts
+    const harness = new ChaosHarness(services, proxy, mail, orders, createStripe(loadConfig()), []);
+    await harness.createUsers(userCount);
+    harness.supervise();
+    return harness;
+  }
+
+  /** Like an orchestrator's restart policy: a service that dies is started again. */
+  private supervise(): void {
+    for (const service of this.services.running) {
+      service.child.once('exit', () => {
+        if (this.stopping || this.services.get(service.name) !== service) return;
+        this.restarts++;
+        void this.services.start(service.name).then(
+          () => this.supervise(),
+          () => undefined,
+        );
+      });
+    }
+  }
+
+  async restart(name: ServiceName, signal: NodeJS.Signals = 'SIGKILL', downMs = 1500): Promise<void> {
+    const old = this.services.get(name);
+    this.stopping = true;
+    await this.services.stop(name, signal);
+    this.stopping = false;
+    await sleep(downMs);
+    if (this.services.get(name) === old) await this.services.start(name);
+    this.supervise();
+  }
+
+  private async gateway(pathname: string, body: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(`${this.services.url('gateway')}${pathname}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  private async createUsers(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const email = uniqueEmail('chaos');
+      const password = 'chaos monkey password';
+      await this.gateway('/users/signup', { email, password, name: 'Chaos' });
+      const { body } = await this.gateway('/users/signin', { email, password });
+      const auth = { authorization: `Bearer ${body.token as string}` };
+      const added = await this.gateway('/users/add', { paymentMethodId: 'pm_card_visa' }, auth);
+      if (added.status !== 201) throw new Error(`add card: ${added.status} ${JSON.stringify(added.body)}`);
+      this.users.push({ auth });
+    }
+  }
+
+  /** POST /orders/create until it is accepted; the Idempotency-Key makes every retry the same order. */
+  private async placeOrder(key: string, auth: Record<string, string>, amount: number): Promise<string> {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      try {
+        const res = await this.gateway(
+          '/orders/create',
+          { amount, currency: 'usd' },
+          { ...auth, 'idempotency-key': key },
+        );
+        if (res.status === 201 || res.status === 200) return res.body.orderId as string;
+        if (res.status < 500) throw new Error(`order refused: ${res.status} ${JSON.stringify(res.body)}`);
+      } catch (err) {
+        if ((err as Error).message.startsWith('order refused') || Date.now() > deadline) throw err;
+      }
+      await sleep(250);
+    }
+  }
+
+  async scenario(
+    name: string,
+    orderCount: number,
+    fault: (ctx: FaultContext) => Promise<void>,
+  ): Promise<ScenarioResult> {
+    const restartsBefore = this.restarts;
+    const events = await collectTopic(TOPICS.paymentEvent, () => true);
+    const dlq = await collectTopic(TOPICS.notificationDlq, () => true);
+    const orderIds: string[] = [];
+    let faultRun: Promise<void> | undefined;
+    const ctx: FaultContext = { services: this.services, proxy: this.proxy, mail: this.mail };
+    try {
+      let next = 0;
+      const runKey = randomUUID().slice(0, 8);
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < orderCount) {
+            const i = next++;
+            // The fault starts once a third of the orders are in.
+            if (i === Math.floor(orderCount / 3)) faultRun = fault(ctx);
+            const user = this.users[i % this.users.length]!;
+            orderIds.push(await this.placeOrder(`chaos-${runKey}-${i}`, user.auth, 1000 + i));
+          }
+        }),
+      );
+      await faultRun;
+      const drainStarted = Date.now();
+      const ids = new Set(orderIds);
+
+      // Every order reaches a final state...
+      let pending = orderIds.length;
+      try {
+        await eventually(
+          async () => {
+            const { rows } = await this.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM orders WHERE id = ANY($1) AND status = 'pending'`,
+              [orderIds],
+            );
+            pending = rows[0]!.n;
+            if (pending > 0) throw new Error(`${pending} orders pending`);
+          },
+          240_000,
+          500,
+        );
+      } catch {
+        // counted as lost below
+      }
+      // ...and every customer is told (an email, or the event parked on the DLQ).
+      const dlqOrders = () =>
+        new Set(dlq.messages.map((m) => m.key).filter((k): k is string => k !== null && ids.has(k)));
+      let emails = new Map<string, number>();
+      try {
+        await eventually(
+          async () => {
+            emails = await this.mail.emailsPerOrder();
+            const dead = dlqOrders();
+            const untold = orderIds.filter((id) => !emails.has(id) && !dead.has(id)).length;
+            if (untold) throw new Error(`${untold} customers not told yet`);
+          },
+          240_000,
+          1000,
+        );
+      } catch {
+        // counted as untold below
+      }
+      const drainSeconds = (Date.now() - drainStarted) / 1000;
+      await sleep(2000); // late duplicates would arrive now
+      emails = await this.mail.emailsPerOrder();
+
+      const { rows } = await this.query<{ status: string; n: number }>(
+        `SELECT status, count(*)::int AS n FROM orders WHERE id = ANY($1) GROUP BY status`,
+        [orderIds],
+      );
+      const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+      const charges = await this.succeededIntentsPerOrder(ids);
+      const succeededEvents = new Map<string, Set<string>>();
+      for (const m of events.messages) {
+        if (!m.key || !ids.has(m.key)) continue;
+        const e = JSON.parse(m.value) as PaymentEvent;
+        if (e.status === 'succeeded')
+          succeededEvents.set(e.orderId, (succeededEvents.get(e.orderId) ?? new Set()).add(e.eventId));
+      }
+      const dead = dlqOrders();
+      const result: ScenarioResult = {
+        scenario: name,
+        orders: orderIds.length,
+        paid: byStatus.paid ?? 0,
+        failed: byStatus.failed ?? 0,
+        lost: byStatus.pending ?? 0,
+        doubleCharged: [...charges.values()].filter((n) => n > 1).length,
+        duplicateEvents: [...succeededEvents.values()].filter((s) => s.size > 1).length,
+        chargedOrders: charges.size,
+        succeededEventOrders: succeededEvents.size,
+        emails: orderIds.filter((id) => emails.has(id)).length,
+        dlq: dead.size,
+        untold: orderIds.filter(
+          (id) => (emails.get(id) ?? 0) + (dead.has(id) && !emails.has(id) ? 1 : 0) !== 1,
+        ).length,
+        drainSeconds: Math.round(drainSeconds * 10) / 10,
+        restarts: this.restarts - restartsBefore,
+      };
+      (result as ScenarioResult & { charged: number; succeededEvents: number }).charged = charges.size;
+      this.results.push(result);
+      return Object.assign(result, {
+        chargedOrders: charges.size,
+        succeededEventOrders: succeededEvents.size,
+      });
+    } finally {
+      await events.stop();
+      await dlq.stop();
+    }
+  }
+
+  /** Succeeded PaymentIntents per order, read from the fake Stripe itself (not through the fault proxy). */
+  private async succeededIntentsPerOrder(ids: Set<string>): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    await this.stripe.paymentIntents.list({ limit: 100 }).autoPagingEach((pi) => {
+      const orderId = pi.metadata.orderId;
+      if (orderId && ids.has(orderId) && pi.status === 'succeeded')
+        counts.set(orderId, (counts.get(orderId) ?? 0) + 1);
+    });
+    return counts;
+  }
+
+  /** Queries survive a Postgres restart: a broken connection is replaced. */
+  private async query<T extends object>(sql: string, params: unknown[]): Promise<{ rows: T[] }> {
+    try {
+      return await this.orders.query<T>(sql, params);
+    } catch {
+      const fresh = new PgClient({ connectionString: cfg.ORDER_DATABASE_URL });
+      await fresh.connect();
+      fresh.on('error', () => undefined);
+      await this.orders.end().catch(() => undefined);
+      this.orders = fresh;
+      return fresh.query<T>(sql, params);
+    }
+  }
+
+  table(): string {
+    const cols: (keyof ScenarioResult)[] = [
+      'scenario',
+      'orders',
+      'paid',
+      'failed',
+      'lost',
+      'doubleCharged',
+      'duplicateEvents',
+      'emails',
+      'dlq',
+      'untold',
+      'drainSeconds',
+      'restarts',
+    ];
+    const width = cols.map((c) => Math.max(c.length, ...this.results.map((r) => String(r[c]).length)));
+    const line = (values: string[]) => values.map((v, i) => v.padEnd(width[i]!)).join('  ');
+    return [
+      line(cols),
+      line(width.map((w) => '-'.repeat(w))),
+      ...this.results.map((r) => line(cols.map((c) => String(r[c])))),
+    ].join('\n');
+  }
+
+  async teardown(): Promise<void> {
+    this.stopping = true;
+    await this.services.stopAll();
+    await this.proxy.close();
+    await this.mail.stop();
+    await this.orders.end().catch(() => undefined);
+  }
+}
