@@ -11,13 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createKafka, loadConfig, SERVICE_TOKEN_HEADER, TOPICS, USER_ID_HEADER } from '@paystream/common';
 import { up } from '../temporal/stack';
-import {
-  SERVICE_NAMES,
-  startService,
-  stopService,
-  waitReady,
-  type RunningService,
-} from '../scripts/services';
+import type { RunningService } from '../scripts/services';
+import { startServices, type ServiceSet } from '../test/support/services';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const USERS = env('BENCH_USERS', 20);
@@ -117,19 +112,17 @@ async function consumerLag(): Promise<Record<string, number>> {
 }
 
 async function main(): Promise<void> {
-  let services: RunningService[] = [];
+  let services: ServiceSet | undefined;
   let gatewayUrl = process.env.BENCH_GATEWAY_URL;
-  const orderUrl = process.env.BENCH_ORDER_URL ?? cfg.ORDER_SERVICE_URL;
+  let orderUrl = process.env.BENCH_ORDER_URL ?? cfg.ORDER_SERVICE_URL;
   if (!gatewayUrl) {
     await up();
-    const serviceEnv = { ...process.env, LOG_LEVEL: 'warn' };
-    services = SERVICE_NAMES.map((name) =>
-      startService(name, serviceEnv, (line) => console.error(`${name}: ${line}`)),
-    );
-    await Promise.all(services.map((s) => waitReady(s)));
-    gatewayUrl = `http://127.0.0.1:${cfg.GATEWAY_PORT}`;
+    // The bench offers more than a real client would; the per-client limit is not what it measures.
+    services = await startServices(cfg.GATEWAY_PORT, { GATEWAY_RATE_LIMIT: '10000000' });
+    gatewayUrl = services.url('gateway');
+    orderUrl = services.url('order');
   }
-  const rss = rssSampler(services);
+  const rss = rssSampler(services?.running ?? []);
   try {
     // 1. users, each with a card on file
     console.log(
@@ -293,7 +286,7 @@ async function main(): Promise<void> {
     console.log(`\n[bench] written to bench/results/latest.json`);
   } finally {
     rss.stop();
-    await Promise.all(services.map((s) => stopService(s)));
+    await services?.stopAll();
   }
 }
 
