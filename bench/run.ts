@@ -61,12 +61,20 @@ async function json<T>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
 
-function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
+/** POST as a well-behaved client: a 503 is retried after its Retry-After (every retry counted). */
+let retried503 = 0;
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 503 || attempt === 5) return res;
+    retried503++;
+    await res.body?.cancel();
+    await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
+  }
 }
 
 /** Peak resident memory per service, sampled from /proc while the run goes on. */
@@ -196,7 +204,9 @@ async function main(): Promise<void> {
     const firstCreated = Math.min(...[...final.values()].map((s) => Date.parse(s.createdAt)));
     const createToFinal = [...final.values()].map((s) => Date.parse(s.updatedAt) - Date.parse(s.createdAt));
     let emails = 0;
-    while (Date.now() < drainDeadline) {
+    // Emails trail the final status; they get their own minute even when the status drain used it all up.
+    const emailDeadline = Math.max(drainDeadline, Date.now() + 60_000);
+    while (Date.now() < emailDeadline) {
       const res = await fetch(
         `http://127.0.0.1:${cfg.MAIL_API_PORT}/api/v1/search?query=${encodeURIComponent(`to:bench-${runId}-`)}&limit=1`,
       );
@@ -236,7 +246,15 @@ async function main(): Promise<void> {
       runId,
       at: new Date().toISOString(),
       config: { users: USERS, ordersPerUser: ORDERS_PER_USER, concurrency: CONCURRENCY },
-      orders: { offered: jobs.length, accepted: orders.length, rejected, final: final.size, paid, emails },
+      orders: {
+        offered: jobs.length,
+        accepted: orders.length,
+        rejected,
+        retried503,
+        final: final.size,
+        paid,
+        emails,
+      },
       throughput: {
         acceptedPerSecond: orders.length / loadSeconds,
         completedEndToEndPerSecond: final.size / ((lastFinal - firstCreated) / 1000),
@@ -255,6 +273,7 @@ async function main(): Promise<void> {
         `${jobs.length} / ${orders.length} / ${final.size} / ${paid}`,
       ],
       ['emails delivered', String(emails)],
+      ['503 answers retried by the client', String(retried503)],
       ['accepted at gateway (orders/s)', f(results.throughput.acceptedPerSecond)],
       ['completed end-to-end (orders/s)', f(results.throughput.completedEndToEndPerSecond)],
       ['emailed (orders/s)', f(results.throughput.emailedPerSecond)],
@@ -284,6 +303,17 @@ async function main(): Promise<void> {
       JSON.stringify(results, null, 2),
     );
     console.log(`\n[bench] written to bench/results/latest.json`);
+  } catch (err) {
+    // What the services said last is usually why (give their pipes a moment to flush).
+    await new Promise((r) => setTimeout(r, 500));
+    if (services)
+      console.error(
+        services.output
+          .filter((l) => !/^(payment|notification): /.test(l))
+          .slice(-20)
+          .join('\n'),
+      );
+    throw err;
   } finally {
     rss.stop();
     await services?.stopAll();

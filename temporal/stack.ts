@@ -564,9 +564,12 @@ const localstripe: Component = {
   },
   ready: localstripeAnswers,
   async start() {
-    const logFile = startDaemon('localstripe', path.join(LOCALSTRIPE_VENV, 'bin', 'localstripe'), [
+    // In memory, from scratch: see temporal/localstripe_in_memory.py for why not localstripe's own pickle.
+    const logFile = startDaemon('localstripe', path.join(LOCALSTRIPE_VENV, 'bin', 'python3'), [
+      path.join(__dirname, 'localstripe_in_memory.py'),
       '--port',
       String(cfg.LOCALSTRIPE_PORT),
+      '--from-scratch',
     ]);
     await waitFor('localstripe', localstripeAnswers, 30_000, logFile);
   },

@@ -54,10 +54,12 @@ export async function createOrder(
       await tx
         .getRepository(OutboxMessage)
         .insert({ topic: TOPICS.orderCreate, messageKey: orderId, payload: event });
-      // Wakes the relay at commit (NOTIFY is transactional), so the event leaves within milliseconds.
-      await tx.query(`NOTIFY outbox`);
       return saved;
     });
+    // Wakes the relay so the event leaves within milliseconds. Sent after the commit, not inside it: a
+    // NOTIFY in the transaction holds Postgres' global notify lock through the commit's fsync and
+    // serialises every order commit. A lost wake-up only delays the event until the relay's next poll.
+    await db.query(`NOTIFY outbox`).catch(() => undefined);
     return { order, replayed: false };
   } catch (err) {
     // Two requests with the same key raced; the other one won, so answer with its order.
