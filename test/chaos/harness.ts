@@ -7,7 +7,7 @@ import { createStripe, loadConfig, TOPICS, type PaymentEvent, type Stripe } from
 import { Client as PgClient } from 'pg';
 import { cfg, collectTopic, eventually, mailpitBinaryPath, uniqueEmail } from '../support';
 import { startServices, type ServiceSet } from '../support/services';
-import { startStripeFaultProxy, type FaultProxy } from './stripe-fault-proxy';
+import { startStripeFaultProxy, type FaultProxy } from '../support/stripe-proxy';
 import type { ServiceName } from '../../scripts/services';
 
 /**
@@ -311,14 +311,18 @@ export class ChaosHarness {
     }
   }
 
-  /** Succeeded PaymentIntents per order, read from the fake Stripe itself (not through the fault proxy). */
+  /**
+   * Succeeded PaymentIntents per order: every intent Stripe created for the order (seen on the wire by
+   * the proxy, dropped answers included) is read back from the fake Stripe itself.
+   */
   private async succeededIntentsPerOrder(ids: Set<string>): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
-    await this.stripe.paymentIntents.list({ limit: 100 }).autoPagingEach((pi) => {
-      const orderId = pi.metadata.orderId;
-      if (orderId && ids.has(orderId) && pi.status === 'succeeded')
-        counts.set(orderId, (counts.get(orderId) ?? 0) + 1);
-    });
+    for (const orderId of ids) {
+      for (const id of this.proxy.intents.get(orderId) ?? []) {
+        const pi = await this.stripe.paymentIntents.retrieve(id);
+        if (pi.status === 'succeeded') counts.set(orderId, (counts.get(orderId) ?? 0) + 1);
+      }
+    }
     return counts;
   }
 

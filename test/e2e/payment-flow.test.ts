@@ -14,6 +14,7 @@ import { Client as PgClient } from 'pg';
 import type { Producer } from 'kafkajs';
 import { cfg, collectTopic, eventually, mailpit, uniqueEmail } from '../support';
 import { startServices, type ServiceSet } from '../support/services';
+import { startStripeFaultProxy, type FaultProxy } from '../support/stripe-proxy';
 
 /**
  * The whole path on the real stack: gateway → user (Postgres, localstripe) → order (Postgres, outbox) →
@@ -24,7 +25,8 @@ let temporal: Connection;
 let client: Client;
 let producer: Producer;
 let orders: PgClient;
-const stripe = createStripe(cfg); // localstripe: keeps every PaymentIntent, so charges can be counted
+let stripeProxy: FaultProxy;
+const stripe = createStripe(cfg); // localstripe itself: keeps every PaymentIntent, so charges can be read back
 
 const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
   const res = await fetch(`${services.url('gateway')}${path}`, {
@@ -59,17 +61,15 @@ async function finalStatus(orderId: string, auth: Record<string, string>) {
   }, 20_000);
 }
 
-/** Every PaymentIntent localstripe holds for this order: the number of charges attempted. */
-async function intentsFor(orderId: string) {
-  const found: Stripe.PaymentIntent[] = [];
-  await stripe.paymentIntents.list({ limit: 100 }).autoPagingEach((pi) => {
-    if (pi.metadata.orderId === orderId) found.push(pi);
-  });
-  return found;
+/** Every PaymentIntent Stripe created for this order (recorded on the wire), as Stripe holds it now. */
+async function intentsFor(orderId: string): Promise<Stripe.PaymentIntent[]> {
+  const ids = [...(stripeProxy.intents.get(orderId) ?? [])];
+  return Promise.all(ids.map((id) => stripe.paymentIntents.retrieve(id)));
 }
 
 beforeAll(async () => {
-  services = await startServices(18180, { GATEWAY_RATE_LIMIT: '100000' });
+  stripeProxy = await startStripeFaultProxy(cfg.STRIPE_API_BASE);
+  services = await startServices(18180, { GATEWAY_RATE_LIMIT: '100000', STRIPE_API_BASE: stripeProxy.url });
   temporal = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
   client = new Client({ connection: temporal, namespace: cfg.TEMPORAL_NAMESPACE });
   producer = createProducer(createKafka('e2e-test', cfg.KAFKA_BROKERS));
@@ -80,6 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await services?.stopAll();
+  await stripeProxy?.close();
   await producer?.disconnect();
   await temporal?.close();
   await orders?.end();

@@ -15,6 +15,10 @@ export const REDACT_PATHS = [
   '*.number',
   'cvc',
   '*.cvc',
+  'card.number',
+  'card.cvc',
+  '*.card.number',
+  '*.card.cvc',
   'token',
   '*.token',
   'authorization',
@@ -25,12 +29,17 @@ export const REDACT_PATHS = [
   'headers["x-service-token"]',
 ];
 
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+export function createLogger(
+  service: string,
+  level = process.env.LOG_LEVEL ?? 'info',
+  destination?: pino.DestinationStream,
+): Logger {
+  const options = {
     name: service,
     level,
     base: { service },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -143,8 +143,12 @@ describe('payment results', () => {
     const consumer = kafka.consumer({ groupId });
     const badKey = randomUUID();
     const parked = await collectTopic(TOPICS.parked, (k) => k === badKey);
-    await consumePaymentEvents({ consumer, producer, db, logger, groupId });
+    // A new group reading only what arrives from now on: the topic's history is other tests' business.
+    const joined = new Promise((r) => consumer.on(consumer.events.GROUP_JOIN, r));
+    await consumePaymentEvents({ consumer, producer, db, logger, groupId, fromBeginning: false });
     try {
+      await joined;
+      await new Promise((r) => setTimeout(r, 1000));
       await producer.send({
         topic: TOPICS.paymentEvent,
         messages: [{ key: badKey, value: '{"status":"paid?"}' }],

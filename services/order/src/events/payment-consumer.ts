@@ -12,6 +12,7 @@ export function consumePaymentEvents(deps: {
   db: DataSource;
   logger: Logger;
   groupId?: string;
+  fromBeginning?: boolean;
 }): Promise<void> {
   const { db, logger, groupId = ORDER_CONSUMER_GROUP } = deps;
   return runJsonConsumer({
@@ -20,6 +21,7 @@ export function consumePaymentEvents(deps: {
     groupId,
     schema: paymentEvent,
     logger,
+    fromBeginning: deps.fromBeginning,
     onInvalid: parkTo(deps.producer, groupId),
     handle: async (event) => {
       const result = await applyPaymentEvent(db, event);

@@ -2,14 +2,19 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
- * A fault-injecting HTTP proxy in front of a fake Stripe. For a share of calls it answers 500 without
- * forwarding ("Stripe is down"); for another share it forwards, lets Stripe act, and then drops the
- * connection before the answer ("timeout after the charge happened") — the case that double-charges
- * a naive client.
+ * An HTTP proxy in front of the fake Stripe that the services are pointed at in tests.
+ * - It records every PaymentIntent Stripe created (id per order, from Stripe's own answers), so a test
+ *   can count the charges an order got by retrieving exactly those — listing all intents from localstripe
+ *   costs seconds per page once it holds thousands.
+ * - It injects faults: for a share of calls it answers 500 without forwarding ("Stripe is down"); for
+ *   another share it forwards, lets Stripe act, and drops the connection before the answer ("timeout
+ *   after the charge happened") — the case that double-charges a naive client.
  */
 export interface FaultProxy {
   url: string;
   stats: { forwarded: number; failed500: number; droppedAfterForward: number };
+  /** PaymentIntent ids Stripe created, by metadata.orderId. */
+  intents: Map<string, Set<string>>;
   setRates(rates: { error500: number; dropAfterForward: number }): void;
   close(): Promise<void>;
 }
@@ -18,6 +23,16 @@ export async function startStripeFaultProxy(upstream: string, seed = 1): Promise
   const target = new URL(upstream);
   let rates = { error500: 0, dropAfterForward: 0 };
   const stats = { forwarded: 0, failed500: 0, droppedAfterForward: 0 };
+  const intents = new Map<string, Set<string>>();
+  const record = (body: Buffer) => {
+    try {
+      const pi = JSON.parse(body.toString('utf8')) as { id?: string; metadata?: { orderId?: string } };
+      const orderId = pi.metadata?.orderId;
+      if (pi.id && orderId) intents.set(orderId, (intents.get(orderId) ?? new Set()).add(pi.id));
+    } catch {
+      // not JSON: nothing to record
+    }
+  };
   let state = seed >>> 0;
   const rand = () => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
@@ -46,14 +61,20 @@ export async function startStripeFaultProxy(upstream: string, seed = 1): Promise
       },
       (upstreamRes) => {
         stats.forwarded++;
-        if (drop) {
-          stats.droppedAfterForward++;
-          upstreamRes.resume();
-          req.socket.destroy();
-          return;
-        }
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
+        const chunks: Buffer[] = [];
+        upstreamRes.on('data', (c: Buffer) => chunks.push(c));
+        upstreamRes.on('end', () => {
+          const body = Buffer.concat(chunks);
+          if (req.method === 'POST' && req.url === '/v1/payment_intents' && upstreamRes.statusCode === 200)
+            record(body);
+          if (drop) {
+            stats.droppedAfterForward++;
+            req.socket.destroy();
+            return;
+          }
+          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          res.end(body);
+        });
       },
     );
     upstreamReq.on('error', () => res.destroy());
@@ -64,6 +85,7 @@ export async function startStripeFaultProxy(upstream: string, seed = 1): Promise
   return {
     url: `http://127.0.0.1:${port}`,
     stats,
+    intents,
     setRates: (r) => {
       rates = r;
     },
