@@ -1,53 +1,20 @@
-import { createLogger, createStripe, initDataSource, SERVICE_TOKEN_HEADER } from '@paystream/common';
-import type { DataSource } from 'typeorm';
-import { createGatewayApp } from '../../gateway/src/app';
-import { createAgent } from '../../gateway/src/proxy';
-import { createUserApp } from '../src/app';
-import { userDataSource } from '../src/db/data-source';
-import { cfg, serve, uniqueEmail, type RunningApp } from '../../../test/support';
+import { SERVICE_TOKEN_HEADER } from '@paystream/common';
+import { startUserBehindGateway, type UserBehindGateway } from './user-behind-gateway';
+import { cfg, uniqueEmail, type RunningApp } from '../../../test/support';
 import { prng, randomBody } from '../../../test/support/fuzz';
 
 /** Hundreds of random bodies per endpoint through the gateway: never a 5xx, always problem+json. */
 const ROUNDS = 300;
-const logger = createLogger('user-fuzz', 'silent');
-let db: DataSource;
 let user: RunningApp;
 let gateway: RunningApp;
-const agent = createAgent();
+let stack: UserBehindGateway;
 
 beforeAll(async () => {
-  db = await initDataSource(userDataSource(cfg.USER_DATABASE_URL));
-  user = await serve(
-    createUserApp({
-      logger,
-      db,
-      cfg,
-      stripe: createStripe(cfg),
-      throttleLimits: { perEmail: 5, perAddress: 1_000_000, windowSeconds: 900 },
-    }),
-  );
-  gateway = await serve(
-    createGatewayApp({
-      logger,
-      agent,
-      userServiceUrl: user.url,
-      orderServiceUrl: 'http://127.0.0.1:1',
-      jwtSecret: cfg.JWT_SECRET,
-      serviceToken: cfg.SERVICE_TOKEN,
-      rateLimitPerMinute: 1_000_000,
-      corsOrigins: [],
-      timeoutMs: 10_000,
-      maxBodyBytes: 64 * 1024,
-    }),
-  );
+  stack = await startUserBehindGateway('user-fuzz');
+  ({ user, gateway } = stack);
 });
 
-afterAll(async () => {
-  await gateway.close();
-  await user.close();
-  agent.destroy();
-  await db.destroy();
-});
+afterAll(() => stack.close());
 
 it('survives random bodies on every endpoint and stays healthy', async () => {
   const email = uniqueEmail('fuzz');

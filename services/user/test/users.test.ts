@@ -1,16 +1,13 @@
 import {
   createLogger,
   createStripe,
-  initDataSource,
   loadConfig,
   SERVICE_TOKEN_HEADER,
   verifyUserToken,
 } from '@paystream/common';
 import type { DataSource } from 'typeorm';
-import { createGatewayApp } from '../../gateway/src/app';
-import { createAgent } from '../../gateway/src/proxy';
 import { createUserApp } from '../src/app';
-import { userDataSource } from '../src/db/data-source';
+import { startUserBehindGateway, type UserBehindGateway } from './user-behind-gateway';
 import { cfg, serve, uniqueEmail, type RunningApp } from '../../../test/support';
 
 /**
@@ -24,7 +21,6 @@ const json = { 'content-type': 'application/json' };
 let db: DataSource;
 let user: RunningApp;
 let gateway: RunningApp;
-const agent = createAgent();
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${gateway.url}${path}`, {
@@ -56,39 +52,14 @@ async function signedUp(
   };
 }
 
+let stack: UserBehindGateway;
+
 beforeAll(async () => {
-  db = await initDataSource(userDataSource(cfg.USER_DATABASE_URL));
-  user = await serve(
-    createUserApp({
-      logger,
-      db,
-      cfg,
-      stripe: createStripe(cfg),
-      throttleLimits: { perEmail: 5, perAddress: 1_000_000, windowSeconds: 900 },
-    }),
-  );
-  gateway = await serve(
-    createGatewayApp({
-      logger,
-      agent,
-      userServiceUrl: user.url,
-      orderServiceUrl: 'http://127.0.0.1:1',
-      jwtSecret: cfg.JWT_SECRET,
-      serviceToken: cfg.SERVICE_TOKEN,
-      rateLimitPerMinute: 1_000_000,
-      corsOrigins: [],
-      timeoutMs: 10_000,
-      maxBodyBytes: 64 * 1024,
-    }),
-  );
+  stack = await startUserBehindGateway('user-test');
+  ({ db, user, gateway } = stack);
 });
 
-afterAll(async () => {
-  await gateway.close();
-  await user.close();
-  agent.destroy();
-  await db.destroy();
-});
+afterAll(() => stack.close());
 
 describe('signup and signin', () => {
   it('creates the account with a memory-hard hash and signs in with a JWT for that user', async () => {
