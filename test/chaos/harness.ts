@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createStripe, loadConfig, TOPICS, type PaymentEvent, type Stripe } from '@paystream/common';
 import { Client as PgClient } from 'pg';
-import { cfg, collectTopic, eventually, mailpitBinaryPath, uniqueEmail } from '../support';
+import { cfg, collectTopic, eventually, uniqueEmail } from '../support';
+import { MailpitServer } from '../support/mailpit-server';
 import { startServices, type ServiceSet } from '../support/services';
 import { startStripeFaultProxy, type FaultProxy } from '../support/stripe-proxy';
 import type { ServiceName } from '../../scripts/services';
@@ -46,40 +46,10 @@ export interface FaultContext {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The SMTP server for chaos runs: its mailbox lives in a file, so it survives being stopped. */
-export class ChaosMailpit {
-  private child: ChildProcess | undefined;
-  private readonly db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'paystream-chaos-')), 'mail.db');
-
-  async start(): Promise<void> {
-    this.child = spawn(
-      mailpitBinaryPath(),
-      [
-        '--listen',
-        `127.0.0.1:${MAIL_API_PORT}`,
-        '--smtp',
-        `127.0.0.1:${SMTP_PORT}`,
-        '--database',
-        this.db,
-        '--smtp-auth-accept-any',
-        '--smtp-auth-allow-insecure',
-        '--quiet',
-        '--max',
-        '0',
-      ],
-      { stdio: 'ignore' },
-    );
-    await eventually(async () => {
-      const res = await fetch(`http://127.0.0.1:${MAIL_API_PORT}/api/v1/info`);
-      if (!res.ok) throw new Error(`mailpit ${res.status}`);
-    });
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+export class ChaosMailpit extends MailpitServer {
+  constructor() {
+    const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'paystream-chaos-')), 'mail.db');
+    super(SMTP_PORT, MAIL_API_PORT, ['--database', db, '--max', '0']);
   }
 
   /** Emails per order id (the id is in every email's first line). */

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import {
   createKafka,
@@ -19,15 +18,8 @@ import { createMailer } from '../src/mailer';
 import { createNotificationWorker } from '../src/worker';
 import { notificationWorkflowId, startNotification } from '../src/workflows';
 import { recordHistory } from '../../../test/support/histories';
-import {
-  cfg,
-  collectTopic,
-  eventually,
-  mailpit,
-  mailpitAt,
-  mailpitBinaryPath,
-  uniqueEmail,
-} from '../../../test/support';
+import { MailpitServer } from '../../../test/support/mailpit-server';
+import { cfg, collectTopic, eventually, mailpit, uniqueEmail } from '../../../test/support';
 
 /**
  * Notifications on the real stack: Kafka, the Temporal dev server and Mailpit. A second Mailpit that the
@@ -35,7 +27,6 @@ import {
  */
 const FLAKY_SMTP = 18391;
 const FLAKY_API = 18392;
-const flakyMail = mailpitAt(FLAKY_API);
 const kafka = createKafka('notification-test', cfg.KAFKA_BROKERS);
 const logger = createLogger('notification-test', 'silent');
 const healthyQueue = `notify-test-${randomUUID()}`;
@@ -46,7 +37,6 @@ let connection: Connection;
 let client: Client;
 let producer: Producer;
 const workers: { worker: Worker; run: Promise<void>; close: () => Promise<void> }[] = [];
-let flakyServer: ChildProcess | undefined;
 
 function paymentEventFor(email: string, status: PaymentEvent['status'] = 'succeeded'): PaymentEvent {
   return {
@@ -64,32 +54,9 @@ function paymentEventFor(email: string, status: PaymentEvent['status'] = 'succee
   };
 }
 
-async function startFlakySmtp(): Promise<void> {
-  flakyServer = spawn(
-    mailpitBinaryPath(),
-    [
-      '--listen',
-      `127.0.0.1:${FLAKY_API}`,
-      '--smtp',
-      `127.0.0.1:${FLAKY_SMTP}`,
-      '--smtp-auth-accept-any',
-      '--smtp-auth-allow-insecure',
-      '--quiet',
-    ],
-    { stdio: 'ignore' },
-  );
-  await eventually(async () => {
-    const res = await fetch(`http://127.0.0.1:${FLAKY_API}/api/v1/info`);
-    if (!res.ok) throw new Error(`mailpit ${res.status}`);
-  });
-}
-
-async function stopFlakySmtp(): Promise<void> {
-  if (!flakyServer || flakyServer.exitCode !== null) return;
-  const exited = new Promise((r) => flakyServer!.once('exit', r));
-  flakyServer.kill('SIGTERM');
-  await exited;
-}
+const flakySmtp = new MailpitServer(FLAKY_SMTP, FLAKY_API);
+const startFlakySmtp = () => flakySmtp.start();
+const stopFlakySmtp = () => flakySmtp.stop();
 
 async function startWorker(taskQueue: string, smtpPort: number) {
   const mailer = createMailer(loadConfig({ ...process.env, SMTP_PORT: String(smtpPort) }));
@@ -175,7 +142,7 @@ describe('notifications', () => {
       await startFlakySmtp();
       await handle.result();
       await recordHistory(handle, 'notification-retried');
-      const messages = await flakyMail.messagesTo(email);
+      const messages = await flakySmtp.api.messagesTo(email);
       expect(messages).toHaveLength(1);
       expect(messages[0]!.Subject).toBe('Payment failed — €25.99');
       await new Promise((r) => setTimeout(r, 1500));
@@ -211,7 +178,7 @@ describe('notifications', () => {
       const first = await replayDlq(client, records, fast, { orderId: event.orderId }, flakyQueue);
       expect(first.map((o) => o.outcome)).toEqual(['replayed']);
       await client.workflow.getHandle(notificationWorkflowId(event.eventId)).result();
-      expect(await flakyMail.messagesTo(email)).toHaveLength(1);
+      expect(await flakySmtp.api.messagesTo(email)).toHaveLength(1);
 
       // Replaying again sends nothing new.
       const second = await replayDlq(
@@ -223,7 +190,7 @@ describe('notifications', () => {
       );
       expect(second.map((o) => o.outcome)).toEqual(['skipped: already sent or running']);
       await new Promise((r) => setTimeout(r, 1500));
-      expect(await flakyMail.messagesTo(email)).toHaveLength(1);
+      expect(await flakySmtp.api.messagesTo(email)).toHaveLength(1);
     } finally {
       await dlq.stop();
     }
