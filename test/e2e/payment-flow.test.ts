@@ -148,6 +148,39 @@ describe('an order, end to end', () => {
         return m;
       });
       expect(mails.map((m) => m.Subject)).toEqual(['Payment received — €25.99']);
+
+      // ...and each service's /metrics counted what happened.
+      const scrape = async (service: 'gateway' | 'order' | 'payment' | 'notification') =>
+        (await fetch(`${services.url(service)}/metrics`)).text();
+      const value = (text: string, series: string) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line ? Number(line.split(' ')[1]) : 0;
+      };
+      const [gw, ord, pay, notify] = await Promise.all([
+        scrape('gateway'),
+        scrape('order'),
+        scrape('payment'),
+        scrape('notification'),
+      ]);
+      expect(
+        value(gw, 'http_request_duration_seconds_count{method="POST",route="/orders",status="201"}'),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        value(ord, 'http_request_duration_seconds_count{method="POST",route="/create",status="201"}'),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        value(ord, 'kafka_messages_total{topic="order.create",direction="produced",result="ok"}'),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        value(ord, 'kafka_messages_total{topic="payment.event",direction="consumed",result="ok"}'),
+      ).toBeGreaterThanOrEqual(1);
+      expect(ord).toMatch(/^outbox_backlog \d+$/m);
+      expect(
+        value(pay, 'workflow_starts_total{workflow="paymentWorkflow",result="started"}'),
+      ).toBeGreaterThanOrEqual(1);
+      expect(value(pay, 'payment_outcomes_total{status="succeeded"}')).toBeGreaterThanOrEqual(1);
+      expect(value(notify, 'emails_sent_total')).toBeGreaterThanOrEqual(1);
+      expect(notify).toMatch(/^process_resident_memory_bytes \d+/m);
     } finally {
       await events.stop();
     }

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { ZodType } from 'zod';
 import type { Logger } from './logger';
+import { metrics, metricsHandler } from './metrics';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, fieldErrorsFromZod, problems } from './problem';
 
 declare module 'express-serve-static-core' {
@@ -53,6 +54,11 @@ export function createServiceApp({
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // The route pattern, not the path: ids would make one time series per order.
+      const route = req.route
+        ? `${req.baseUrl}${String((req.route as { path: string }).path)}`
+        : req.baseUrl || 'unmatched';
+      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, ms / 1000);
       req.log.info(
         { method: req.method, path: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
         'request',
@@ -146,9 +152,13 @@ export function finish(app: Express, logger: Logger): Express {
 
 export type HealthCheck = () => Promise<unknown>;
 
-/** `/healthz`: the process answers. `/readyz`: every real dependency answers within its timeout. */
+/**
+ * `/healthz`: the process answers. `/readyz`: every real dependency answers within its timeout.
+ * `/metrics`: Prometheus text format.
+ */
 export function healthRoutes(checks: Record<string, HealthCheck>, timeoutMs = 2000): express.Router {
   const router = express.Router();
+  router.get('/metrics', metricsHandler);
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -10,3 +10,4 @@ export * from './lifecycle';
 export * from './auth';
 export * from './stripe';
 export * from './contracts';
+export * from './metrics';

@@ -2,6 +2,7 @@ import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaMessage, type 
 import type { ZodType } from 'zod';
 import type { Logger } from './logger';
 import { TOPICS, type ParkedMessage } from './events';
+import { metrics } from './metrics';
 
 export function createKafka(clientId: string, brokers: string[], logger?: Logger): Kafka {
   return new Kafka({
@@ -32,7 +33,13 @@ export async function publishJson(
   value: unknown,
   headers: IHeaders = {},
 ): Promise<void> {
-  await producer.send({ topic, acks: -1, messages: [{ key, value: JSON.stringify(value), headers }] });
+  try {
+    await producer.send({ topic, acks: -1, messages: [{ key, value: JSON.stringify(value), headers }] });
+    metrics.kafkaMessages.inc({ topic, direction: 'produced', result: 'ok' });
+  } catch (err) {
+    metrics.kafkaMessages.inc({ topic, direction: 'produced', result: 'failed' });
+    throw err;
+  }
 }
 
 /** Create missing topics; existing ones are left as they are. */
@@ -104,8 +111,15 @@ export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<
       if (value === undefined) {
         logger.warn({ topic: t, partition, offset: message.offset, reason }, 'parking invalid message');
         await opts.onInvalid({ topic: t, partition, message, reason: reason ?? 'empty message' });
+        metrics.kafkaMessages.inc({ topic: t, direction: 'consumed', result: 'invalid' });
       } else {
-        await opts.handle(value, message, partition);
+        try {
+          await opts.handle(value, message, partition);
+        } catch (err) {
+          metrics.kafkaMessages.inc({ topic: t, direction: 'consumed', result: 'failed' });
+          throw err;
+        }
+        metrics.kafkaMessages.inc({ topic: t, direction: 'consumed', result: 'ok' });
       }
       await consumer.commitOffsets([
         { topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() },

@@ -1,4 +1,4 @@
-import { paymentEvent, TASK_QUEUES, type Config, type PaymentEvent } from '@paystream/common';
+import { metrics, paymentEvent, TASK_QUEUES, type Config, type PaymentEvent } from '@paystream/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { RetryBudget } from '@paystream/workflows/src/notification-activities';
 import type { notificationWorkflow } from '@paystream/workflows/src/notification';
@@ -39,9 +39,13 @@ export async function startNotification(
         { key: USER_ID, value: valid.userId },
       ],
     });
+    metrics.workflowStarts.inc({ workflow: 'notificationWorkflow', result: 'started' });
     return true;
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      metrics.workflowStarts.inc({ workflow: 'notificationWorkflow', result: 'duplicate' });
+      return false;
+    }
     throw err;
   }
 }

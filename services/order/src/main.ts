@@ -7,6 +7,7 @@ import {
   listen,
   loadConfig,
   runMain,
+  scrapedGauge,
 } from '@paystream/common';
 import { createOrderApp } from './app';
 import { orderDataSource } from './db/data-source';
@@ -24,6 +25,12 @@ runMain('order', logger, async () => {
   const producer = createProducer(kafka);
   await producer.connect();
 
+  scrapedGauge('outbox_backlog', 'Outbox rows not yet published to Kafka', async () => {
+    const [row] = await db.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`,
+    );
+    return row?.n ?? 0;
+  });
   const relay = new OutboxRelay(db, producer, logger, { databaseUrl: cfg.ORDER_DATABASE_URL });
   await relay.start();
   const consumer = kafka.consumer({ groupId: ORDER_CONSUMER_GROUP, sessionTimeout: 15_000 });

@@ -1,4 +1,5 @@
 import {
+  metrics,
   paymentEvent,
   notificationDlqEntry,
   publishJson,
@@ -54,12 +55,14 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
           details: [{ attempt }],
         });
       }
+      metrics.emailsSent.inc();
       return { messageId, to };
     },
 
     async publishDeadLetter(entry) {
       const valid = notificationDlqEntry.parse(entry);
       await publishJson(deps.producer, TOPICS.notificationDlq, entry.original.orderId, valid);
+      metrics.dlqEntries.inc({ reason: 'retries-exhausted' });
     },
   };
 }

@@ -1,4 +1,5 @@
 import {
+  metrics,
   paymentEvent,
   publishJson,
   runJsonConsumer,
@@ -43,6 +44,7 @@ export function consumePaymentEvents(deps: {
         failedAt: new Date().toISOString(),
       };
       await publishJson(producer, TOPICS.notificationDlq, message.key?.toString('utf8') ?? 'invalid', entry);
+      metrics.dlqEntries.inc({ reason: 'invalid' });
     },
     handle: async (event) => {
       const started = await startNotification(client, event, deps.retry, { taskQueue: deps.taskQueue });

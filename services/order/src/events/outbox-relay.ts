@@ -1,4 +1,4 @@
-import type { Logger } from '@paystream/common';
+import { metrics, type Logger } from '@paystream/common';
 import type { Producer } from 'kafkajs';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
@@ -66,6 +66,8 @@ export class OutboxRelay {
         acks: -1,
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
+      for (const [topic, messages] of byTopic)
+        metrics.kafkaMessages.inc({ topic, direction: 'produced', result: 'ok' }, messages.length);
       await tx.query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [
         rows.map((r) => r.id),
       ]);

@@ -1,4 +1,5 @@
 import {
+  metrics,
   paymentDetailsSchema,
   paymentEvent,
   publishJson,
@@ -129,6 +130,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
     async publishPaymentEvent(event) {
       const valid = paymentEvent.parse(event);
       await publishJson(deps.producer, TOPICS.paymentEvent, valid.orderId, valid);
+      metrics.paymentOutcomes.inc({ status: valid.status });
     },
   };
 }

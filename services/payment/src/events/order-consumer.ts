@@ -1,4 +1,5 @@
 import {
+  metrics,
   orderCreateEvent,
   parkTo,
   runJsonConsumer,
@@ -50,9 +51,11 @@ export function consumeOrders(deps: OrderConsumerDeps): Promise<void> {
           ],
           memo: { amount: order.amount, currency: order.currency },
         });
+        metrics.workflowStarts.inc({ workflow: 'paymentWorkflow', result: 'started' });
         logger.info({ orderId: order.orderId, workflowId }, 'payment workflow started');
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        metrics.workflowStarts.inc({ workflow: 'paymentWorkflow', result: 'duplicate' });
         logger.info(
           { orderId: order.orderId, workflowId },
           'payment workflow already started; redelivery ignored',

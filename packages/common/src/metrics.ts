@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RequestHandler } from 'express';
+
+/**
+ * Prometheus metrics, one registry per process, served at GET /metrics by every service.
+ * Process metrics come from prom-client's defaults; the rest are the ones an operator of Paystream
+ * watches: request latency by route, Kafka traffic, workflow starts, payment outcomes, emails and DLQ.
+ */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+export const metrics = {
+  httpDuration: new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  }),
+  kafkaMessages: new Counter({
+    name: 'kafka_messages_total',
+    help: 'Kafka messages by topic, direction (consumed | produced) and result (ok | invalid | failed)',
+    labelNames: ['topic', 'direction', 'result'] as const,
+    registers: [registry],
+  }),
+  workflowStarts: new Counter({
+    name: 'workflow_starts_total',
+    help: 'Temporal workflow starts by workflow and result (started | duplicate)',
+    labelNames: ['workflow', 'result'] as const,
+    registers: [registry],
+  }),
+  paymentOutcomes: new Counter({
+    name: 'payment_outcomes_total',
+    help: 'Published payment results by status (succeeded | failed)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  }),
+  emailsSent: new Counter({
+    name: 'emails_sent_total',
+    help: 'Emails accepted by SMTP',
+    registers: [registry],
+  }),
+  dlqEntries: new Counter({
+    name: 'notification_dlq_entries_total',
+    help: 'Entries written to notification.dlq by reason (retries-exhausted | invalid)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  }),
+};
+
+/** A gauge whose value is read when Prometheus scrapes (e.g. the outbox backlog from Postgres). */
+export function scrapedGauge(name: string, help: string, read: () => Promise<number>): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    async collect() {
+      this.set(await read().catch(() => -1));
+    },
+  });
+}
+
+export const metricsHandler: RequestHandler = async (_req, res) => {
+  res.type(registry.contentType).send(await registry.metrics());
+};
