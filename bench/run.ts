@@ -9,7 +9,14 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createKafka, loadConfig, SERVICE_TOKEN_HEADER, TOPICS, USER_ID_HEADER } from '@paystream/common';
+import {
+  consumerLag,
+  createKafka,
+  loadConfig,
+  SERVICE_TOKEN_HEADER,
+  TOPICS,
+  USER_ID_HEADER,
+} from '@paystream/common';
 import { up } from '../temporal/stack';
 import type { RunningService } from '../scripts/services';
 import { startServices, type ServiceSet } from '../test/support/services';
@@ -94,7 +101,8 @@ function rssSampler(services: RunningService[]) {
   return { peak, stop: () => clearInterval(timer) };
 }
 
-async function consumerLag(): Promise<Record<string, number>> {
+/** Consumer lag of each service's group at the end of the run. */
+async function lagByGroup(): Promise<Record<string, number>> {
   const admin = createKafka('bench', cfg.KAFKA_BROKERS).admin();
   await admin.connect();
   try {
@@ -104,15 +112,7 @@ async function consumerLag(): Promise<Record<string, number>> {
       ['notification-service', TOPICS.paymentEvent],
     ];
     const lag: Record<string, number> = {};
-    for (const [groupId, topic] of groups) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      lag[groupId] = ends.reduce((sum, end) => {
-        const c = committed?.partitions.find((p) => p.partition === end.partition);
-        const at = c && Number(c.offset) >= 0 ? Number(c.offset) : 0;
-        return sum + Math.max(0, Number(end.high) - at);
-      }, 0);
-    }
+    for (const [groupId, topic] of groups) lag[groupId] = await consumerLag(admin, groupId, topic);
     return lag;
   } finally {
     await admin.disconnect();
@@ -239,7 +239,7 @@ async function main(): Promise<void> {
     }
     const d = summary(direct);
     const g = summary(viaGateway);
-    const lag = await consumerLag();
+    const lag = await lagByGroup();
     const paid = [...final.values()].filter((s) => s.status === 'paid').length;
 
     const results = {

@@ -181,6 +181,7 @@ describe('an order, end to end', () => {
       expect(value(pay, 'payment_outcomes_total{status="succeeded"}')).toBeGreaterThanOrEqual(1);
       expect(value(notify, 'emails_sent_total')).toBeGreaterThanOrEqual(1);
       expect(notify).toMatch(/^process_resident_memory_bytes \d+/m);
+      for (const text of [ord, pay, notify]) expect(text).toMatch(/^kafka_consumer_lag \d+$/m);
     } finally {
       await events.stop();
     }

@@ -1,4 +1,12 @@
-import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type KafkaMessage,
+  type Producer,
+} from 'kafkajs';
 import type { ZodType } from 'zod';
 import type { Logger } from './logger';
 import { TOPICS, type ParkedMessage } from './events';
@@ -148,6 +156,17 @@ export function parkTo(producer: Producer, consumerGroup: string) {
       parked,
     );
   };
+}
+
+/** Messages on `topic` that consumer group `groupId` has not committed yet (a group with no offsets: all). */
+export async function consumerLag(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return ends.reduce((sum, end) => {
+    const c = committed?.partitions.find((p) => p.partition === end.partition);
+    const at = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(end.low);
+    return sum + Math.max(0, Number(end.high) - at);
+  }, 0);
 }
 
 export function headerString(headers: IHeaders | undefined, name: string): string | undefined {

@@ -1,5 +1,6 @@
 import {
   closeServer,
+  consumerLag,
   connectTemporal,
   createKafka,
   createLogger,
@@ -8,6 +9,8 @@ import {
   listen,
   loadConfig,
   runMain,
+  scrapedGauge,
+  TOPICS,
 } from '@paystream/common';
 import { Client } from '@temporalio/client';
 import { createNotificationApp } from './app';
@@ -47,6 +50,11 @@ runMain('notification', logger, async () => {
     process.kill(process.pid, 'SIGTERM');
   });
 
+  scrapedGauge(
+    'kafka_consumer_lag',
+    `payment.event messages ${NOTIFICATION_CONSUMER_GROUP} has not consumed`,
+    () => consumerLag(kafkaAdmin, NOTIFICATION_CONSUMER_GROUP, TOPICS.paymentEvent),
+  );
   const consumer = kafka.consumer({ groupId: NOTIFICATION_CONSUMER_GROUP, sessionTimeout: 15_000 });
   await consumePaymentEvents({ consumer, producer, client, logger, retry: retryBudget(cfg) });
 

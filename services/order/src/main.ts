@@ -1,5 +1,6 @@
 import {
   closeServer,
+  consumerLag,
   createKafka,
   createLogger,
   createProducer,
@@ -8,6 +9,7 @@ import {
   loadConfig,
   runMain,
   scrapedGauge,
+  TOPICS,
 } from '@paystream/common';
 import { createOrderApp } from './app';
 import { orderDataSource } from './db/data-source';
@@ -31,6 +33,9 @@ runMain('order', logger, async () => {
     );
     return row?.n ?? 0;
   });
+  scrapedGauge('kafka_consumer_lag', `payment.event messages ${ORDER_CONSUMER_GROUP} has not consumed`, () =>
+    consumerLag(kafkaAdmin, ORDER_CONSUMER_GROUP, TOPICS.paymentEvent),
+  );
   const relay = new OutboxRelay(db, producer, logger, { databaseUrl: cfg.ORDER_DATABASE_URL });
   await relay.start();
   const consumer = kafka.consumer({ groupId: ORDER_CONSUMER_GROUP, sessionTimeout: 15_000 });

@@ -1,5 +1,6 @@
 import {
   closeServer,
+  consumerLag,
   connectTemporal,
   createKafka,
   createLogger,
@@ -9,6 +10,8 @@ import {
   listen,
   loadConfig,
   runMain,
+  scrapedGauge,
+  TOPICS,
   usesRealStripe,
 } from '@paystream/common';
 import { Client } from '@temporalio/client';
@@ -46,6 +49,9 @@ runMain('payment', logger, async () => {
     process.kill(process.pid, 'SIGTERM');
   });
 
+  scrapedGauge('kafka_consumer_lag', `order.create messages ${PAYMENT_CONSUMER_GROUP} has not consumed`, () =>
+    consumerLag(kafkaAdmin, PAYMENT_CONSUMER_GROUP, TOPICS.orderCreate),
+  );
   const consumer = kafka.consumer({ groupId: PAYMENT_CONSUMER_GROUP, sessionTimeout: 15_000 });
   await consumeOrders({ consumer, producer, client, logger });
 
