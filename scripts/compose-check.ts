@@ -23,6 +23,7 @@ interface ComposeService {
   ports?: string[];
   volumes?: string[];
   command?: string | string[];
+  profiles?: string[];
 }
 export interface ComposeFile {
   services: Record<string, ComposeService>;
@@ -99,9 +100,32 @@ export function checkCompose(compose: ComposeFile): string[] {
       : (svc.depends_on ?? {});
     for (const [dep, { condition }] of Object.entries(deps)) {
       if (!names.has(dep)) errors.push(`services.${name}: depends on unknown service ${dep}`);
+      // A plain `docker compose up` would fail: the dependency only exists when its profile is on.
+      else if (!svc.profiles?.length && services[dep]?.profiles?.length)
+        errors.push(`services.${name}: depends on ${dep}, which runs only with a profile`);
       else if (condition === 'service_healthy' && !healthy.has(dep))
         errors.push(`services.${name}: waits for ${dep} to be healthy, but ${dep} has no healthcheck`);
     }
+  }
+
+  // Prometheus scrapes what exists: every target is a compose service publishing that port.
+  const promConfig = services.prometheus?.volumes?.find((v) => v.includes('prometheus.yml'))?.split(':')[0];
+  if (promConfig && fs.existsSync(path.join(ROOT, promConfig))) {
+    const prom = parse(fs.readFileSync(path.join(ROOT, promConfig), 'utf8')) as {
+      scrape_configs?: { static_configs?: { targets?: string[] }[] }[];
+    };
+    const targets = (prom.scrape_configs ?? []).flatMap((j) =>
+      (j.static_configs ?? []).flatMap((c) => c.targets ?? []),
+    );
+    for (const target of targets) {
+      const [host = '', port = ''] = target.split(':');
+      const published = (services[host]?.ports ?? []).some((p) => String(p).endsWith(`:${port}`));
+      if (!published)
+        errors.push(`prometheus: scrape target ${target} is not a compose service on that port`);
+    }
+    for (const service of SERVICE_NAMES)
+      if (!targets.some((t) => t.startsWith(`${service}:`)))
+        errors.push(`prometheus: ${service} is not scraped`);
   }
 
   const init = services['kafka-init']?.command;

@@ -22,6 +22,7 @@ describe('docker-compose.yml static check', () => {
     svc['stripe-mock']!.ports = ['8080:12111'];
     svc['kafka-init']!.command = ['echo order.create'];
     delete svc.notification;
+    svc.gateway!.depends_on = { jaeger: { condition: 'service_started' } };
 
     const errors = checkCompose(compose).join('\n');
     expect(errors).toContain('pin axllent/mailpit:latest');
@@ -31,5 +32,7 @@ describe('docker-compose.yml static check', () => {
     expect(errors).toContain('host port 8080 is also published');
     expect(errors).toContain('topic payment.event is not created');
     expect(errors).toContain('service notification is missing');
+    expect(errors).toContain('depends on jaeger, which runs only with a profile');
+    expect(errors).toContain('prometheus: scrape target notification:8084 is not a compose service');
   });
 });

@@ -14,6 +14,7 @@ import { Client as PgClient } from 'pg';
 import type { Producer } from 'kafkajs';
 import { cfg, collectTopic, eventually, mailpit, uniqueEmail } from '../support';
 import { startServices, type ServiceSet } from '../support/services';
+import { startOtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
 import { startStripeFaultProxy, type FaultProxy } from '../support/stripe-proxy';
 
 /**
@@ -26,6 +27,7 @@ let client: Client;
 let producer: Producer;
 let orders: PgClient;
 let stripeProxy: FaultProxy;
+let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
 const stripe = createStripe(cfg); // localstripe itself: keeps every PaymentIntent, so charges can be read back
 
 const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
@@ -69,7 +71,14 @@ async function intentsFor(orderId: string): Promise<Stripe.PaymentIntent[]> {
 
 beforeAll(async () => {
   stripeProxy = await startStripeFaultProxy(cfg.STRIPE_API_BASE);
-  services = await startServices(18180, { GATEWAY_RATE_LIMIT: '100000', STRIPE_API_BASE: stripeProxy.url });
+  otlp = await startOtlpReceiver();
+  services = await startServices(18180, {
+    GATEWAY_RATE_LIMIT: '100000',
+    STRIPE_API_BASE: stripeProxy.url,
+    LOG_LEVEL: 'info', // the log lines are asserted too (trace id and order id on each)
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+    OTEL_BSP_SCHEDULE_DELAY: '200',
+  });
   temporal = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
   client = new Client({ connection: temporal, namespace: cfg.TEMPORAL_NAMESPACE });
   producer = createProducer(createKafka('e2e-test', cfg.KAFKA_BROKERS));
@@ -81,6 +90,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await services?.stopAll();
   await stripeProxy?.close();
+  await otlp?.close();
   await producer?.disconnect();
   await temporal?.close();
   await orders?.end();
@@ -182,6 +192,71 @@ describe('an order, end to end', () => {
       expect(value(notify, 'emails_sent_total')).toBeGreaterThanOrEqual(1);
       expect(notify).toMatch(/^process_resident_memory_bytes \d+/m);
       for (const text of [ord, pay, notify]) expect(text).toMatch(/^kafka_consumer_lag \d+$/m);
+
+      // ...and one trace shows the order from POST /create to the email, across all five services.
+      const traceId = await eventually(() => {
+        const create = otlp.spans.find(
+          (sp) => sp.name === 'POST /create' && sp.attributes['paystream.order_id'] === orderId,
+        );
+        if (!create) throw new Error('no span for the order yet');
+        return create.traceId;
+      });
+      const activity = (service: string, name: string) => [
+        `${service} INTERNAL StartActivity:${name}`,
+        `${service} INTERNAL RunActivity:${name}`,
+      ];
+      const expected = [
+        'paystream-gateway SERVER POST /orders',
+        'paystream-order SERVER POST /create',
+        'paystream-order PRODUCER order.create publish',
+        'paystream-payment CONSUMER order.create process',
+        'paystream-payment INTERNAL StartWorkflow:paymentWorkflow',
+        'paystream-payment INTERNAL RunWorkflow:paymentWorkflow',
+        ...activity('paystream-payment', 'getPaymentDetails'),
+        'paystream-user SERVER GET /get/:userId',
+        ...activity('paystream-payment', 'createPaymentIntent'),
+        ...activity('paystream-payment', 'confirmPaymentIntent'),
+        ...activity('paystream-payment', 'publishPaymentEvent'),
+        'paystream-payment PRODUCER payment.event publish',
+        'paystream-order CONSUMER payment.event process',
+        'paystream-notification CONSUMER payment.event process',
+        'paystream-notification INTERNAL StartWorkflow:notificationWorkflow',
+        'paystream-notification INTERNAL RunWorkflow:notificationWorkflow',
+        ...activity('paystream-notification', 'sendEmail'),
+      ];
+      const kinds = ['INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
+      const describe = (sp: ReceivedSpan) => `${sp.service} ${kinds[sp.kind - 1]} ${sp.name}`;
+      const trace = await eventually(() => {
+        const spans = otlp.spans.filter((sp) => sp.traceId === traceId);
+        const missing = expected.filter((e) => !spans.some((sp) => describe(sp) === e));
+        if (missing.length)
+          throw new Error(
+            `trace ${traceId} lacks ${missing.join(', ')}; has ${spans.map(describe).join(', ')}`,
+          );
+        return spans;
+      }, 20_000);
+      // One tree: a single root (the gateway's request), every other span's parent is in the trace.
+      const ids = new Set(trace.map((sp) => sp.spanId));
+      const roots = trace.filter((sp) => !sp.parentSpanId || !ids.has(sp.parentSpanId));
+      expect(roots.map(describe)).toEqual(['paystream-gateway SERVER POST /orders']);
+
+      // ...and the log lines about this order carry its order id and that trace id.
+      const logsOf = (service: string, msg: string) =>
+        services.output
+          .filter((l) => l.startsWith(`${service}: {`))
+          .map((l) => JSON.parse(l.slice(service.length + 2)) as Record<string, unknown>)
+          .filter((l) => l.msg === msg && l.orderId === orderId);
+      for (const [service, msg] of [
+        ['order', 'order created'],
+        ['payment', 'payment workflow started'],
+        ['order', 'payment event processed'],
+        ['notification', 'notification scheduled'],
+      ] as const)
+        expect({ service, msg, lines: logsOf(service, msg).map((l) => l.traceId) }).toEqual({
+          service,
+          msg,
+          lines: [traceId],
+        });
     } finally {
       await events.stop();
     }

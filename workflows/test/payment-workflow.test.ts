@@ -3,12 +3,16 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { temporalBinaryPath } from '../../test/support';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { createWorkflowClient, inSpan, tracing } from '@paystream/common';
+import type { Client } from '@temporalio/client';
+import { eventually, temporalBinaryPath } from '../../test/support';
 import { recordHistory } from '../../test/support/histories';
 import type { PaymentActivities, PaymentEventOut, PaymentInput } from '../src/payment-activities';
 import { PAYMENT_ERRORS } from '../src/payment-activities';
 import { paymentWorkflow } from '../src/payment';
 import { ORDER_ID, USER_ID } from '../src/search-attributes';
+import { tracingWorkerOptions } from '../src/worker-tracing';
 
 /**
  * The payment workflow's logic on a real Temporal dev server (started by @temporalio/testing from the
@@ -18,6 +22,8 @@ import { ORDER_ID, USER_ID } from '../src/search-attributes';
 const TASK_QUEUE = 'payment-workflow-test';
 
 let env: TestWorkflowEnvironment;
+let client: Client; // traced, like the payment service's
+const spans = new InMemorySpanExporter();
 let worker: Worker;
 let running: Promise<void>;
 
@@ -62,7 +68,7 @@ function activities(): PaymentActivities {
   };
 }
 
-async function run(name: string, stubs: Stubs) {
+async function run(name: string, stubs: Stubs, traced = false) {
   const order: PaymentInput = {
     eventId: randomUUID(),
     orderId: randomUUID(),
@@ -73,11 +79,9 @@ async function run(name: string, stubs: Stubs) {
   };
   const workflowId = `payment-${order.orderId}`;
   scenarios.set(workflowId, stubs);
-  const handle = await env.client.workflow.start(paymentWorkflow, {
-    workflowId,
-    taskQueue: TASK_QUEUE,
-    args: [order],
-  });
+  const start = () =>
+    client.workflow.start(paymentWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [order] });
+  const handle = traced ? await inSpan('order.create process', {}, start) : await start();
   const result = await handle.result();
   await recordHistory(handle, `payment-${name}`);
   return {
@@ -97,11 +101,14 @@ beforeAll(async () => {
       searchAttributes: [ORDER_ID, USER_ID],
     },
   });
+  tracing().addSpanProcessor(new SimpleSpanProcessor(spans));
+  client = createWorkflowClient(env.connection, env.namespace ?? 'default');
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowsPath: require.resolve('../src/payment'),
     activities: activities(),
+    ...tracingWorkerOptions(tracing()),
   });
   running = worker.run();
 }, 120_000);
@@ -174,5 +181,42 @@ describe('paymentWorkflow', () => {
     expect(result).toEqual({ status: 'failed', failureReason: 'No payment method on file' });
     expect(calls).toEqual(['getPaymentDetails', 'publishPaymentEvent']);
     expect(events[0]).not.toHaveProperty('email');
+  });
+
+  it("continues the starter's trace through the workflow into every activity (in-memory exporter)", async () => {
+    const { handle } = await run('traced', {}, true);
+    const root = spans.getFinishedSpans().find((sp) => sp.name === 'order.create process');
+    expect(root).toBeDefined();
+    const traceId = root!.spanContext().traceId;
+    const names = await eventually(() => {
+      const inTrace = spans.getFinishedSpans().filter((sp) => sp.spanContext().traceId === traceId);
+      const found = inTrace.map((sp) => sp.name);
+      if (
+        !found.includes('RunActivity:publishPaymentEvent') ||
+        !found.includes('RunWorkflow:paymentWorkflow')
+      )
+        throw new Error(`so far: ${found.join(', ')}`);
+      return found;
+    });
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'order.create process',
+        'StartWorkflow:paymentWorkflow',
+        'RunWorkflow:paymentWorkflow',
+        ...[
+          'getPaymentDetails',
+          'createPaymentIntent',
+          'confirmPaymentIntent',
+          'publishPaymentEvent',
+        ].flatMap((a) => [`StartActivity:${a}`, `RunActivity:${a}`]),
+      ]),
+    );
+    // Every span's parent is in the same trace: the workflow and activities hang under the starter.
+    const inTrace = spans.getFinishedSpans().filter((sp) => sp.spanContext().traceId === traceId);
+    const ids = new Set(inTrace.map((sp) => sp.spanContext().spanId));
+    expect(inTrace.filter((sp) => sp.parentSpanId && !ids.has(sp.parentSpanId)).map((sp) => sp.name)).toEqual(
+      [],
+    );
+    expect(await handle.result()).toMatchObject({ status: 'succeeded' });
   });
 });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { HISTORIES_DIR as HISTORIES } from '../../test/support/histories';
+import { WORKFLOW_TRACING_MODULES } from '../src/worker-tracing';
 
 /**
  * Replays recorded histories (test/histories/*.json, written by the workflow tests with
@@ -27,7 +28,8 @@ async function replay(workflowBundle: WorkflowBundle, prefix: string) {
   return results;
 }
 
-const quiet = { logger: new DefaultLogger('WARN') };
+// Bundled as the workers bundle them: the tracing interceptors must replay old histories too.
+const quiet = { logger: new DefaultLogger('WARN'), workflowInterceptorModules: WORKFLOW_TRACING_MODULES };
 
 describe('workflow replay', () => {
   it('replays every recorded payment history without a determinism error', async () => {
@@ -38,6 +40,7 @@ describe('workflow replay', () => {
       'payment-details-missing.json',
       'payment-retried.json',
       'payment-succeeded.json',
+      'payment-traced.json', // recorded with the tracing interceptors; the others before them
     ]);
     for (const r of results)
       expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });

@@ -73,6 +73,9 @@ const schema = z.object({
   NOTIFY_INITIAL_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
   NOTIFY_MAX_INTERVAL_MS: z.coerce.number().int().positive().default(60_000),
 
+  /** OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); spans are exported only when set. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
+
   // Secrets have development defaults so the laptop run needs no set-up; production must set them.
   JWT_SECRET: z.string().min(32).default('dev-only-jwt-secret-change-me-in-production-0123456789'),
   SERVICE_TOKEN: z.string().min(16).default('dev-only-service-token-change-me'),

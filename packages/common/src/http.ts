@@ -4,6 +4,8 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { ZodType } from 'zod';
 import type { Logger } from './logger';
 import { metrics, metricsHandler } from './metrics';
+import { contextFromHttp, SpanKind, tracing } from './tracing';
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, fieldErrorsFromZod, problems } from './problem';
 
 declare module 'express-serve-static-core' {
@@ -52,6 +54,19 @@ export function createServiceApp({
     req.log = logger.child({ requestId: req.id });
     res.setHeader('x-request-id', req.id);
     const started = process.hrtime.bigint();
+    // A server span, child of the caller's `traceparent`; everything the handler does runs inside it.
+    const span = tracing().tracer.startSpan(
+      `${req.method} ${req.baseUrl}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': req.method, 'paystream.request_id': req.id },
+      },
+      contextFromHttp(req.headers),
+    );
+    const ctx = trace.setSpan(context.active(), span);
+    // Body parsing and 'finish' run from socket events: bind them, or they lose the context.
+    context.bind(ctx, req);
+    context.bind(ctx, res);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // The route pattern, not the path: ids would make one time series per order.
@@ -59,12 +74,16 @@ export function createServiceApp({
         ? `${req.baseUrl}${String((req.route as { path: string }).path)}`
         : req.baseUrl || 'unmatched';
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, ms / 1000);
+      span.updateName(`${req.method} ${route}`);
+      span.setAttributes({ 'http.route': route, 'http.response.status_code': res.statusCode });
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       req.log.info(
         { method: req.method, path: req.originalUrl, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
         'request',
       );
     });
-    next();
+    res.on('close', () => span.end()); // after 'finish', or alone when the client went away
+    context.with(ctx, next);
   });
   if (parseJson) {
     app.use(requireJsonBody);

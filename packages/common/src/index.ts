@@ -11,3 +11,4 @@ export * from './auth';
 export * from './stripe';
 export * from './contracts';
 export * from './metrics';
+export * from './tracing';

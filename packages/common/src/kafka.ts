@@ -11,6 +11,7 @@ import type { ZodType } from 'zod';
 import type { Logger } from './logger';
 import { TOPICS, type ParkedMessage } from './events';
 import { metrics } from './metrics';
+import { contextFromKafka, inSpan, SpanKind, traceHeaders, withLogFields } from './tracing';
 
 export function createKafka(clientId: string, brokers: string[], logger?: Logger): Kafka {
   return new Kafka({
@@ -34,6 +35,7 @@ export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
 }
 
+/** Sends one JSON message in a producer span; the trace context travels in the message's headers. */
 export async function publishJson(
   producer: Producer,
   topic: string,
@@ -41,13 +43,32 @@ export async function publishJson(
   value: unknown,
   headers: IHeaders = {},
 ): Promise<void> {
-  try {
-    await producer.send({ topic, acks: -1, messages: [{ key, value: JSON.stringify(value), headers }] });
-    metrics.kafkaMessages.inc({ topic, direction: 'produced', result: 'ok' });
-  } catch (err) {
-    metrics.kafkaMessages.inc({ topic, direction: 'produced', result: 'failed' });
-    throw err;
-  }
+  await inSpan(
+    `${topic} publish`,
+    { kind: SpanKind.PRODUCER, attributes: messagingAttributes(topic, key) },
+    async () => {
+      try {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: [{ key, value: JSON.stringify(value), headers: { ...headers, ...traceHeaders() } }],
+        });
+        metrics.kafkaMessages.inc({ topic, direction: 'produced', result: 'ok' });
+      } catch (err) {
+        metrics.kafkaMessages.inc({ topic, direction: 'produced', result: 'failed' });
+        throw err;
+      }
+    },
+  );
+}
+
+/** Span attributes of a Kafka message (the key is the order id on every Paystream topic). */
+export function messagingAttributes(topic: string, key: string | undefined) {
+  return {
+    'messaging.system': 'kafka',
+    'messaging.destination.name': topic,
+    ...(key ? { 'messaging.kafka.message.key': key } : {}),
+  };
 }
 
 /** Create missing topics; existing ones are left as they are. */
@@ -105,35 +126,47 @@ export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ topic: t, partition, message }) => {
-      const raw = message.value?.toString('utf8') ?? '';
-      let reason: string | undefined;
-      let value: T | undefined;
-      try {
-        const parsed = schema.safeParse(JSON.parse(raw));
-        if (parsed.success) value = parsed.data;
-        else
-          reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-      } catch (err) {
-        reason = `invalid JSON: ${(err as Error).message}`;
-      }
-      if (value === undefined) {
-        logger.warn({ topic: t, partition, offset: message.offset, reason }, 'parking invalid message');
-        await opts.onInvalid({ topic: t, partition, message, reason: reason ?? 'empty message' });
-        metrics.kafkaMessages.inc({ topic: t, direction: 'consumed', result: 'invalid' });
-      } else {
-        try {
-          await opts.handle(value, message, partition);
-        } catch (err) {
-          metrics.kafkaMessages.inc({ topic: t, direction: 'consumed', result: 'failed' });
-          throw err;
-        }
-        metrics.kafkaMessages.inc({ topic: t, direction: 'consumed', result: 'ok' });
-      }
-      await consumer.commitOffsets([
-        { topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() },
-      ]);
+      const key = message.key?.toString('utf8');
+      // Continue the producer's trace; every log line of this message carries its order id.
+      await inSpan(
+        `${t} process`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: contextFromKafka(message.headers),
+          attributes: { ...messagingAttributes(t, key), 'messaging.kafka.offset': message.offset },
+        },
+        () => withLogFields(key ? { orderId: key } : {}, () => processMessage(t, partition, message)),
+      );
     },
   });
+
+  async function processMessage(t: string, partition: number, message: KafkaMessage): Promise<void> {
+    const raw = message.value?.toString('utf8') ?? '';
+    let reason: string | undefined;
+    let value: T | undefined;
+    try {
+      const parsed = schema.safeParse(JSON.parse(raw));
+      if (parsed.success) value = parsed.data;
+      else
+        reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    } catch (err) {
+      reason = `invalid JSON: ${(err as Error).message}`;
+    }
+    if (value === undefined) {
+      logger.warn({ topic: t, partition, offset: message.offset, reason }, 'parking invalid message');
+      await opts.onInvalid({ topic: t, partition, message, reason: reason ?? 'empty message' });
+      metrics.kafkaMessages.inc({ topic: t, direction: 'consumed', result: 'invalid' });
+    } else {
+      try {
+        await opts.handle(value, message, partition);
+      } catch (err) {
+        metrics.kafkaMessages.inc({ topic: t, direction: 'consumed', result: 'failed' });
+        throw err;
+      }
+      metrics.kafkaMessages.inc({ topic: t, direction: 'consumed', result: 'ok' });
+    }
+    await consumer.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+  }
 }
 
 /** Default parking: the raw message and the reason go to `paystream.parked` for an operator. */

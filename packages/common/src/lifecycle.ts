@@ -1,7 +1,8 @@
 import type { Logger } from './logger';
+import { initTracing, tracing } from './tracing';
 
 /**
- * Runs a service's `start`, then waits for SIGINT/SIGTERM and calls its `stop` once, so consumers
+ * Starts tracing (OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set), runs a service's `start`, then waits for SIGINT/SIGTERM and calls its `stop` once, so consumers
  * leave their group and HTTP servers drain before the process exits.
  */
 export function runMain(name: string, logger: Logger, start: () => Promise<() => Promise<void>>): void {
@@ -13,6 +14,7 @@ export function runMain(name: string, logger: Logger, start: () => Promise<() =>
     logger.info({ signal }, `${name} stopping`);
     const force = setTimeout(() => process.exit(1), 10_000).unref();
     (stop ? stop() : Promise.resolve())
+      .then(() => tracing().shutdown())
       .then(() => {
         clearTimeout(force);
         process.exit(0);
@@ -24,6 +26,7 @@ export function runMain(name: string, logger: Logger, start: () => Promise<() =>
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  initTracing(name, process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined);
   start()
     .then((s) => {
       stop = s;

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { logContext } from './tracing';
 
 export type { Logger };
 
@@ -40,6 +41,8 @@ export function createLogger(
     base: { service },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Trace id, span id and order id of whatever is running: one search finds an order's every line.
+    mixin: logContext,
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -1,4 +1,6 @@
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
+import { tracing } from './tracing';
 import { temporal } from '@temporalio/proto';
 
 export const TASK_QUEUES = { payments: 'payments', notifications: 'notifications' } as const;
@@ -8,6 +10,16 @@ export const CUSTOM_SEARCH_ATTRIBUTES = ['OrderId', 'UserId'] as const;
 
 export async function connectTemporal(address: string): Promise<Connection> {
   return Connection.connect({ address, connectTimeout: 3000 });
+}
+
+/** A workflow client that puts the active trace context into every workflow it starts. */
+export function createWorkflowClient(connection: Connection, namespace: string): Client {
+  tracing();
+  return new Client({
+    connection,
+    namespace,
+    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
+  });
 }
 
 /** Cheap round trip that proves the frontend service answers. */

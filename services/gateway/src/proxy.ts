@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
-import { HttpProblem, sendProblem } from '@paystream/common';
+import { HttpProblem, sendProblem, traceHeaders } from '@paystream/common';
 import type { RequestHandler } from 'express';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded. */
@@ -79,6 +79,7 @@ export function proxy(opts: ProxyOptions): RequestHandler {
     headers['x-request-id'] = req.id;
     headers.host = base.host;
     Object.assign(headers, opts.trustedHeaders?.(req) ?? {});
+    Object.assign(headers, traceHeaders()); // the upstream's span becomes a child of the gateway's
 
     const upstreamReq = http.request({
       protocol: base.protocol,

@@ -4,8 +4,7 @@
  *   npm run dlq -- replay --order <orderId>
  *   npm run dlq -- replay --all
  */
-import { connectTemporal, createKafka, loadConfig } from '@paystream/common';
-import { Client } from '@temporalio/client';
+import { connectTemporal, createKafka, createWorkflowClient, loadConfig } from '@paystream/common';
 import { readDlq, replayDlq } from './dlq';
 import { retryBudget } from './workflows';
 
@@ -35,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'replay' && (flag === '--all' || (flag === '--order' && value))) {
     const connection = await connectTemporal(cfg.TEMPORAL_ADDRESS);
     try {
-      const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
+      const client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE);
       const select = flag === '--all' ? { all: true } : { orderId: value };
       const outcomes = await replayDlq(client, records, retryBudget(cfg), select);
       if (!outcomes.length) console.log('no matching DLQ entries');

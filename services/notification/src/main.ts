@@ -4,6 +4,7 @@ import {
   connectTemporal,
   createKafka,
   createLogger,
+  createWorkflowClient,
   createProducer,
   ensureSearchAttributes,
   listen,
@@ -12,7 +13,6 @@ import {
   scrapedGauge,
   TOPICS,
 } from '@paystream/common';
-import { Client } from '@temporalio/client';
 import { createNotificationApp } from './app';
 import { consumePaymentEvents, NOTIFICATION_CONSUMER_GROUP } from './events/payment-consumer';
 import { createMailer } from './mailer';
@@ -30,7 +30,7 @@ runMain('notification', logger, async () => {
   await producer.connect();
   const temporal = await connectTemporal(cfg.TEMPORAL_ADDRESS);
   await ensureSearchAttributes(temporal, cfg.TEMPORAL_NAMESPACE);
-  const client = new Client({ connection: temporal, namespace: cfg.TEMPORAL_NAMESPACE });
+  const client = createWorkflowClient(temporal, cfg.TEMPORAL_NAMESPACE);
   const mailer = createMailer(cfg);
 
   const { worker, connection: workerConnection } = await createNotificationWorker({

@@ -1,4 +1,5 @@
-import { TASK_QUEUES } from '@paystream/common';
+import { TASK_QUEUES, tracing } from '@paystream/common';
+import { tracingWorkerOptions } from '@paystream/workflows/src/worker-tracing';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import {
   createNotificationActivities,
@@ -20,6 +21,7 @@ export async function createNotificationWorker(opts: {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.notifications,
     workflowsPath: NOTIFICATION_WORKFLOWS_PATH,
+    ...tracingWorkerOptions(tracing()),
     activities: createNotificationActivities(opts.activities),
     maxConcurrentActivityTaskExecutions: 20,
   });

@@ -4,6 +4,7 @@ import {
   connectTemporal,
   createKafka,
   createLogger,
+  createWorkflowClient,
   createProducer,
   createStripe,
   ensureSearchAttributes,
@@ -14,7 +15,6 @@ import {
   TOPICS,
   usesRealStripe,
 } from '@paystream/common';
-import { Client } from '@temporalio/client';
 import { createPaymentApp } from './app';
 import { consumeOrders, PAYMENT_CONSUMER_GROUP } from './events/order-consumer';
 import { createPaymentWorker } from './worker';
@@ -30,7 +30,7 @@ runMain('payment', logger, async () => {
   await producer.connect();
   const temporal = await connectTemporal(cfg.TEMPORAL_ADDRESS);
   await ensureSearchAttributes(temporal, cfg.TEMPORAL_NAMESPACE);
-  const client = new Client({ connection: temporal, namespace: cfg.TEMPORAL_NAMESPACE });
+  const client = createWorkflowClient(temporal, cfg.TEMPORAL_NAMESPACE);
 
   const { worker, connection: workerConnection } = await createPaymentWorker({
     address: cfg.TEMPORAL_ADDRESS,

@@ -1,4 +1,5 @@
-import { TASK_QUEUES } from '@paystream/common';
+import { TASK_QUEUES, tracing } from '@paystream/common';
+import { tracingWorkerOptions } from '@paystream/workflows/src/worker-tracing';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createPaymentActivities, type PaymentActivityDeps } from './activities/payment-activities';
 
@@ -17,6 +18,7 @@ export async function createPaymentWorker(opts: {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.payments,
     workflowsPath: PAYMENT_WORKFLOWS_PATH,
+    ...tracingWorkerOptions(tracing()),
     activities: createPaymentActivities(opts.activities),
     maxConcurrentActivityTaskExecutions: 50,
   });

@@ -5,6 +5,7 @@ import {
   publishJson,
   SERVICE_TOKEN_HEADER,
   TOPICS,
+  traceHeaders,
 } from '@paystream/common';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
@@ -25,7 +26,7 @@ export interface NotificationActivityDeps {
 async function recipientOf(deps: NotificationActivityDeps, userId: string, email?: string): Promise<string> {
   if (email) return email;
   const res = await fetch(new URL(`/contact/${encodeURIComponent(userId)}`, deps.userServiceUrl), {
-    headers: { [SERVICE_TOKEN_HEADER]: deps.serviceToken },
+    headers: { [SERVICE_TOKEN_HEADER]: deps.serviceToken, ...traceHeaders() },
     signal: AbortSignal.timeout(4000),
   });
   if (res.status === 404)

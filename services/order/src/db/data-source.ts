@@ -2,8 +2,13 @@ import { createDataSource } from '@paystream/common';
 import type { DataSource } from 'typeorm';
 import { Order, OutboxMessage } from './entities';
 import { CreateOrders1764000000000 } from './migrations/1764000000000-create-orders';
+import { OutboxHeaders1764100000000 } from './migrations/1764100000000-outbox-headers';
 
 /** The order service's own database (orders, outbox, processed events). */
 export function orderDataSource(url: string): DataSource {
-  return createDataSource(url, [Order, OutboxMessage], [CreateOrders1764000000000]);
+  return createDataSource(
+    url,
+    [Order, OutboxMessage],
+    [CreateOrders1764000000000, OutboxHeaders1764100000000],
+  );
 }

@@ -67,6 +67,10 @@ export class OutboxMessage {
   @Column({ type: 'jsonb' })
   payload: unknown;
 
+  /** Sent as Kafka headers: the trace context of the request that wrote the row. */
+  @Column({ type: 'jsonb', default: {} })
+  headers: Record<string, string>;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { problems, TOPICS, type OrderCreateEvent, type PaymentEvent } from '@paystream/common';
+import { problems, TOPICS, traceHeaders, type OrderCreateEvent, type PaymentEvent } from '@paystream/common';
 import { QueryFailedError, type DataSource } from 'typeorm';
 import { Order, OutboxMessage, type OrderItem } from '../db/entities';
 
@@ -53,7 +53,7 @@ export async function createOrder(
       };
       await tx
         .getRepository(OutboxMessage)
-        .insert({ topic: TOPICS.orderCreate, messageKey: orderId, payload: event });
+        .insert({ topic: TOPICS.orderCreate, messageKey: orderId, payload: event, headers: traceHeaders() });
       return saved;
     });
     // Wakes the relay so the event leaves within milliseconds. Sent after the commit, not inside it: a

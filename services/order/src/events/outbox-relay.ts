@@ -1,4 +1,13 @@
-import { metrics, type Logger } from '@paystream/common';
+import {
+  contextFromKafka,
+  messagingAttributes,
+  metrics,
+  SpanKind,
+  traceHeaders,
+  tracing,
+  type Logger,
+} from '@paystream/common';
+import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Producer } from 'kafkajs';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
@@ -46,26 +55,50 @@ export class OutboxRelay {
   async publishBatch(): Promise<number> {
     const batchSize = this.opts.batchSize ?? 200;
     return this.db.transaction(async (tx) => {
-      const rows = await tx.query<{ id: string; topic: string; message_key: string; payload: unknown }[]>(
-        `SELECT id, topic, message_key, payload FROM outbox WHERE published_at IS NULL
+      const rows = await tx.query<
+        {
+          id: string;
+          topic: string;
+          message_key: string;
+          payload: unknown;
+          headers: Record<string, string>;
+        }[]
+      >(
+        `SELECT id, topic, message_key, payload, headers FROM outbox WHERE published_at IS NULL
           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [batchSize],
       );
       if (!rows.length) return 0;
+      // One producer span per row, child of the request that wrote it, so the trace goes on into Kafka.
+      const sends = rows.map((row) => ({
+        row,
+        span: tracing().tracer.startSpan(
+          `${row.topic} publish`,
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: { ...messagingAttributes(row.topic, row.message_key), 'paystream.outbox_id': row.id },
+          },
+          contextFromKafka(row.headers),
+        ),
+      }));
       const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
-      for (const row of rows) {
+      for (const { row, span } of sends) {
         const messages = byTopic.get(row.topic) ?? [];
         messages.push({
           key: row.message_key,
           value: JSON.stringify(row.payload),
-          headers: { 'outbox-id': row.id },
+          headers: { ...traceHeaders(trace.setSpan(ROOT_CONTEXT, span)), 'outbox-id': row.id },
         });
         byTopic.set(row.topic, messages);
       }
-      await this.producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
+      try {
+        await this.producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+      } finally {
+        for (const { span } of sends) span.end();
+      }
       for (const [topic, messages] of byTopic)
         metrics.kafkaMessages.inc({ topic, direction: 'produced', result: 'ok' }, messages.length);
       await tx.query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [

@@ -1,5 +1,6 @@
 import { problems, requireUser, validate, type Config } from '@paystream/common';
-import { Router } from 'express';
+import { trace } from '@opentelemetry/api';
+import { Router, type Request } from 'express';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { Order } from '../db/entities';
@@ -34,6 +35,12 @@ const createBody = z
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 const uuid = z.uuid();
 
+/** The rest of this request's log lines (the access log too) and its span name the order. */
+function tagOrder(req: Request, orderId: string): void {
+  req.log = req.log.child({ orderId });
+  trace.getActiveSpan()?.setAttribute('paystream.order_id', orderId);
+}
+
 export function orderRoutes(db: DataSource, cfg: Config): Router {
   const router = Router();
   router.use(requireUser(cfg.SERVICE_TOKEN));
@@ -47,8 +54,9 @@ export function orderRoutes(db: DataSource, cfg: Config): Router {
         { field: 'Idempotency-Key', message: 'must be 1-128 of A-Z a-z 0-9 _ . : -' },
       ]);
     const { order, replayed } = await createOrder(db, req.userId!, body, key);
+    tagOrder(req, order.id);
     if (replayed) res.setHeader('idempotent-replayed', 'true');
-    else req.log.info({ orderId: order.id, amount: order.amount }, 'order created');
+    else req.log.info({ amount: order.amount }, 'order created');
     res
       .status(replayed ? 200 : 201)
       .location(`/orders/status/${order.id}`)
@@ -58,6 +66,7 @@ export function orderRoutes(db: DataSource, cfg: Config): Router {
   // GET /status/:orderId — the caller's own orders only; anyone else's is "not found".
   router.get('/status/:orderId', async (req, res) => {
     const orderId = uuid.safeParse(req.params.orderId);
+    if (orderId.success) tagOrder(req, orderId.data);
     const order = orderId.success
       ? await db.getRepository(Order).findOneBy({ id: orderId.data, userId: req.userId! })
       : null;

@@ -5,6 +5,7 @@ import {
   publishJson,
   SERVICE_TOKEN_HEADER,
   TOPICS,
+  traceHeaders,
   type Stripe,
 } from '@paystream/common';
 import { ApplicationFailure } from '@temporalio/activity';
@@ -59,7 +60,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
   return {
     async getPaymentDetails(userId: string): Promise<PaymentDetails> {
       const res = await fetch(new URL(`/get/${encodeURIComponent(userId)}`, deps.userServiceUrl), {
-        headers: { [SERVICE_TOKEN_HEADER]: deps.serviceToken },
+        headers: { [SERVICE_TOKEN_HEADER]: deps.serviceToken, ...traceHeaders() },
         signal: AbortSignal.timeout(4000),
       });
       if (res.status === 404) {

@@ -1,0 +1,39 @@
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import type { Resource } from '@opentelemetry/resources';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { WorkerOptions } from '@temporalio/worker';
+
+/**
+ * Workflow interceptors bundled with the workflows: a RunWorkflow span continuing the trace the
+ * client put in the start request's headers, and the trace context passed on to every activity.
+ * Replay tests bundle them too, so a history is replayed by exactly what the workers run.
+ */
+export const WORKFLOW_TRACING_MODULES = [
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
+
+/**
+ * Worker options that trace workflows and activities. Workflow code runs in a sandbox without I/O,
+ * so its spans leave through a sink into the process' span processor (OTLP or a test's exporter).
+ */
+export function tracingWorkerOptions(tracing: {
+  spanProcessor: SpanProcessor;
+  resource: Resource;
+}): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
+  return {
+    interceptors: {
+      workflowModules: WORKFLOW_TRACING_MODULES,
+      activity: [
+        (ctx) => ({
+          inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+          outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+        }),
+      ],
+    },
+    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+  };
+}
