@@ -1,18 +1,28 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
+  TemporalFailure,
   upsertSearchAttributes,
+  type ActivityOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { NotificationActivities, NotificationInput } from './notification-activities';
 import { NOTIFICATION_ERRORS } from './notification-activities';
 import { ORDER_ID, USER_ID } from './search-attributes';
 
-const { publishDeadLetter } = proxyActivities<NotificationActivities>({
+const deadLetter: ActivityOptions & LocalActivityOptions = {
   startToCloseTimeout: '15s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
-});
+};
 
+/**
+ * Local activities, as in the payment workflow (see there): one workflow task per email instead of
+ * three. Backoffs longer than a minute wait on a durable timer, so a long SMTP outage holds no worker
+ * slot. Workflows started before this change replay on activities.
+ */
+const LOCAL_ACTIVITIES = 'notification-local-activities';
 /**
  * One email per payment.event (workflow id `notify-<eventId>`). SMTP failures are retried with
  * exponential backoff within the configured budget; when it is spent, the event goes to the
@@ -28,7 +38,7 @@ export async function notificationWorkflow({
     { key: ORDER_ID, value: event.orderId },
     { key: USER_ID, value: event.userId },
   ]);
-  const { sendEmail } = proxyActivities<NotificationActivities>({
+  const send: ActivityOptions & LocalActivityOptions = {
     startToCloseTimeout: '30s',
     retry: {
       initialInterval: retry.initialIntervalMs,
@@ -37,13 +47,21 @@ export async function notificationWorkflow({
       maximumAttempts: retry.maximumAttempts,
       nonRetryableErrorTypes: [NOTIFICATION_ERRORS.recipientUnknown],
     },
-  });
+  };
+  const local = patched(LOCAL_ACTIVITIES);
+  const { sendEmail } = local
+    ? proxyLocalActivities<NotificationActivities>(send)
+    : proxyActivities<NotificationActivities>(send);
+  const { publishDeadLetter } = local
+    ? proxyLocalActivities<NotificationActivities>(deadLetter)
+    : proxyActivities<NotificationActivities>(deadLetter);
   try {
     const { messageId } = await sendEmail(event);
     return { messageId };
   } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    const cause = err.cause;
+    // ActivityFailure around the cause from an activity; bare from a local activity.
+    if (!(err instanceof TemporalFailure)) throw err;
+    const cause = err instanceof ApplicationFailure ? err : err.cause;
     const details =
       cause instanceof ApplicationFailure
         ? (cause.details?.[0] as { attempt?: number } | undefined)

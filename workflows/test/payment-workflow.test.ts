@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { createWorkflowClient, inSpan, tracing } from '@paystream/common';
@@ -140,6 +141,14 @@ describe('paymentWorkflow', () => {
         paymentIntentId: result.paymentIntentId,
       }),
     ]);
+    // Local activities: markers in one or two workflow tasks, no activity task round trips.
+    const { events: history } = await handle.fetchHistory();
+    const count = (type: temporal.api.enums.v1.EventType) =>
+      history?.filter((e) => e.eventType === type).length;
+    const { EventType } = temporal.api.enums.v1;
+    expect(count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).toBe(0);
+    expect(count(EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(5); // the patch marker + 4 calls
+    expect(count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toBeLessThanOrEqual(2);
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(ORDER_ID)).toBe(order.orderId);
     expect(described.typedSearchAttributes.get(USER_ID)).toBe(order.userId);

@@ -36,11 +36,16 @@ describe('workflow replay', () => {
     const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/payment'), ...quiet });
     const results = await replay(bundle, 'payment-');
     expect(results.map((r) => r.workflowId).sort()).toEqual([
-      'payment-declined.json',
+      'payment-declined.json', // local activities (today's workers)
       'payment-details-missing.json',
       'payment-retried.json',
       'payment-succeeded.json',
-      'payment-traced.json', // recorded with the tracing interceptors; the others before them
+      'payment-traced.json',
+      'payment-v1-declined.json', // activities: started before local activities, must still replay
+      'payment-v1-details-missing.json',
+      'payment-v1-retried.json',
+      'payment-v1-succeeded.json',
+      'payment-v1-traced.json',
     ]);
     for (const r of results)
       expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
@@ -53,9 +58,12 @@ describe('workflow replay', () => {
     });
     const results = await replay(bundle, 'notification-');
     expect(results.map((r) => r.workflowId).sort()).toEqual([
-      'notification-dead-lettered.json',
+      'notification-dead-lettered.json', // local activities
       'notification-retried.json',
       'notification-sent.json',
+      'notification-v1-dead-lettered.json', // activities: started before local activities
+      'notification-v1-retried.json',
+      'notification-v1-sent.json',
     ]);
     for (const r of results)
       expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
@@ -66,7 +74,7 @@ describe('workflow replay', () => {
       workflowsPath: require.resolve('./fixtures/payment-reordered'),
       ...quiet,
     });
-    const results = await replay(bundle, 'payment-succeeded');
+    const results = await replay(bundle, 'payment-v1-succeeded'); // activities, like the fixture
     expect(results).toHaveLength(1);
     expect(results[0]!.error?.name).toBe('DeterminismViolationError');
   });

@@ -50,6 +50,7 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
         await deps.mailer.sendMail({ from: deps.from, to, subject, text, html, messageId });
       } catch (err) {
         const attempt = Context.current().info.attempt;
+        metrics.emailFailures.inc();
         throw ApplicationFailure.create({
           message: `SMTP: ${(err as Error).message}`,
           type: NOTIFICATION_ERRORS.smtp,
