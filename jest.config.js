@@ -23,7 +23,8 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testMatch: ['<rootDir>/{test,packages/*/test,services/*/test,workflows/test}/**/*.test.ts'],
-  // The chaos suite restarts shared servers; it runs on its own (`npm run test:chaos`), see test/chaos.
+  // The chaos suite restarts shared servers, so it runs in a jest of its own after the rest
+  // (`npm run test:chaos`, the last step of `npm test`), see test/chaos.
   testPathIgnorePatterns: [
     '/node_modules/',
     '/.cache/',

@@ -1,4 +1,5 @@
 import { TASK_QUEUES, tracing } from '@paystream/common';
+import { bundleWorkflows } from '@paystream/workflows/src/bundle';
 import { tracingWorkerOptions } from '@paystream/workflows/src/worker-tracing';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import {
@@ -20,7 +21,7 @@ export async function createNotificationWorker(opts: {
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.notifications,
-    workflowsPath: NOTIFICATION_WORKFLOWS_PATH,
+    workflowBundle: await bundleWorkflows(NOTIFICATION_WORKFLOWS_PATH),
     ...tracingWorkerOptions(tracing()),
     activities: createNotificationActivities(opts.activities),
     maxConcurrentActivityTaskExecutions: 20,

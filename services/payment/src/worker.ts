@@ -1,4 +1,5 @@
 import { TASK_QUEUES, tracing } from '@paystream/common';
+import { bundleWorkflows } from '@paystream/workflows/src/bundle';
 import { tracingWorkerOptions } from '@paystream/workflows/src/worker-tracing';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createPaymentActivities, type PaymentActivityDeps } from './activities/payment-activities';
@@ -17,7 +18,7 @@ export async function createPaymentWorker(opts: {
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.payments,
-    workflowsPath: PAYMENT_WORKFLOWS_PATH,
+    workflowBundle: await bundleWorkflows(PAYMENT_WORKFLOWS_PATH),
     ...tracingWorkerOptions(tracing()),
     activities: createPaymentActivities(opts.activities),
     maxConcurrentActivityTaskExecutions: 50,
