@@ -9,17 +9,34 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 const PARAMS = { N: 2 ** 15, r: 8, p: 3 } as const;
 const KEY_LENGTH = 32;
 
-function derive(
+/**
+ * At most two hashes at a time: each takes 32 MiB on purpose, so a burst of sign-ups or sign-ins
+ * queues here instead of growing the process by 32 MiB per request (and a flood of them cannot
+ * exhaust memory). A slot is handed straight to the next waiter, so the limit is never exceeded.
+ */
+const MAX_CONCURRENT_HASHES = 2;
+let hashing = 0;
+const waiting: (() => void)[] = [];
+
+async function derive(
   password: string,
   salt: Buffer,
   params: { N: number; r: number; p: number },
 ): Promise<Buffer> {
-  const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r };
-  return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (err, key) =>
-      err ? reject(err) : resolve(key),
-    ),
-  );
+  if (hashing < MAX_CONCURRENT_HASHES) hashing++;
+  else await new Promise<void>((resolve) => waiting.push(resolve));
+  try {
+    const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r };
+    return await new Promise<Buffer>((resolve, reject) =>
+      scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (err, key) =>
+        err ? reject(err) : resolve(key),
+      ),
+    );
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else hashing--;
+  }
 }
 
 /** `scrypt$N$r$p$salt$hash` (base64url). */
