@@ -78,7 +78,7 @@ export class ChaosHarness {
     readonly mail: ChaosMailpit,
     private orders: PgClient,
     private readonly stripe: Stripe,
-    private readonly users: { auth: Record<string, string> }[],
+    private readonly users: { email: string; password: string; auth: Record<string, string> }[],
   ) {}
 
   static async setup(userCount = 40): Promise<ChaosHarness> {
@@ -145,7 +145,19 @@ export class ChaosHarness {
       const auth = { authorization: `Bearer ${body.token as string}` };
       const added = await this.gateway('/users/add', { paymentMethodId: 'pm_card_visa' }, auth);
       if (added.status !== 201) throw new Error(`add card: ${added.status} ${JSON.stringify(added.body)}`);
-      this.users.push({ auth });
+      this.users.push({ email, password, auth });
+    }
+  }
+
+  /** Access tokens live 15 minutes and the suite runs longer: each scenario signs everyone in afresh. */
+  private async signInAgain(): Promise<void> {
+    for (const user of this.users) {
+      const { status, body } = await this.gateway('/users/signin', {
+        email: user.email,
+        password: user.password,
+      });
+      if (status !== 200) throw new Error(`signin: ${status} ${JSON.stringify(body)}`);
+      user.auth = { authorization: `Bearer ${body.token as string}` };
     }
   }
 
@@ -174,6 +186,7 @@ export class ChaosHarness {
     fault: (ctx: FaultContext) => Promise<void>,
   ): Promise<ScenarioResult> {
     const restartsBefore = this.restarts;
+    await this.signInAgain();
     const events = await collectTopic(TOPICS.paymentEvent, () => true);
     const dlq = await collectTopic(TOPICS.notificationDlq, () => true);
     const orderIds: string[] = [];

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { ALL_TOPICS, createKafka, createProducer, ensureTopics, publishJson } from '@paystream/common';
-import { cfg, collectTopic } from '../support';
+import {
+  ALL_TOPICS,
+  createKafka,
+  createLogger,
+  createProducer,
+  ensureTopics,
+  publishJson,
+  runJsonConsumer,
+} from '@paystream/common';
+import { z } from 'zod';
+import { cfg, collectTopic, eventually } from '../support';
 
 describe('Kafka 3.9 KRaft broker (real, via kafkajs)', () => {
   const kafka = createKafka('infra-test', cfg.KAFKA_BROKERS);
@@ -35,4 +44,41 @@ describe('Kafka 3.9 KRaft broker (real, via kafkajs)', () => {
       await collector.stop();
     }
   });
+
+  it('starts a consumer again after a crash kafkajs would not restart, and redelivers the message', async () => {
+    const topic = 'infra.consumer-crash';
+    await ensureTopics(kafka, [topic], 1);
+    const consumer = kafka.consumer({ groupId: `crash-test-${randomUUID()}` });
+    const crashes: boolean[] = [];
+    consumer.on(consumer.events.CRASH, ({ payload }) => crashes.push(payload.restart));
+    const seen: number[] = [];
+    const producer = createProducer(kafka);
+    await producer.connect();
+    try {
+      await runJsonConsumer({
+        consumer,
+        topic,
+        groupId: 'crash-test',
+        schema: z.object({ n: z.number() }),
+        logger: createLogger('crash-test', 'silent'),
+        onInvalid: () => Promise.resolve(),
+        handle: ({ n }) => {
+          seen.push(n);
+          // The first delivery fails the way a refused commit does: a non-retriable Kafka error.
+          if (seen.length === 1)
+            throw Object.assign(new Error('simulated UNKNOWN_MEMBER_ID'), { retriable: false });
+          return Promise.resolve();
+        },
+      });
+      await publishJson(producer, topic, 'k', { n: 7 });
+      await eventually(() => {
+        if (seen.length < 2) throw new Error(`deliveries so far: ${seen.length}`);
+      }, 30_000);
+      expect(crashes).toEqual([false]); // kafkajs gave up on it...
+      expect(seen).toEqual([7, 7]); // ...and it ran again and got the uncommitted message back
+    } finally {
+      await consumer.disconnect();
+      await producer.disconnect();
+    }
+  }, 60_000);
 });

@@ -121,24 +121,47 @@ export interface JsonConsumerOptions<T> {
  */
 export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<void> {
   const { consumer, topic, schema, logger } = opts;
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? true });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ topic: t, partition, message }) => {
-      const key = message.key?.toString('utf8');
-      // Continue the producer's trace; every log line of this message carries its order id.
-      await inSpan(
-        `${t} process`,
-        {
-          kind: SpanKind.CONSUMER,
-          parent: contextFromKafka(message.headers),
-          attributes: { ...messagingAttributes(t, key), 'messaging.kafka.offset': message.offset },
-        },
-        () => withLogFields(key ? { orderId: key } : {}, () => processMessage(t, partition, message)),
-      );
-    },
+  // kafkajs restarts a consumer after a retriable crash only. A non-retriable one (a commit refused
+  // with UNKNOWN_MEMBER_ID after a broker restart, say) leaves it stopped while the process looks
+  // healthy — the partition would never move again. Start it again ourselves, backing off while
+  // Kafka is away. Found by the chaos suite's Kafka restart.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) return;
+    logger.error({ err: payload.error, topic }, 'Kafka consumer stopped after a crash; starting it again');
+    void restartAfter(1000);
   });
+  const restartAfter = async (ms: number): Promise<void> => {
+    await new Promise((r) => setTimeout(r, ms));
+    try {
+      await consumer.disconnect().catch(() => undefined);
+      await start();
+      logger.info({ topic }, 'Kafka consumer running again');
+    } catch (err) {
+      logger.warn({ err, topic }, 'Kafka consumer restart failed; trying again');
+      await restartAfter(Math.min(ms * 2, 15_000));
+    }
+  };
+  const start = async () => {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic: t, partition, message }) => {
+        const key = message.key?.toString('utf8');
+        // Continue the producer's trace; every log line of this message carries its order id.
+        await inSpan(
+          `${t} process`,
+          {
+            kind: SpanKind.CONSUMER,
+            parent: contextFromKafka(message.headers),
+            attributes: { ...messagingAttributes(t, key), 'messaging.kafka.offset': message.offset },
+          },
+          () => withLogFields(key ? { orderId: key } : {}, () => processMessage(t, partition, message)),
+        );
+      },
+    });
+  };
+  await start();
 
   async function processMessage(t: string, partition: number, message: KafkaMessage): Promise<void> {
     const raw = message.value?.toString('utf8') ?? '';
