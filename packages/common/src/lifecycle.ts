@@ -1,4 +1,5 @@
 import type { Logger } from './logger';
+import { loadConfig } from './config';
 import { initTracing, tracing } from './tracing';
 
 /**
@@ -26,8 +27,9 @@ export function runMain(name: string, logger: Logger, start: () => Promise<() =>
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
-  initTracing(name, process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined);
-  start()
+  Promise.resolve()
+    .then(() => initTracing(name, loadConfig().OTEL_EXPORTER_OTLP_ENDPOINT))
+    .then(start)
     .then((s) => {
       stop = s;
       if (stopping) void s().finally(() => process.exit(0));
