@@ -3,7 +3,8 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { HISTORIES_DIR as HISTORIES } from '../../test/support/histories';
-import { WORKFLOW_TRACING_MODULES } from '../src/worker-tracing';
+import { tracing } from '@paystream/common';
+import { tracingWorkerOptions, WORKFLOW_TRACING_MODULES } from '../src/worker-tracing';
 
 /**
  * Replays recorded histories (test/histories/*.json, written by the workflow tests with
@@ -23,7 +24,12 @@ function histories(prefix: string) {
 
 async function replay(workflowBundle: WorkflowBundle, prefix: string) {
   const results: { workflowId: string; error?: Error }[] = [];
-  for await (const r of Worker.runReplayHistories({ workflowBundle, replayName: prefix }, histories(prefix)))
+  // The exporter sink too, as on the workers (its calls are skipped during replay).
+  const { sinks } = tracingWorkerOptions(tracing());
+  for await (const r of Worker.runReplayHistories(
+    { workflowBundle, replayName: prefix, sinks },
+    histories(prefix),
+  ))
     results.push({ workflowId: r.workflowId, ...(r.error ? { error: r.error } : {}) });
   return results;
 }
