@@ -11,7 +11,8 @@ import type { ZodType } from 'zod';
 import type { Logger } from './logger';
 import { TOPICS, type ParkedMessage } from './events';
 import { metrics } from './metrics';
-import { contextFromKafka, inSpan, SpanKind, traceHeaders, withLogFields } from './tracing';
+import { propagation, ROOT_CONTEXT, type Context, type TextMapGetter } from '@opentelemetry/api';
+import { inSpan, SpanKind, traceHeaders, withLogFields } from './tracing';
 
 export function createKafka(clientId: string, brokers: string[], logger?: Logger): Kafka {
   return new Kafka({
@@ -223,6 +224,16 @@ export async function consumerLag(admin: Admin, groupId: string, topic: string):
     const at = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(end.low);
     return sum + Math.max(0, Number(end.high) - at);
   }, 0);
+}
+
+const kafkaHeaders: TextMapGetter<IHeaders> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => headerString(carrier, key),
+};
+
+/** The trace context a Kafka message (or an outbox row's headers) carries; the root context if none. */
+export function contextFromKafka(headers: IHeaders | undefined): Context {
+  return propagation.extract(ROOT_CONTEXT, headers ?? {}, kafkaHeaders);
 }
 
 export function headerString(headers: IHeaders | undefined, name: string): string | undefined {

@@ -10,7 +10,6 @@ import {
   type Attributes,
   type Context,
   type Span,
-  type TextMapGetter,
   type Tracer,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -23,7 +22,6 @@ import {
   type ReadableSpan,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import type { IHeaders } from 'kafkajs';
 
 export { SpanKind };
 
@@ -48,7 +46,6 @@ class FanOutSpanProcessor implements SpanProcessor {
 }
 
 export interface Tracing {
-  service: string;
   tracer: Tracer;
   resource: Resource;
   /** Every span of the process ends here, workflow spans included (the worker's exporter sink). */
@@ -81,7 +78,6 @@ export function initTracing(service: string, otlpEndpoint?: string): Tracing {
     }),
   });
   current = {
-    service,
     tracer: trace.getTracer('paystream'),
     resource,
     spanProcessor: fanOut,
@@ -126,20 +122,6 @@ export function traceHeaders(ctx: Context = context.active()): Record<string, st
   const carrier: Record<string, string> = {};
   propagation.inject(ctx, carrier);
   return carrier;
-}
-
-const kafkaGetter: TextMapGetter<IHeaders> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => {
-    const v = carrier[key];
-    const first = Array.isArray(v) ? v[0] : v;
-    return first === undefined ? undefined : first.toString();
-  },
-};
-
-/** The context a Kafka message was produced in (the root context when it carries none). */
-export function contextFromKafka(headers: IHeaders | undefined): Context {
-  return propagation.extract(ROOT_CONTEXT, headers ?? {}, kafkaGetter);
 }
 
 /** The context an HTTP caller sent (`traceparent`), or the root context. */
