@@ -67,12 +67,22 @@ const kafka: ActivityOptions & LocalActivityOptions = {
 /**
  * Local activities: each call is a few milliseconds of HTTP, so it runs in the worker that runs the
  * workflow and is recorded as one marker, instead of a round trip through a task queue. A payment
- * takes one or two workflow tasks instead of five, which is what bounded throughput (the Temporal
- * server's persistence and the worker's activations). Retries and timeouts are the same; a worker
- * crash re-runs the unrecorded call, as it would an activity, and every call is idempotent.
+ * takes two workflow tasks instead of five, which is what bounded throughput (the Temporal server's
+ * persistence and the worker's activations). Retries and timeouts are the same; a worker crash
+ * re-runs the unrecorded calls, as it would an activity.
  * Workflows started before this change (no LOCAL_ACTIVITIES marker) replay on activities.
+ *
+ * The confirm stays a real activity (CONFIRM_ACTIVITY). Local activity results reach history only
+ * when the workflow task completes, so with a local confirm a worker killed after the charge but
+ * before that moment replayed from the start: a second createPaymentIntent and a second charge
+ * wherever Stripe does not honour the idempotency key (localstripe never does; Stripe keeps keys for
+ * 24 h). The chaos suite's payment kill found it. Scheduling the confirm completes the task
+ * that records the intent id, so the confirm can only run against an intent already in history;
+ * its unbounded retries also belong on a task queue rather than inside one workflow task.
+ * Workflows with local activities but no CONFIRM_ACTIVITY marker replay on the local confirm.
  */
 const LOCAL_ACTIVITIES = 'payment-local-activities';
+const CONFIRM_ACTIVITY = 'payment-confirm-activity';
 // Each call picked by name: the proxies are Proxy objects, which a spread would copy as empty.
 const remote = {
   getPaymentDetails: proxyActivities<PaymentActivities>(userService).getPaymentDetails,
@@ -86,6 +96,13 @@ const local = {
   confirmPaymentIntent: proxyLocalActivities<PaymentActivities>(stripeConfirm).confirmPaymentIntent,
   publishPaymentEvent: proxyLocalActivities<PaymentActivities>(kafka).publishPaymentEvent,
 };
+
+/** The calls this run makes, by the patches its history holds (a new run takes the newest). */
+function callsFor(): typeof local {
+  if (!patched(LOCAL_ACTIVITIES)) return remote;
+  if (!patched(CONFIRM_ACTIVITY)) return local;
+  return { ...local, confirmPaymentIntent: remote.confirmPaymentIntent };
+}
 
 export interface PaymentResult {
   status: 'succeeded' | 'failed';
@@ -112,11 +129,7 @@ export async function paymentWorkflow(order: PaymentInput): Promise<PaymentResul
     { key: USER_ID, value: order.userId },
   ]);
   upsertMemo({ amount: order.amount, currency: order.currency });
-  const { getPaymentDetails, createPaymentIntent, confirmPaymentIntent, publishPaymentEvent } = patched(
-    LOCAL_ACTIVITIES,
-  )
-    ? local
-    : remote;
+  const { getPaymentDetails, createPaymentIntent, confirmPaymentIntent, publishPaymentEvent } = callsFor();
 
   let details: PaymentDetails | undefined;
   let paymentIntentId: string | undefined;

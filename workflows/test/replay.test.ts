@@ -42,8 +42,9 @@ describe('workflow replay', () => {
     const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/payment'), ...quiet });
     const results = await replay(bundle, 'payment-');
     expect(results.map((r) => r.workflowId).sort()).toEqual([
-      'payment-declined.json', // local activities (today's workers)
+      'payment-declined.json', // local activities, confirm as an activity (today's workers)
       'payment-details-missing.json',
+      'payment-intent-recorded.json',
       'payment-retried.json',
       'payment-succeeded.json',
       'payment-traced.json',
@@ -52,6 +53,11 @@ describe('workflow replay', () => {
       'payment-v1-retried.json',
       'payment-v1-succeeded.json',
       'payment-v1-traced.json',
+      'payment-v2-declined.json', // all local, confirm included: started before the confirm activity
+      'payment-v2-details-missing.json',
+      'payment-v2-retried.json',
+      'payment-v2-succeeded.json',
+      'payment-v2-traced.json',
     ]);
     for (const r of results)
       expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
