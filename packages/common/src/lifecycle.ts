@@ -3,8 +3,9 @@ import { loadConfig } from './config';
 import { initTracing, tracing } from './tracing';
 
 /**
- * Starts tracing (OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set), runs a service's `start`, then waits for SIGINT/SIGTERM and calls its `stop` once, so consumers
- * leave their group and HTTP servers drain before the process exits.
+ * Starts tracing (OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set), runs a service's `start`,
+ * then waits for SIGINT/SIGTERM and calls its `stop` once, so consumers leave their group and HTTP
+ * servers drain before the process exits; the last spans are flushed after `stop`.
  */
 export function runMain(name: string, logger: Logger, start: () => Promise<() => Promise<void>>): void {
   let stop: (() => Promise<void>) | undefined;

@@ -14,7 +14,7 @@ export async function connectTemporal(address: string): Promise<Connection> {
 
 /** A workflow client that puts the active trace context into every workflow it starts. */
 export function createWorkflowClient(connection: Connection, namespace: string): Client {
-  tracing();
+  tracing(); // the interceptor takes the global tracer when constructed: register the provider first
   return new Client({
     connection,
     namespace,
