@@ -2,7 +2,7 @@
  * `npm start`: the real local stack, then the five services, then the gateway URL.
  * Ctrl-C stops the services and exactly the stack parts this command started.
  */
-import { down, up } from '../temporal/stack';
+import { down, up } from '../stack';
 import { SERVICE_NAMES, startService, stopService, waitReady, type RunningService } from './services';
 
 const COLORS: Record<string, string> = {

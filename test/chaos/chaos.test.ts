@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { down, up } from '../../temporal/stack';
+import { down, up } from '../../stack';
 import { ChaosHarness, type ScenarioResult } from './harness';
 
 /**

@@ -7,7 +7,7 @@ import type { Express } from 'express';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 
 export const cfg = loadConfig();
-export { mailpitBinaryPath, temporalBinaryPath } from '../../temporal/stack';
+export { mailpitBinaryPath, temporalBinaryPath } from '../../stack';
 
 export interface RunningApp {
   url: string;

@@ -1,5 +1,5 @@
 /** What the notification workflow asks of the outside world (implemented in services/notification). */
-import type { PaymentEventOut } from './payment-activities';
+import type { PaymentEvent } from '@paystream/common';
 
 export const NOTIFICATION_ERRORS = {
   /** No address to write to: retrying cannot help. */
@@ -17,12 +17,12 @@ export interface RetryBudget {
 }
 
 export interface NotificationInput {
-  event: PaymentEventOut;
+  event: PaymentEvent;
   retry: RetryBudget;
 }
 
 export interface DeadLetter {
-  original: PaymentEventOut;
+  original: PaymentEvent;
   error: string;
   attempts: number;
   failedAt: string;
@@ -30,6 +30,6 @@ export interface DeadLetter {
 
 export interface NotificationActivities {
   /** Sends the receipt or failure email; Message-ID is derived from the event id. */
-  sendEmail(event: PaymentEventOut): Promise<{ messageId: string; to: string }>;
+  sendEmail(event: PaymentEvent): Promise<{ messageId: string; to: string }>;
   publishDeadLetter(entry: DeadLetter): Promise<void>;
 }

@@ -1,7 +1,9 @@
 /**
- * What the payment workflow asks of the outside world. Implemented in services/payment/src/activities;
- * the workflow imports these types only, so its bundle stays free of I/O code.
+ * What the payment workflow asks of the outside world. Implemented in services/payment/src/activities.ts;
+ * the workflow imports these types only, so its bundle stays free of I/O code. Event and lookup shapes
+ * are common's zod schemas (`import type`: erased, so no zod in the workflow bundle).
  */
+import type { OrderCreateEvent, PaymentDetails, PaymentEvent } from '@paystream/common';
 
 /** Error types the activities throw as non-retryable ApplicationFailures: retrying cannot help. */
 export const PAYMENT_ERRORS = {
@@ -11,24 +13,8 @@ export const PAYMENT_ERRORS = {
   authenticationRequired: 'AuthenticationRequired',
 } as const;
 
-export interface PaymentInput {
-  eventId: string;
-  orderId: string;
-  userId: string;
-  /** Minor units. */
-  amount: number;
-  currency: string;
-  createdAt: string;
-}
-
-export interface PaymentDetails {
-  userId: string;
-  email: string;
-  stripeCustomerId: string;
-  paymentMethodId: string;
-  brand: string;
-  last4: string;
-}
+/** The workflow's input is the order.create event as it arrived. */
+export type PaymentInput = OrderCreateEvent;
 
 export interface CreateIntentInput {
   orderId: string;
@@ -39,19 +25,6 @@ export interface CreateIntentInput {
   paymentMethodId: string;
 }
 
-export interface PaymentEventOut {
-  eventId: string;
-  orderId: string;
-  userId: string;
-  status: 'succeeded' | 'failed';
-  amount: number;
-  currency: string;
-  paymentIntentId?: string;
-  failureReason?: string;
-  email?: string;
-  occurredAt: string;
-}
-
 export interface PaymentActivities {
   /** GET user /get/:userId with the service token; 404 → PaymentDetailsMissing. */
   getPaymentDetails(userId: string): Promise<PaymentDetails>;
@@ -59,5 +32,5 @@ export interface PaymentActivities {
   createPaymentIntent(input: CreateIntentInput): Promise<string>;
   /** Confirms that one PaymentIntent; a no-op when it already succeeded, so a retry never charges twice. */
   confirmPaymentIntent(intentId: string): Promise<{ status: 'succeeded' }>;
-  publishPaymentEvent(event: PaymentEventOut): Promise<void>;
+  publishPaymentEvent(event: PaymentEvent): Promise<void>;
 }

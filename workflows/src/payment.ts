@@ -11,7 +11,8 @@ import {
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
-import type { PaymentActivities, PaymentDetails, PaymentEventOut, PaymentInput } from './payment-activities';
+import type { PaymentDetails, PaymentEvent } from '@paystream/common';
+import type { PaymentActivities, PaymentInput } from './payment-activities';
 import { PAYMENT_ERRORS } from './payment-activities';
 import { ORDER_ID, USER_ID } from './search-attributes';
 
@@ -153,7 +154,7 @@ export async function paymentWorkflow(order: PaymentInput): Promise<PaymentResul
     result = { status: 'failed', paymentIntentId, failureReason: reasonOf(err) };
   }
 
-  const event: PaymentEventOut = {
+  const event: PaymentEvent = {
     eventId: uuid4(),
     orderId: order.orderId,
     userId: order.userId,

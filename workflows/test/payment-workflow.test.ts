@@ -9,7 +9,8 @@ import { createWorkflowClient, inSpan, tracing } from '@paystream/common';
 import type { Client } from '@temporalio/client';
 import { eventually, temporalBinaryPath } from '../../test/support';
 import { recordHistory } from '../../test/support/histories';
-import type { PaymentActivities, PaymentEventOut, PaymentInput } from '../src/payment-activities';
+import type { PaymentEvent } from '@paystream/common';
+import type { PaymentActivities, PaymentInput } from '../src/payment-activities';
 import { PAYMENT_ERRORS } from '../src/payment-activities';
 import { paymentWorkflow } from '../src/payment';
 import { ORDER_ID, USER_ID } from '../src/search-attributes';
@@ -42,10 +43,13 @@ function markerText(event: temporal.api.history.v1.IHistoryEvent): string {
 type Stubs = Partial<PaymentActivities>;
 const scenarios = new Map<string, Stubs>();
 const calls = new Map<string, string[]>();
-const published = new Map<string, PaymentEventOut[]>();
+const published = new Map<string, PaymentEvent[]>();
 
 const DETAILS = {
   email: 'ada@example.test',
+  name: 'Ada',
+  expMonth: 12,
+  expYear: 2030,
   stripeCustomerId: 'cus_test',
   paymentMethodId: 'pm_test',
   brand: 'visa',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * One place that reads the environment. Every setting has a default that matches the local stack
- * (temporal/stack.ts), so `npm start` works with no .env file; production overrides by env.
+ * (stack/), so `npm start` works with no .env file; production overrides by env.
  */
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const url = (fallback: string) => z.string().url().default(fallback);

@@ -6,7 +6,7 @@ export * from './events';
 export * from './kafka';
 export * from './db';
 export * from './temporal';
-export * from './lifecycle';
+export * from './service-runtime';
 export * from './auth';
 export * from './stripe';
 export * from './contracts';

@@ -121,7 +121,7 @@ export interface JsonConsumerOptions<T> {
  * committed, so one bad message never blocks its partition.
  */
 export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<void> {
-  const { consumer, topic, schema, logger } = opts;
+  const { consumer, topic, logger } = opts;
   // kafkajs restarts a consumer after a retriable crash only. A non-retriable one (a commit refused
   // with UNKNOWN_MEMBER_ID after a broker restart, say) leaves it stopped while the process looks
   // healthy — the partition would never move again. Start it again ourselves, backing off while
@@ -157,40 +157,74 @@ export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<
             parent: contextFromKafka(message.headers),
             attributes: { ...messagingAttributes(t, key), 'messaging.kafka.offset': message.offset },
           },
-          () => withLogFields(key ? { orderId: key } : {}, () => processMessage(t, partition, message)),
+          () =>
+            withLogFields(key ? { orderId: key } : {}, () =>
+              processJsonMessage(
+                { ...opts, commit: (offsets) => consumer.commitOffsets(offsets) },
+                t,
+                partition,
+                message,
+              ),
+            ),
         );
       },
     });
   };
   await start();
+}
 
-  async function processMessage(t: string, partition: number, message: KafkaMessage): Promise<void> {
-    const raw = message.value?.toString('utf8') ?? '';
-    let reason: string | undefined;
-    let value: T | undefined;
-    try {
-      const parsed = schema.safeParse(JSON.parse(raw));
-      if (parsed.success) value = parsed.data;
-      else
-        reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    } catch (err) {
-      reason = `invalid JSON: ${(err as Error).message}`;
-    }
-    if (value === undefined) {
-      logger.warn({ topic: t, partition, offset: message.offset, reason }, 'parking invalid message');
-      await opts.onInvalid({ topic: t, partition, message, reason: reason ?? 'empty message' });
-      metrics.kafkaMessages.inc({ topic: t, direction: 'consumed', result: 'invalid' });
-    } else {
-      try {
-        await opts.handle(value, message, partition);
-      } catch (err) {
-        metrics.kafkaMessages.inc({ topic: t, direction: 'consumed', result: 'failed' });
-        throw err;
-      }
-      metrics.kafkaMessages.inc({ topic: t, direction: 'consumed', result: 'ok' });
-    }
-    await consumer.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+/** A message's value checked against `schema`: the value, or why it can never be valid. */
+export function decodeJsonMessage<T>(
+  schema: ZodType<T>,
+  raw: string,
+): { ok: true; value: T } | { ok: false; reason: string } {
+  try {
+    const parsed = schema.safeParse(JSON.parse(raw));
+    if (parsed.success) return { ok: true, value: parsed.data };
+    return {
+      ok: false,
+      reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+    };
+  } catch (err) {
+    return { ok: false, reason: `invalid JSON: ${(err as Error).message}` };
   }
+}
+
+export interface MessageSteps<T> extends Pick<
+  JsonConsumerOptions<T>,
+  'schema' | 'logger' | 'handle' | 'onInvalid'
+> {
+  /** Commits offsets (the consumer's `commitOffsets`). */
+  commit: (offsets: { topic: string; partition: number; offset: string }[]) => Promise<void>;
+}
+
+/**
+ * What `runJsonConsumer` does with one message: a valid one is handled, then its offset committed; one
+ * that can never be valid goes to `onInvalid` (parked), then is committed; when `handle` or `onInvalid`
+ * throws nothing is committed and the error propagates, so the message is delivered again.
+ */
+export async function processJsonMessage<T>(
+  steps: MessageSteps<T>,
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+): Promise<void> {
+  const decoded = decodeJsonMessage(steps.schema, message.value?.toString('utf8') ?? '');
+  if (!decoded.ok) {
+    const { reason } = decoded;
+    steps.logger.warn({ topic, partition, offset: message.offset, reason }, 'parking invalid message');
+    await steps.onInvalid({ topic, partition, message, reason });
+    metrics.kafkaMessages.inc({ topic, direction: 'consumed', result: 'invalid' });
+  } else {
+    try {
+      await steps.handle(decoded.value, message, partition);
+    } catch (err) {
+      metrics.kafkaMessages.inc({ topic, direction: 'consumed', result: 'failed' });
+      throw err;
+    }
+    metrics.kafkaMessages.inc({ topic, direction: 'consumed', result: 'ok' });
+  }
+  await steps.commit([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
 }
 
 /** Default parking: the raw message and the reason go to `paystream.parked` for an operator. */

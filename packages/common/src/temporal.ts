@@ -5,7 +5,7 @@ import { temporal } from '@temporalio/proto';
 
 export const TASK_QUEUES = { payments: 'payments', notifications: 'notifications' } as const;
 
-/** Keyword search attributes the workflows set (see workflows/src/search-attributes.ts). */
+/** Keyword search attributes the workflows set (see workflows/src/search-attributes.ts; exported by @paystream/workflows). */
 export const CUSTOM_SEARCH_ATTRIBUTES = ['OrderId', 'UserId'] as const;
 
 export async function connectTemporal(address: string): Promise<Connection> {

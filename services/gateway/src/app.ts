@@ -32,7 +32,9 @@ async function upstreamHealthy(baseUrl: string): Promise<void> {
  * Public routes (prefix removed before proxying):
  *   POST /users/signup, POST /users/signin            → user   (no token)
  *   POST /users/add                                   → user   (token)
+ *   POST /users/setup-intent (card for later, SCA)    → user   (token)
  *   POST /orders/create, GET /orders/status/:orderId  → order  (token)
+ *   GET /orders?limit&cursor&status (history)        → order  (token)
  * The user service's internal GET /get/:userId and /contact/:userId are never reachable from outside.
  */
 export function createGatewayApp(deps: GatewayAppDeps): Express {

@@ -76,35 +76,68 @@ export function trustedHeaders(serviceToken: string) {
   });
 }
 
+/** One request's answer from the token buckets. */
+export interface TokenDecision {
+  allowed: boolean;
+  /** Whole tokens left after this request. */
+  remaining: number;
+  /** When refused: seconds until one token is back. */
+  retryAfterSeconds: number;
+}
+
+/**
+ * Token buckets keyed by client: `perMinute` tokens a minute on average, bursts up to the same number.
+ * Pure bookkeeping with an injectable clock; `rateLimit` wires it to requests.
+ */
+export function tokenBuckets(perMinute: number, now: () => number = Date.now) {
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const refillPerMs = perMinute / 60_000;
+  return {
+    take(key: string): TokenDecision {
+      const t = now();
+      const b = buckets.get(key) ?? { tokens: perMinute, at: t };
+      b.tokens = Math.min(perMinute, b.tokens + (t - b.at) * refillPerMs);
+      b.at = t;
+      buckets.set(key, b);
+      if (b.tokens < 1)
+        return {
+          allowed: false,
+          remaining: 0,
+          retryAfterSeconds: Math.ceil((1 - b.tokens) / refillPerMs / 1000),
+        };
+      b.tokens -= 1;
+      return { allowed: true, remaining: Math.floor(b.tokens), retryAfterSeconds: 0 };
+    },
+    /** Full buckets carry no information; drop them so the map stays as small as the active clients. */
+    sweep(): void {
+      const t = now();
+      for (const [key, b] of buckets)
+        if (b.tokens + (t - b.at) * refillPerMs >= perMinute) buckets.delete(key);
+    },
+    get size(): number {
+      return buckets.size;
+    },
+  };
+}
+
 /**
  * Per-client token bucket (a signed-in user by id, anyone else by address): `perMinute` requests a
  * minute on average, bursts up to the same number. In memory, per gateway instance: each replica
  * enforces its own share, which is what an edge limiter in front of a pool of replicas does.
  */
 export function rateLimit(perMinute: number, now: () => number = Date.now): RequestHandler {
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const refillPerMs = perMinute / 60_000;
-  // Full buckets carry no information; drop them so the map stays as small as the active clients.
-  setInterval(() => {
-    const t = now();
-    for (const [key, b] of buckets) if (b.tokens + (t - b.at) * refillPerMs >= perMinute) buckets.delete(key);
-  }, 60_000).unref();
+  const buckets = tokenBuckets(perMinute, now);
+  setInterval(() => buckets.sweep(), 60_000).unref();
 
   return (req, res, next) => {
     const key = req.userId ? `user:${req.userId}` : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
-    const t = now();
-    const b = buckets.get(key) ?? { tokens: perMinute, at: t };
-    b.tokens = Math.min(perMinute, b.tokens + (t - b.at) * refillPerMs);
-    b.at = t;
-    buckets.set(key, b);
+    const decision = buckets.take(key);
     res.setHeader('ratelimit-limit', String(perMinute));
-    if (b.tokens < 1) {
-      res.setHeader('ratelimit-remaining', '0');
-      next(problems.rateLimited(Math.ceil((1 - b.tokens) / refillPerMs / 1000), 'Slow down'));
+    res.setHeader('ratelimit-remaining', String(decision.remaining));
+    if (!decision.allowed) {
+      next(problems.rateLimited(decision.retryAfterSeconds, 'Slow down'));
       return;
     }
-    b.tokens -= 1;
-    res.setHeader('ratelimit-remaining', String(Math.floor(b.tokens)));
     next();
   };
 }

@@ -1,12 +1,10 @@
-import { closeServer, createLogger, listen, loadConfig, runMain } from '@paystream/common';
+import { httpPart, runService } from '@paystream/common';
 import { createGatewayApp } from './app';
 import { createAgent } from './proxy';
 
-const logger = createLogger('gateway');
-
-runMain('gateway', logger, async () => {
-  const cfg = loadConfig();
-  const agent = createAgent();
+runService('gateway', async (svc) => {
+  const { cfg, logger } = svc;
+  const agent = await svc.part('upstream pool', createAgent, (a) => a.destroy());
   const app = createGatewayApp({
     logger,
     agent,
@@ -19,10 +17,5 @@ runMain('gateway', logger, async () => {
     timeoutMs: cfg.GATEWAY_TIMEOUT_MS,
     maxBodyBytes: cfg.GATEWAY_MAX_BODY_BYTES,
   });
-  const server = await listen(app, cfg.GATEWAY_PORT, cfg.HOST);
-  logger.info({ port: cfg.GATEWAY_PORT }, 'gateway listening');
-  return async () => {
-    await closeServer(server);
-    agent.destroy();
-  };
+  await httpPart(svc, app, cfg.GATEWAY_PORT);
 });

@@ -12,12 +12,13 @@ import {
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
-import type { RetryBudget } from '@paystream/workflows/src/notification-activities';
-import { readDlq, replayDlq } from '../src/dlq';
+import type { RetryBudget } from '@paystream/workflows';
+import { readDlq } from '../src/dlq/read';
+import { replayDlq } from '../src/dlq/replay';
 import { consumePaymentEvents } from '../src/events/payment-consumer';
-import { createMailer } from '../src/mailer';
+import { createMailer } from '../src/email/mailer';
 import { createNotificationWorker } from '../src/worker';
-import { notificationWorkflowId, startNotification } from '../src/workflows';
+import { notificationWorkflowId, startNotification } from '../src/start-notification';
 import { recordHistory } from '../../../test/support/histories';
 import { MailpitServer } from '../../../test/support/mailpit-server';
 import { cfg, collectTopic, eventually, mailpit, uniqueEmail } from '../../../test/support';

@@ -1,13 +1,9 @@
 import {
-  closeServer,
-  consumerLag,
-  createKafka,
-  createLogger,
-  createProducer,
+  consumerPart,
+  httpPart,
   initDataSource,
-  listen,
-  loadConfig,
-  runMain,
+  kafkaParts,
+  runService,
   scrapedGauge,
   TOPICS,
 } from '@paystream/common';
@@ -16,39 +12,33 @@ import { orderDataSource } from './db/data-source';
 import { OutboxRelay } from './events/outbox-relay';
 import { consumePaymentEvents, ORDER_CONSUMER_GROUP } from './events/payment-consumer';
 
-const logger = createLogger('order');
-
-runMain('order', logger, async () => {
-  const cfg = loadConfig();
-  const db = await initDataSource(orderDataSource(cfg.ORDER_DATABASE_URL));
-  const kafka = createKafka('order', cfg.KAFKA_BROKERS, logger);
-  const kafkaAdmin = kafka.admin();
-  await kafkaAdmin.connect();
-  const producer = createProducer(kafka);
-  await producer.connect();
-
+runService('order', async (svc) => {
+  const { cfg, logger } = svc;
+  const db = await svc.part(
+    'postgres',
+    () => initDataSource(orderDataSource(cfg.ORDER_DATABASE_URL)),
+    (db) => db.destroy(),
+  );
+  const kafka = await kafkaParts(svc);
   scrapedGauge('outbox_backlog', 'Outbox rows not yet published to Kafka', async () => {
     const [row] = await db.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`,
     );
     return row?.n ?? 0;
   });
-  scrapedGauge('kafka_consumer_lag', `payment.event messages ${ORDER_CONSUMER_GROUP} has not consumed`, () =>
-    consumerLag(kafkaAdmin, ORDER_CONSUMER_GROUP, TOPICS.paymentEvent),
+  await svc.part(
+    'outbox relay',
+    async () => {
+      const relay = new OutboxRelay(db, kafka.producer, logger, { databaseUrl: cfg.ORDER_DATABASE_URL });
+      await relay.start();
+      return relay;
+    },
+    (relay) => relay.stop(),
   );
-  const relay = new OutboxRelay(db, producer, logger, { databaseUrl: cfg.ORDER_DATABASE_URL });
-  await relay.start();
-  const consumer = kafka.consumer({ groupId: ORDER_CONSUMER_GROUP, sessionTimeout: 15_000 });
-  await consumePaymentEvents({ consumer, producer, db, logger });
-
-  const server = await listen(createOrderApp({ logger, db, kafkaAdmin, cfg }), cfg.ORDER_PORT, cfg.HOST);
-  logger.info({ port: cfg.ORDER_PORT }, 'order service listening');
-  return async () => {
-    await closeServer(server);
-    await consumer.disconnect();
-    await relay.stop();
-    await producer.disconnect();
-    await kafkaAdmin.disconnect();
-    await db.destroy();
-  };
+  await consumerPart(svc, kafka, {
+    groupId: ORDER_CONSUMER_GROUP,
+    topic: TOPICS.paymentEvent,
+    run: (consumer) => consumePaymentEvents({ consumer, producer: kafka.producer, db, logger }),
+  });
+  await httpPart(svc, createOrderApp({ logger, db, kafkaAdmin: kafka.admin, cfg }), cfg.ORDER_PORT);
 });

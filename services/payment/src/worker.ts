@@ -1,27 +1,20 @@
-import { TASK_QUEUES, tracing } from '@paystream/common';
-import { bundleWorkflows } from '@paystream/workflows/src/bundle';
-import { tracingWorkerOptions } from '@paystream/workflows/src/worker-tracing';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { createPaymentActivities, type PaymentActivityDeps } from './activities/payment-activities';
-
-export const PAYMENT_WORKFLOWS_PATH = require.resolve('@paystream/workflows/src/payment');
+import { TASK_QUEUES } from '@paystream/common';
+import { createWorker, WORKFLOWS_PATHS } from '@paystream/workflows';
+import { createPaymentActivities, type PaymentActivityDeps } from './activities';
 
 /** The Temporal worker for the `payments` task queue: the payment workflow and its activities. */
-export async function createPaymentWorker(opts: {
+export function createPaymentWorker(opts: {
   address: string;
   namespace: string;
   taskQueue?: string;
   activities: PaymentActivityDeps;
-}): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect({ address: opts.address });
-  const worker = await Worker.create({
-    connection,
+}) {
+  return createWorker({
+    address: opts.address,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.payments,
-    workflowBundle: await bundleWorkflows(PAYMENT_WORKFLOWS_PATH),
-    ...tracingWorkerOptions(tracing()),
+    workflowsPath: WORKFLOWS_PATHS.payment,
     activities: createPaymentActivities(opts.activities),
-    maxConcurrentActivityTaskExecutions: 50,
+    maxConcurrentActivities: 50,
   });
-  return { worker, connection };
 }

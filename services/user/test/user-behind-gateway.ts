@@ -4,12 +4,31 @@ import { createGatewayApp } from '../../gateway/src/app';
 import { createAgent } from '../../gateway/src/proxy';
 import { createUserApp } from '../src/app';
 import { userDataSource } from '../src/db/data-source';
-import { cfg, serve, type RunningApp } from '../../../test/support';
+import { cfg, serve, uniqueEmail, type RunningApp } from '../../../test/support';
+
+export const PASSWORD = 'correct horse battery staple';
+
+export interface GatewayAnswer {
+  status: number;
+  type: string;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+export interface SignedUpUser {
+  email: string;
+  id: string;
+  auth: Record<string, string>;
+}
 
 export interface UserBehindGateway {
   db: DataSource;
   user: RunningApp;
   gateway: RunningApp;
+  /** POST a JSON body (or a raw string) through the gateway; the answer with its JSON parsed. */
+  post: (path: string, body: unknown, headers?: Record<string, string>) => Promise<GatewayAnswer>;
+  /** A new account, signed in: its email, id and Authorization header. */
+  signedUp: (prefix?: string) => Promise<SignedUpUser>;
   close: () => Promise<void>;
 }
 
@@ -45,10 +64,38 @@ export async function startUserBehindGateway(name: string): Promise<UserBehindGa
       maxBodyBytes: 64 * 1024,
     }),
   );
+  const post: UserBehindGateway['post'] = async (path, body, headers = {}) => {
+    const res = await fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return {
+      status: res.status,
+      type: res.headers.get('content-type') ?? '',
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+      headers: res.headers,
+    };
+  };
+  const signedUp: UserBehindGateway['signedUp'] = async (prefix = 'user') => {
+    const email = uniqueEmail(prefix);
+    const created = await post('/users/signup', { email, password: PASSWORD, name: 'Ada Lovelace' });
+    expect(created.status).toBe(201);
+    const signin = await post('/users/signin', { email, password: PASSWORD });
+    expect(signin.status).toBe(200);
+    return {
+      email,
+      id: created.body.id as string,
+      auth: { authorization: `Bearer ${signin.body.token as string}` },
+    };
+  };
   return {
     db,
     user,
     gateway,
+    post,
+    signedUp,
     close: async () => {
       await gateway.close();
       await user.close();

@@ -7,7 +7,7 @@ import {
 } from '@paystream/common';
 import type { DataSource } from 'typeorm';
 import { createUserApp } from '../src/app';
-import { startUserBehindGateway, type UserBehindGateway } from './user-behind-gateway';
+import { PASSWORD, startUserBehindGateway, type UserBehindGateway } from './user-behind-gateway';
 import { cfg, serve, uniqueEmail, type RunningApp } from '../../../test/support';
 
 /**
@@ -15,42 +15,14 @@ import { cfg, serve, uniqueEmail, type RunningApp } from '../../../test/support'
  * conformance), reached through the real gateway over HTTP.
  */
 const logger = createLogger('user-test', 'silent');
-const PASSWORD = 'correct horse battery staple';
 const json = { 'content-type': 'application/json' };
 
 let db: DataSource;
 let user: RunningApp;
 let gateway: RunningApp;
 
-async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${gateway.url}${path}`, {
-    method: 'POST',
-    headers: { ...json, ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    type: res.headers.get('content-type') ?? '',
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-    headers: res.headers,
-  };
-}
-
-async function signedUp(
-  prefix = 'user',
-): Promise<{ email: string; id: string; auth: Record<string, string> }> {
-  const email = uniqueEmail(prefix);
-  const created = await post('/users/signup', { email, password: PASSWORD, name: 'Ada Lovelace' });
-  expect(created.status).toBe(201);
-  const signin = await post('/users/signin', { email, password: PASSWORD });
-  expect(signin.status).toBe(200);
-  return {
-    email,
-    id: created.body.id as string,
-    auth: { authorization: `Bearer ${signin.body.token as string}` },
-  };
-}
+const post: UserBehindGateway['post'] = (...args) => stack.post(...args);
+const signedUp: UserBehindGateway['signedUp'] = (prefix) => stack.signedUp(prefix);
 
 let stack: UserBehindGateway;
 

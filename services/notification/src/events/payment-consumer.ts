@@ -9,8 +9,8 @@ import {
 } from '@paystream/common';
 import type { Client } from '@temporalio/client';
 import type { Consumer, Producer } from 'kafkajs';
-import type { RetryBudget } from '@paystream/workflows/src/notification-activities';
-import { startNotification } from '../workflows';
+import type { RetryBudget } from '@paystream/workflows';
+import { startNotification } from '../start-notification';
 
 export const NOTIFICATION_CONSUMER_GROUP = 'notification-service';
 

@@ -9,8 +9,8 @@ import {
 } from '@paystream/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Consumer, Producer } from 'kafkajs';
-import type { paymentWorkflow } from '@paystream/workflows/src/payment';
-import { ORDER_ID, USER_ID } from '@paystream/workflows/src/search-attributes';
+import type { paymentWorkflow } from '@paystream/workflows';
+import { ORDER_ID, USER_ID } from '@paystream/workflows';
 
 export const PAYMENT_CONSUMER_GROUP = 'payment-service';
 

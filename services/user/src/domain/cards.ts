@@ -1,9 +1,38 @@
 import { HttpProblem, problems, type PaymentDetails, type Stripe } from '@paystream/common';
 import type { DataSource } from 'typeorm';
+import { z } from 'zod';
 import { PaymentMethod, User } from '../db/entities';
 
 export type CardInput =
   { paymentMethodId: string } | { card: { number: string; expMonth: number; expYear: number; cvc: string } };
+
+/** Luhn check: a mistyped number is refused before it is sent anywhere. */
+export function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** Raw card fields as a client sends them; spaces and dashes in the number are dropped. */
+export const cardSchema = z.strictObject({
+  number: z
+    .string()
+    .max(30)
+    .transform((s) => s.replace(/[\s-]/g, ''))
+    .pipe(
+      z
+        .string()
+        .regex(/^\d{12,19}$/, 'must be 12 to 19 digits')
+        .refine(luhn, 'is not a valid card number'),
+    ),
+  expMonth: z.number().int().min(1).max(12),
+  expYear: z.number().int().min(2000).max(2100),
+  cvc: z.string().regex(/^\d{3,4}$/, 'must be 3 or 4 digits'),
+});
 
 interface StripeErrorLike {
   type?: string;
@@ -13,13 +42,16 @@ interface StripeErrorLike {
   param?: string;
 }
 
-/** Stripe's answer as a client error where it is the client's card, a 502 where Stripe itself failed. */
-export function stripeProblem(err: unknown): HttpProblem {
+/**
+ * Stripe's answer as a client error where it is the client's card, a 502 where Stripe itself failed.
+ * `field` names what a refused request (400) is blamed on.
+ */
+export function stripeProblem(err: unknown, field = 'paymentMethodId'): HttpProblem {
   const e = err as StripeErrorLike;
   if (e.statusCode === 402 || e.type === 'StripeCardError')
     return new HttpProblem(402, 'card-declined', e.message ?? 'The card was declined', { code: e.code });
   if (e.type === 'StripeInvalidRequestError' && e.statusCode && e.statusCode < 500)
-    return problems.validation([{ field: 'paymentMethodId', message: e.message ?? 'rejected by Stripe' }]);
+    return problems.validation([{ field, message: e.message ?? 'rejected by Stripe' }]);
   return new HttpProblem(502, 'payment-provider-error', 'Stripe is unavailable; try again');
 }
 
@@ -46,7 +78,7 @@ export async function saveCard(db: DataSource, stripe: Stripe, userId: string, i
               },
             })
           ).id;
-    const customerId = user.stripeCustomerId ?? (await createCustomer(db, stripe, user));
+    const customerId = await stripeCustomerFor(db, stripe, user);
     const attached = await stripe.paymentMethods.attach(paymentMethodId, { customer: customerId });
     const card = attached.card;
     if (!card) throw problems.validation([{ field: 'paymentMethodId', message: 'is not a card' }]);
@@ -73,6 +105,35 @@ export async function saveCard(db: DataSource, stripe: Stripe, userId: string, i
     if (err instanceof HttpProblem) throw err;
     throw stripeProblem(err);
   }
+}
+
+/**
+ * A SetupIntent for the user's Stripe customer, for Stripe.js to collect and authenticate (SCA) a card
+ * that can be charged later off-session; the resulting pm_... is then saved with saveCard.
+ */
+export async function createSetupIntent(db: DataSource, stripe: Stripe, userId: string) {
+  const user = await db.getRepository(User).findOneBy({ id: userId });
+  if (!user) throw problems.notFound('No such user');
+  try {
+    const customer = await stripeCustomerFor(db, stripe, user);
+    // No idempotency key: asking twice may rightly want a fresh intent (the SDK keys its own retries).
+    const intent = await stripe.setupIntents.create({
+      customer,
+      usage: 'off_session',
+      payment_method_types: ['card'],
+      metadata: { userId },
+    });
+    if (!intent.client_secret) throw new Error('Stripe returned a SetupIntent without a client secret');
+    return { setupIntentId: intent.id, clientSecret: intent.client_secret };
+  } catch (err) {
+    if (err instanceof HttpProblem) throw err;
+    throw stripeProblem(err, '(body)');
+  }
+}
+
+/** The user's Stripe customer id: the stored one, or a customer created once and stored. */
+async function stripeCustomerFor(db: DataSource, stripe: Stripe, user: User): Promise<string> {
+  return user.stripeCustomerId ?? (await createCustomer(db, stripe, user));
 }
 
 async function createCustomer(db: DataSource, stripe: Stripe, user: User): Promise<string> {

@@ -3,34 +3,7 @@ import { Router } from 'express';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { User } from '../db/entities';
-import { defaultPaymentDetails, saveCard, type CardInput } from '../domain/cards';
-
-/** Luhn check: a mistyped number is refused before it is sent anywhere. */
-function luhn(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
-
-const card = z.strictObject({
-  number: z
-    .string()
-    .max(30)
-    .transform((s) => s.replace(/[\s-]/g, ''))
-    .pipe(
-      z
-        .string()
-        .regex(/^\d{12,19}$/, 'must be 12 to 19 digits')
-        .refine(luhn, 'is not a valid card number'),
-    ),
-  expMonth: z.number().int().min(1).max(12),
-  expYear: z.number().int().min(2000).max(2100),
-  cvc: z.string().regex(/^\d{3,4}$/, 'must be 3 or 4 digits'),
-});
+import { cardSchema, defaultPaymentDetails, saveCard, type CardInput } from '../domain/cards';
 
 const addBody = z
   .strictObject({
@@ -40,7 +13,7 @@ const addBody = z
       .string()
       .regex(/^pm_[A-Za-z0-9_]{1,200}$/, 'must be a Stripe payment method id (pm_...)')
       .optional(),
-    card: card.optional(),
+    card: cardSchema.optional(),
   })
   .refine((b) => (b.paymentMethodId === undefined) !== (b.card === undefined), {
     message: 'send exactly one of paymentMethodId or card',

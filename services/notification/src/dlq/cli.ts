@@ -5,8 +5,9 @@
  *   npm run dlq -- replay --all
  */
 import { connectTemporal, createKafka, createWorkflowClient, loadConfig } from '@paystream/common';
-import { readDlq, replayDlq } from './dlq';
-import { retryBudget } from './workflows';
+import { readDlq } from './read';
+import { replayDlq } from './replay';
+import { retryBudget } from '../start-notification';
 
 async function main(argv: string[]): Promise<number> {
   const [command, flag, value] = argv;

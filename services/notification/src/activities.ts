@@ -10,9 +10,8 @@ import {
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
 import type { Transporter } from 'nodemailer';
-import type { NotificationActivities } from '@paystream/workflows/src/notification-activities';
-import { NOTIFICATION_ERRORS } from '@paystream/workflows/src/notification-activities';
-import { renderPaymentEmail } from '../email';
+import { NOTIFICATION_ERRORS, type NotificationActivities } from '@paystream/workflows';
+import { renderPaymentEmail } from './email/render';
 
 export interface NotificationActivityDeps {
   mailer: Transporter;

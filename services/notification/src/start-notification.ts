@@ -1,8 +1,6 @@
 import { metrics, paymentEvent, TASK_QUEUES, type Config, type PaymentEvent } from '@paystream/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import type { RetryBudget } from '@paystream/workflows/src/notification-activities';
-import type { notificationWorkflow } from '@paystream/workflows/src/notification';
-import { ORDER_ID, USER_ID } from '@paystream/workflows/src/search-attributes';
+import { type notificationWorkflow, ORDER_ID, type RetryBudget, USER_ID } from '@paystream/workflows';
 
 export const notificationWorkflowId = (eventId: string) => `notify-${eventId}`;
 

@@ -1,5 +1,5 @@
-import { createLogger } from '../src/logger';
-import { inSpan, withLogFields } from '../src/tracing';
+import { createLogger } from '../../src/logger';
+import { inSpan, withLogFields } from '../../src/tracing';
 
 describe('logger redaction', () => {
   it('never writes card data, passwords, tokens or the service credential', () => {

@@ -6,12 +6,13 @@ import {
   SERVICE_TOKEN_HEADER,
   TOPICS,
   traceHeaders,
+  type PaymentDetails,
   type Stripe,
 } from '@paystream/common';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
-import type { PaymentActivities, PaymentDetails } from '@paystream/workflows/src/payment-activities';
-import { PAYMENT_ERRORS } from '@paystream/workflows/src/payment-activities';
+import type { PaymentActivities } from '@paystream/workflows';
+import { PAYMENT_ERRORS } from '@paystream/workflows';
 
 export interface PaymentActivityDeps {
   userServiceUrl: string;

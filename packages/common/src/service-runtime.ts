@@ -1,0 +1,186 @@
+import type { Server } from 'node:http';
+import type { Client, Connection } from '@temporalio/client';
+import type { Express } from 'express';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { loadConfig, type Config } from './config';
+import { closeServer, listen } from './http';
+import { consumerLag, createKafka, createProducer } from './kafka';
+import { createLogger, type Logger } from './logger';
+import { scrapedGauge } from './metrics';
+import { connectTemporal, createWorkflowClient, ensureSearchAttributes } from './temporal';
+import { initTracing, tracing } from './tracing';
+
+/**
+ * A service's running parts. Each `part` is started in the order `main` lists it and stopped in the
+ * reverse order on SIGINT/SIGTERM — or when a later part fails to start — so consumers leave their
+ * group and HTTP servers drain before the connections they use are closed, and tracing (started
+ * first) flushes the last spans after everything else.
+ */
+export interface ServiceRuntime {
+  readonly name: string;
+  readonly cfg: Config;
+  readonly logger: Logger;
+  part<T>(what: string, start: () => Promise<T> | T, stop: (value: T) => unknown): Promise<T>;
+}
+
+interface Started {
+  what: string;
+  stop: () => unknown;
+}
+
+/** Runs `main` as the service `name`: parts start in order, stop in reverse; a failed start exits 1. */
+export function runService(name: string, main: (svc: ServiceRuntime) => Promise<void>): void {
+  const logger = createLogger(name);
+  const started: Started[] = [];
+  let stopping: Promise<void> | undefined;
+
+  const stopAll = async () => {
+    for (const { what, stop } of started.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        logger.warn({ err, part: what }, `${name}: stopping ${what} failed`);
+      }
+    }
+  };
+  const shutdown = (signal: string, code = 0) => {
+    if (stopping) return;
+    logger.info({ signal }, `${name} stopping`);
+    const force = setTimeout(() => process.exit(1), 10_000).unref();
+    stopping = stopAll().finally(() => {
+      clearTimeout(force);
+      process.exit(code);
+    });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  const start = async () => {
+    // Config is read here, not at import, so a bad value is a logged start failure, not a crash.
+    const cfg = loadConfig();
+    const svc: ServiceRuntime = {
+      name,
+      logger,
+      cfg,
+      async part(what, start, stop) {
+        if (stopping) throw new Error(`${name} is stopping; not starting ${what}`);
+        const value = await start();
+        started.push({ what, stop: () => stop(value) });
+        return value;
+      },
+    };
+    await svc.part(
+      'tracing',
+      () => initTracing(name, cfg.OTEL_EXPORTER_OTLP_ENDPOINT),
+      () => tracing().shutdown(),
+    );
+    await main(svc);
+  };
+  start().catch((err: unknown) => {
+    logger.fatal({ err }, `${name} failed to start`);
+    shutdown('start failure', 1);
+  });
+}
+
+// ---------------------------------------------------------------- the parts services share
+
+export interface KafkaParts {
+  kafka: Kafka;
+  admin: Admin;
+  producer: Producer;
+}
+
+/** A Kafka client with a connected admin (health, lag) and an idempotent producer. */
+export async function kafkaParts(svc: ServiceRuntime): Promise<KafkaParts> {
+  const kafka = createKafka(svc.name, svc.cfg.KAFKA_BROKERS, svc.logger);
+  const admin = await svc.part(
+    'kafka admin',
+    async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      return admin;
+    },
+    (admin) => admin.disconnect(),
+  );
+  const producer = await svc.part(
+    'kafka producer',
+    async () => {
+      const producer = createProducer(kafka);
+      await producer.connect();
+      return producer;
+    },
+    (producer) => producer.disconnect(),
+  );
+  return { kafka, admin, producer };
+}
+
+/** A Temporal connection and workflow client; the OrderId/UserId search attributes are registered. */
+export async function temporalParts(
+  svc: ServiceRuntime,
+): Promise<{ connection: Connection; client: Client }> {
+  const { TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } = svc.cfg;
+  const connection = await svc.part(
+    'temporal client',
+    () => connectTemporal(TEMPORAL_ADDRESS),
+    (c) => c.close(),
+  );
+  await ensureSearchAttributes(connection, TEMPORAL_NAMESPACE);
+  return { connection, client: createWorkflowClient(connection, TEMPORAL_NAMESPACE) };
+}
+
+/**
+ * A consumer group on one topic, its lag exported as `kafka_consumer_lag`; `run` subscribes and starts
+ * it (the services' `consume…` functions). Stopping disconnects, so the group rebalances at once.
+ */
+export function consumerPart(
+  svc: ServiceRuntime,
+  kafka: KafkaParts,
+  opts: { groupId: string; topic: string; run: (consumer: Consumer) => Promise<void> },
+): Promise<Consumer> {
+  scrapedGauge('kafka_consumer_lag', `${opts.topic} messages ${opts.groupId} has not consumed`, () =>
+    consumerLag(kafka.admin, opts.groupId, opts.topic),
+  );
+  return svc.part(
+    `consumer ${opts.groupId}`,
+    async () => {
+      const consumer = kafka.kafka.consumer({ groupId: opts.groupId, sessionTimeout: 15_000 });
+      await opts.run(consumer);
+      return consumer;
+    },
+    (consumer) => consumer.disconnect(),
+  );
+}
+
+/** What a Temporal worker and its connection offer, without importing the native worker here. */
+export interface RunnableWorker {
+  worker: { run(): Promise<void>; shutdown(): void };
+  connection: { close(): Promise<void> };
+}
+
+/** Runs a Temporal worker; if it stops on its own, the whole service stops (and is restarted by its supervisor). */
+export function workerPart(svc: ServiceRuntime, create: () => Promise<RunnableWorker>): Promise<unknown> {
+  return svc.part(
+    'temporal worker',
+    async () => {
+      const { worker, connection } = await create();
+      const running = worker.run();
+      running.catch((err: unknown) => {
+        svc.logger.fatal({ err }, `${svc.name} worker stopped`);
+        process.kill(process.pid, 'SIGTERM');
+      });
+      return { worker, connection, running };
+    },
+    async ({ worker, connection, running }) => {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+    },
+  );
+}
+
+/** The service's HTTP server, last to start and first to stop (it stops taking requests, then drains). */
+export async function httpPart(svc: ServiceRuntime, app: Express, port: number): Promise<Server> {
+  const server = await svc.part('http', () => listen(app, port, svc.cfg.HOST), closeServer);
+  svc.logger.info({ port }, `${svc.name} service listening`);
+  return server;
+}

@@ -1,0 +1,76 @@
+import type { PaymentEvent } from '@paystream/common';
+import { formatAmount, renderPaymentEmail } from '../../src/email/render';
+
+const base: PaymentEvent = {
+  eventId: '6a1c2f7e-2a5b-4d0e-9a55-0b7f3f1c9e01',
+  orderId: '0b9d8c1e-7f6a-4e3b-8c2d-1a0f9e8d7c6b',
+  userId: '5e4d3c2b-1a09-4f8e-b7d6-c5b4a3928170',
+  status: 'succeeded',
+  amount: 2599,
+  currency: 'eur',
+  occurredAt: '2025-01-01T12:00:00.000Z',
+};
+
+describe('formatAmount', () => {
+  it('formats minor units with the currency’s own decimals', () => {
+    expect(formatAmount(2599, 'eur')).toBe('€25.99');
+    expect(formatAmount(5, 'EUR')).toBe('€0.05');
+    expect(formatAmount(123456789, 'usd')).toBe('$1,234,567.89');
+  });
+
+  it('treats JPY as having no decimals', () => {
+    expect(formatAmount(1000, 'jpy')).toBe('¥1,000');
+    expect(formatAmount(1, 'jpy')).toBe('¥1');
+  });
+
+  it('treats BHD as having three decimals', () => {
+    expect(formatAmount(1234, 'bhd')).toMatch(/^BHD\s1\.234$/);
+    expect(formatAmount(5, 'bhd')).toMatch(/^BHD\s0\.005$/);
+  });
+
+  it('throws on something that is not a currency code', () => {
+    expect(() => formatAmount(100, 'euro')).toThrow(RangeError);
+  });
+});
+
+describe('renderPaymentEmail', () => {
+  it('renders a receipt for a successful payment', () => {
+    const email = renderPaymentEmail(base);
+    expect(email.subject).toBe('Payment received — €25.99');
+    expect(email.text).toBe(`Thank you! We received your payment of €25.99 for order ${base.orderId}.\n`);
+    expect(email.html).toBe(
+      `<p>Thank you! We received your payment of <strong>€25.99</strong> for order <code>${base.orderId}</code>.</p>`,
+    );
+  });
+
+  it('renders a failure with the reason, in the order’s currency', () => {
+    const email = renderPaymentEmail({
+      ...base,
+      status: 'failed',
+      amount: 1500,
+      currency: 'jpy',
+      failureReason: 'Your card was declined',
+    });
+    expect(email.subject).toBe('Payment failed — ¥1,500');
+    expect(email.text).toContain(`Your payment of ¥1,500 for order ${base.orderId} did not go through`);
+    expect(email.text).toContain('Your card was declined.\nPlease check your card and try again.\n');
+    expect(email.html).toContain('did not go through: Your card was declined.</p>');
+  });
+
+  it('falls back to a generic reason when the event has none', () => {
+    const email = renderPaymentEmail({ ...base, status: 'failed' });
+    expect(email.text).toContain('did not go through: The payment could not be completed.');
+    expect(email.html).toContain('did not go through: The payment could not be completed.</p>');
+  });
+
+  it('escapes the failure reason in the HTML part', () => {
+    const reason = `<script>alert("pwn")</script> & 'friends'`;
+    const email = renderPaymentEmail({ ...base, status: 'failed', failureReason: reason });
+    expect(email.html).not.toContain('<script>');
+    expect(email.html).toContain(
+      'did not go through: &lt;script&gt;alert(&quot;pwn&quot;)&lt;/script&gt; &amp; &#39;friends&#39;.</p>',
+    );
+    // The text part is plain text: the reason is kept as it is.
+    expect(email.text).toContain(reason);
+  });
+});

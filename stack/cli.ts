@@ -1,0 +1,28 @@
+/**
+ * The local stack from the command line: `tsx stack/cli.ts up|down|status [server...]`
+ * (also `npm run stack:up|stack:down|stack:status` and `./paystream stack ...`).
+ */
+import { createStack } from './index';
+import { timed } from './process';
+
+const [command = 'status', ...names] = process.argv.slice(2);
+const selected = names.length ? names : undefined;
+const commands: Record<string, () => Promise<unknown>> = {
+  up: () => timed('stack up', () => createStack().up(selected)),
+  down: () => createStack().down(selected),
+  status: async () => {
+    if (!(await createStack().status())) process.exitCode = 1;
+  },
+};
+const fn = commands[command];
+if (!fn) {
+  console.error('usage: tsx stack/cli.ts up|down|status [server...]');
+  process.exit(2);
+}
+fn().then(
+  () => process.exit(),
+  (err: unknown) => {
+    console.error(`[stack] ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,153 @@
+/**
+ * The local stack launcher: the real servers, without Docker: PostgreSQL, Kafka 3.9 (KRaft), the Temporal
+ * dev server with its Web UI, stripe-mock, localstripe and Mailpit. Each part is fetched/built once into the
+ * git-ignored cache (.cache/ or $PAYSTREAM_CACHE_DIR), keyed on its pinned version, then started, waited for
+ * until it really answers, and recorded in a pid file so `down` stops exactly what `up` started.
+ *
+ *   tsx stack/cli.ts up | down | status [server...]
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, type Config } from '@paystream/common';
+import { alive, cachePaths, createAptInstall, log, portOpen, readPid, stopDaemon, timed } from './process';
+import { kafkaServer } from './servers/kafka';
+import { localstripeServer } from './servers/localstripe';
+import { mailpitServer } from './servers/mailpit';
+import { postgresServer } from './servers/postgres';
+import type { LocalServer, ServerDeps } from './servers/server';
+import { stripeMockServer } from './servers/stripe-mock';
+import { temporalServer } from './servers/temporal';
+import { VERSIONS } from './versions';
+
+export { VERSIONS };
+export type { LocalServer };
+
+/** In start order (`down` stops in reverse). */
+const SERVERS: ((deps: ServerDeps) => LocalServer)[] = [
+  postgresServer,
+  kafkaServer,
+  temporalServer,
+  stripeMockServer,
+  localstripeServer,
+  mailpitServer,
+];
+
+export interface Stack {
+  readonly cacheDir: string;
+  readonly servers: readonly LocalServer[];
+  /** Installs what is missing and starts what does not answer yet; resolves to the names it started. */
+  up(names?: string[]): Promise<string[]>;
+  /** Stops the named servers (all by default) that this launcher started; others are left alone. */
+  down(names?: string[]): Promise<void>;
+  /** Prints one line per server; true when all of them answer. */
+  status(): Promise<boolean>;
+  temporalBinaryPath(): string;
+  mailpitBinaryPath(): string;
+}
+
+/** .cache/ at the repository root, or $PAYSTREAM_CACHE_DIR. */
+export function defaultCacheDir(): string {
+  return path.resolve(process.env.PAYSTREAM_CACHE_DIR ?? path.join(__dirname, '..', '.cache'));
+}
+
+/** The built Temporal CLI, for tests that run a dev server of their own. */
+export function temporalBinaryPath(cacheDir = defaultCacheDir()): string {
+  return path.join(cachePaths(cacheDir).bin, `temporal-${VERSIONS.temporalCli}`);
+}
+
+/** The built Mailpit, for tests that run a second SMTP server they can stop and start. */
+export function mailpitBinaryPath(cacheDir = defaultCacheDir()): string {
+  return path.join(cachePaths(cacheDir).bin, `mailpit-${VERSIONS.mailpit}`);
+}
+
+export function createStack(cfg: Config = loadConfig(), cacheDir = defaultCacheDir()): Stack {
+  const paths = cachePaths(cacheDir);
+  const deps: ServerDeps = { cfg, paths, aptInstall: createAptInstall() };
+  const servers = SERVERS.map((create) => create(deps));
+  const all = servers.map((s) => s.name);
+
+  function server(name: string): LocalServer {
+    const s = servers.find((x) => x.name === name);
+    if (!s) throw new Error(`unknown component ${name}`);
+    return s;
+  }
+
+  /** Starts one server unless it already answers; true when this call started it. */
+  async function bringUp(s: LocalServer, installed: string): Promise<boolean> {
+    if (await s.ready().catch(() => false)) {
+      const ours = readPid(paths.run, s.name);
+      log(
+        `${s.name} already answering${ours && alive(ours) ? ` (pid ${ours})` : ' (not started by this script; left alone)'}`,
+      );
+      return false;
+    }
+    const busy = (await Promise.all(s.ports.map((p) => portOpen(p)))).some(Boolean);
+    if (busy && !readPid(paths.run, s.name)) {
+      throw new Error(
+        `${s.name}: port ${s.ports.join('/')} is taken by something that is not ${s.name}; free it or set its *_PORT`,
+      );
+    }
+    await stopDaemon(paths.run, s.name); // a stale or half-started earlier run
+    await timed(`start ${s.name}`, () => s.start(installed));
+    return true;
+  }
+
+  async function up(names: string[] = all): Promise<string[]> {
+    const started: string[] = [];
+    const selected = names.map(server);
+    fs.mkdirSync(cacheDir, { recursive: true });
+    // Installs run side by side (Go builds, Maven and pip are mostly waiting on the network).
+    const installed = await timed('install (cached after the first run)', () =>
+      Promise.all(selected.map((s) => s.install())),
+    );
+    await Promise.all(
+      selected.map(async (s, i) => {
+        if (await bringUp(s, installed[i]!)) started.push(s.name);
+      }),
+    );
+    // Databases and topics, also on servers that were already running.
+    await Promise.all(selected.map(async (s) => s.provision?.()));
+    for (const s of selected) log(s.describe());
+    const show = (p: string) =>
+      path.relative(process.cwd(), p).startsWith('..') ? p : path.relative(process.cwd(), p);
+    log(`logs and pids under ${show(paths.logs)}, ${show(paths.run)}`);
+    return started;
+  }
+
+  async function down(names: string[] = all): Promise<void> {
+    for (const s of names.map(server).reverse()) {
+      if (await s.stop()) log(`stopped ${s.name}`);
+    }
+  }
+
+  async function status(): Promise<boolean> {
+    let allUp = true;
+    for (const s of servers) {
+      const ok = await s.ready().catch(() => false);
+      const pid = readPid(paths.run, s.name);
+      allUp &&= ok;
+      log(`${ok ? 'up  ' : 'down'} ${s.describe()}${pid && alive(pid) ? ` [pid ${pid}]` : ''}`);
+    }
+    return allUp;
+  }
+
+  return {
+    cacheDir,
+    servers,
+    up,
+    down,
+    status,
+    temporalBinaryPath: () => temporalBinaryPath(cacheDir),
+    mailpitBinaryPath: () => mailpitBinaryPath(cacheDir),
+  };
+}
+
+/** `up` of the default stack (configuration from the environment, default cache). */
+export function up(names?: string[]): Promise<string[]> {
+  return createStack().up(names);
+}
+
+/** `down` of the default stack (configuration from the environment, default cache). */
+export function down(names?: string[]): Promise<void> {
+  return createStack().down(names);
+}

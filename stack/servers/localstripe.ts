@@ -1,0 +1,48 @@
+/** localstripe: the stateful fake Stripe the services use, pip-installed into a venv in the cache. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { httpOk, runLogged, startDaemon, stopDaemon, timed, waitFor, which } from '../process';
+import { VERSIONS } from '../versions';
+import type { LocalServer, ServerDeps } from './server';
+
+/** localstripe's own server, patched to keep its state in memory only. */
+const IN_MEMORY = path.join(__dirname, '..', 'localstripe', 'in_memory.py');
+
+export function localstripeServer({ cfg, paths, aptInstall }: ServerDeps): LocalServer {
+  const answers = () =>
+    httpOk(`http://127.0.0.1:${cfg.LOCALSTRIPE_PORT}/v1/customers`, { authorization: 'Bearer sk_test_123' });
+  return {
+    name: 'localstripe',
+    ports: [cfg.LOCALSTRIPE_PORT],
+    /** Resolves to the venv folder. */
+    async install() {
+      const venv = path.join(paths.cache, `localstripe-${VERSIONS.localstripe}`);
+      if (fs.existsSync(path.join(venv, 'bin', 'localstripe'))) return venv;
+      if (!which('python3')) aptInstall('python3', 'python3-venv');
+      await timed(`pip install localstripe ${VERSIONS.localstripe} (first run only)`, async () => {
+        await runLogged(paths.logs, 'python3', ['-m', 'venv', venv], 'venv-localstripe.log');
+        await runLogged(
+          paths.logs,
+          path.join(venv, 'bin', 'pip'),
+          ['install', '-q', `localstripe==${VERSIONS.localstripe}`],
+          'pip-localstripe.log',
+        );
+      });
+      return venv;
+    },
+    ready: answers,
+    async start(venv) {
+      // In memory, from scratch: see stack/localstripe/in_memory.py for why not localstripe's own pickle.
+      const logFile = startDaemon(paths, 'localstripe', path.join(venv, 'bin', 'python3'), [
+        IN_MEMORY,
+        '--port',
+        String(cfg.LOCALSTRIPE_PORT),
+        '--from-scratch',
+      ]);
+      await waitFor('localstripe', answers, 30_000, logFile);
+    },
+    stop: () => stopDaemon(paths.run, 'localstripe'),
+    describe: () =>
+      `localstripe  http://127.0.0.1:${cfg.LOCALSTRIPE_PORT} (stateful fake Stripe the services use)`,
+  };
+}

@@ -1,0 +1,8 @@
+/** Pinned versions of the local servers; each one is fetched/built once into the cache, keyed on its version. */
+export const VERSIONS = {
+  temporalCli: 'v1.5.1', // last tag without a go.mod `replace`, so plain `go install` works (server v1.29.1)
+  stripeMock: 'v0.197.0',
+  mailpit: 'v1.30.5',
+  kafka: '3.9.1', // keep in step with stack/kafka/pom.xml
+  localstripe: '1.15.10',
+} as const;

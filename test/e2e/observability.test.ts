@@ -1,0 +1,141 @@
+import { eventually } from '../support';
+import type { ReceivedSpan } from '../support/otlp-receiver';
+import { E2E_PORTS, startE2E, type Customer, type E2E } from './support';
+
+/**
+ * What an operator sees of one paid order: the Web UI's search by order id finds its workflows, each
+ * service's /metrics counted it, one trace follows it across the five services, and the log lines about
+ * it carry its order id and that trace id.
+ */
+let e2e: E2E;
+let order: Customer & { orderId: string };
+
+beforeAll(async () => {
+  e2e = await startE2E(E2E_PORTS.observability);
+  order = await e2e.paidOrder();
+}, 180_000);
+
+afterAll(() => e2e?.stop());
+
+const kinds = ['INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
+const describeSpan = (sp: ReceivedSpan) => `${sp.service} ${kinds[sp.kind - 1]} ${sp.name}`;
+
+/** The trace the order service's POST /create span for the order belongs to. */
+const traceIdOf = (orderId: string) =>
+  eventually(() => {
+    const create = e2e.otlp.spans.find(
+      (sp) => sp.name === 'POST /create' && sp.attributes['paystream.order_id'] === orderId,
+    );
+    if (!create) throw new Error('no span for the order yet');
+    return create.traceId;
+  });
+
+describe('a paid order, as an operator sees it', () => {
+  it('is found by the Web UI’s search by order id: its payment and its notification', async () => {
+    const { orderId } = order;
+    const found = await eventually(async () => {
+      const list: string[] = [];
+      for await (const wf of e2e.client.workflow.list({ query: `OrderId = "${orderId}"` }))
+        list.push(wf.workflowId);
+      if (list.length < 2) throw new Error(`indexed so far: ${list.join(', ')}`);
+      return list.sort();
+    });
+    expect(found).toEqual([expect.stringMatching(/^notify-/), `payment-${orderId}`]);
+  });
+
+  it('is counted in each service’s /metrics', async () => {
+    const scrape = async (service: 'gateway' | 'order' | 'payment' | 'notification') =>
+      (await fetch(`${e2e.services.url(service)}/metrics`)).text();
+    const value = (text: string, series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.split(' ')[1]) : 0;
+    };
+    const [gw, ord, pay, notify] = await Promise.all([
+      scrape('gateway'),
+      scrape('order'),
+      scrape('payment'),
+      scrape('notification'),
+    ]);
+    expect(
+      value(gw, 'http_request_duration_seconds_count{method="POST",route="/orders",status="201"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      value(ord, 'http_request_duration_seconds_count{method="POST",route="/create",status="201"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      value(ord, 'kafka_messages_total{topic="order.create",direction="produced",result="ok"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      value(ord, 'kafka_messages_total{topic="payment.event",direction="consumed",result="ok"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(ord).toMatch(/^outbox_backlog \d+$/m);
+    expect(
+      value(pay, 'workflow_starts_total{workflow="paymentWorkflow",result="started"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(value(pay, 'payment_outcomes_total{status="succeeded"}')).toBeGreaterThanOrEqual(1);
+    expect(value(notify, 'emails_sent_total')).toBeGreaterThanOrEqual(1);
+    expect(notify).toMatch(/^process_resident_memory_bytes \d+/m);
+    for (const text of [ord, pay, notify]) expect(text).toMatch(/^kafka_consumer_lag \d+$/m);
+  });
+
+  it('is one trace from POST /orders to the email, across all five services', async () => {
+    const traceId = await traceIdOf(order.orderId);
+    const activity = (service: string, name: string) => [
+      `${service} INTERNAL StartActivity:${name}`,
+      `${service} INTERNAL RunActivity:${name}`,
+    ];
+    const expected = [
+      'paystream-gateway SERVER POST /orders',
+      'paystream-order SERVER POST /create',
+      'paystream-order PRODUCER order.create publish',
+      'paystream-payment CONSUMER order.create process',
+      'paystream-payment INTERNAL StartWorkflow:paymentWorkflow',
+      'paystream-payment INTERNAL RunWorkflow:paymentWorkflow',
+      ...activity('paystream-payment', 'getPaymentDetails'),
+      'paystream-user SERVER GET /get/:userId',
+      ...activity('paystream-payment', 'createPaymentIntent'),
+      ...activity('paystream-payment', 'confirmPaymentIntent'),
+      ...activity('paystream-payment', 'publishPaymentEvent'),
+      'paystream-payment PRODUCER payment.event publish',
+      'paystream-order CONSUMER payment.event process',
+      'paystream-notification CONSUMER payment.event process',
+      'paystream-notification INTERNAL StartWorkflow:notificationWorkflow',
+      'paystream-notification INTERNAL RunWorkflow:notificationWorkflow',
+      ...activity('paystream-notification', 'sendEmail'),
+    ];
+    const trace = await eventually(() => {
+      const spans = e2e.otlp.spans.filter((sp) => sp.traceId === traceId);
+      const missing = expected.filter((e) => !spans.some((sp) => describeSpan(sp) === e));
+      if (missing.length)
+        throw new Error(
+          `trace ${traceId} lacks ${missing.join(', ')}; has ${spans.map(describeSpan).join(', ')}`,
+        );
+      return spans;
+    }, 20_000);
+    // One tree: a single root (the gateway's request), every other span's parent is in the trace.
+    const ids = new Set(trace.map((sp) => sp.spanId));
+    const roots = trace.filter((sp) => !sp.parentSpanId || !ids.has(sp.parentSpanId));
+    expect(roots.map(describeSpan)).toEqual(['paystream-gateway SERVER POST /orders']);
+  });
+
+  it('has log lines that carry its order id and that trace id', async () => {
+    const { orderId } = order;
+    const traceId = await traceIdOf(orderId);
+    const logsOf = (service: string, msg: string) =>
+      e2e.services.output
+        .filter((l) => l.startsWith(`${service}: {`))
+        .map((l) => JSON.parse(l.slice(service.length + 2)) as Record<string, unknown>)
+        .filter((l) => l.msg === msg && l.orderId === orderId);
+    for (const [service, msg] of [
+      ['order', 'order created'],
+      ['payment', 'payment workflow started'],
+      ['order', 'payment event processed'],
+      ['notification', 'notification scheduled'],
+    ] as const)
+      expect({ service, msg, lines: logsOf(service, msg).map((l) => l.traceId) }).toEqual({
+        service,
+        msg,
+        lines: [traceId],
+      });
+  });
+});

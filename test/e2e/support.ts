@@ -1,0 +1,169 @@
+/**
+ * Set-up shared by the end-to-end tests: the five services as real processes on the real stack (gateway →
+ * user → order → Kafka order.create → payment (Temporal, localstripe) → Kafka payment.event → order status,
+ * notification → email), a proxy in front of localstripe that records every PaymentIntent, an OTLP
+ * receiver for the services' spans, and clients for Temporal, Kafka and the order database; plus the
+ * customer's steps: sign up, add a card, place an order, wait until it is no longer pending.
+ *
+ * Each e2e file starts its own set (~10 s) in its beforeAll, on its own ports (E2E_PORTS). The sets
+ * share Kafka consumer groups and Temporal task queues, so the files must run one after another
+ * (`jest --runInBand`, as `npm run test:all` does); two sets at once would take each other's orders.
+ */
+import { createKafka, createProducer, createStripe, type Stripe } from '@paystream/common';
+import { Client, Connection } from '@temporalio/client';
+import type { Producer } from 'kafkajs';
+import { Client as PgClient } from 'pg';
+import { cfg, eventually, mailpit, uniqueEmail } from '../support';
+import { startOtlpReceiver } from '../support/otlp-receiver';
+import { startServices, type ServiceSet } from '../support/services';
+import { startStripeFaultProxy } from '../support/stripe-proxy';
+
+/** Each file's five services listen on base..base+4 (test/infra uses 18080, test/chaos 18280). */
+export const E2E_PORTS = {
+  happyPath: 18180,
+  observability: 18185,
+  unhappyPaths: 18190,
+  orderCreateDelivery: 18195,
+} as const;
+
+export type Auth = Record<string, string>;
+
+export interface Customer {
+  email: string;
+  userId: string;
+  auth: Auth;
+}
+
+export interface OrderStatus {
+  status: string;
+  failureReason?: string;
+  paymentIntentId?: string;
+}
+
+export interface E2E {
+  services: ServiceSet;
+  /** What the services exported over OTLP. */
+  otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  /** Temporal, as the Web UI reads it. */
+  client: Client;
+  producer: Producer;
+  /** The order service's database. */
+  orders: PgClient;
+  /** POST to the gateway; the answer's status and JSON body. */
+  post: (
+    path: string,
+    body: unknown,
+    headers?: Auth,
+  ) => Promise<{ status: number; body: Record<string, unknown> }>;
+  /** A new user, signed in, with `card` added when given. */
+  customer: (card?: Record<string, unknown>) => Promise<Customer>;
+  /** The order's status once it is no longer pending (up to 20 s). */
+  finalStatus: (orderId: string, auth: Auth) => Promise<OrderStatus>;
+  /** Every PaymentIntent Stripe created for this order (recorded on the wire), as Stripe holds it now. */
+  intentsFor: (orderId: string) => Promise<Stripe.PaymentIntent[]>;
+  /** An order by a new customer with a Visa card, followed to its end: paid, and the customer emailed. */
+  paidOrder: () => Promise<Customer & { orderId: string }>;
+  /** Stops the services and closes everything started. */
+  stop: () => Promise<void>;
+}
+
+const stripe = createStripe(cfg); // localstripe itself: keeps every PaymentIntent, so charges can be read back
+
+/** Starts the services on basePort..basePort+4 and everything around them; on failure stops what started. */
+export async function startE2E(basePort: number): Promise<E2E> {
+  const closers: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    const errors: unknown[] = [];
+    for (const close of closers.splice(0).reverse()) await close().catch((err: unknown) => errors.push(err));
+    if (errors.length) throw errors[0];
+  };
+  try {
+    const stripeProxy = await startStripeFaultProxy(cfg.STRIPE_API_BASE);
+    closers.push(() => stripeProxy.close());
+    const otlp = await startOtlpReceiver();
+    closers.push(() => otlp.close());
+    const services = await startServices(basePort, {
+      GATEWAY_RATE_LIMIT: '100000',
+      STRIPE_API_BASE: stripeProxy.url,
+      LOG_LEVEL: 'info', // the log lines are asserted too (trace id and order id on each)
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    });
+    closers.push(() => services.stopAll());
+    const temporal = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
+    closers.push(() => temporal.close());
+    const client = new Client({ connection: temporal, namespace: cfg.TEMPORAL_NAMESPACE });
+    const producer = createProducer(createKafka('e2e-test', cfg.KAFKA_BROKERS));
+    await producer.connect();
+    closers.push(() => producer.disconnect());
+    const orders = new PgClient({ connectionString: cfg.ORDER_DATABASE_URL });
+    await orders.connect();
+    closers.push(() => orders.end());
+
+    const post: E2E['post'] = async (path, body, headers = {}) => {
+      const res = await fetch(`${services.url('gateway')}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+
+    const customer: E2E['customer'] = async (card) => {
+      const email = uniqueEmail('e2e');
+      const password = 'end to end test password';
+      const signup = await post('/users/signup', { email, password, name: 'E2E' });
+      expect(signup.status).toBe(201);
+      const signin = await post('/users/signin', { email, password });
+      const auth = { authorization: `Bearer ${signin.body.token as string}` };
+      if (card) expect((await post('/users/add', card, auth)).status).toBe(201);
+      return { email, userId: signup.body.id as string, auth };
+    };
+
+    const statusOf = async (orderId: string, auth: Auth) => {
+      const res = await fetch(`${services.url('gateway')}/orders/status/${orderId}`, { headers: auth });
+      return (await res.json()) as OrderStatus;
+    };
+
+    const finalStatus: E2E['finalStatus'] = (orderId, auth) =>
+      eventually(async () => {
+        const s = await statusOf(orderId, auth);
+        if (s.status === 'pending') throw new Error(`order ${orderId} still pending`);
+        return s;
+      }, 20_000);
+
+    const intentsFor: E2E['intentsFor'] = (orderId) => {
+      const ids = [...(stripeProxy.intents.get(orderId) ?? [])];
+      return Promise.all(ids.map((id) => stripe.paymentIntents.retrieve(id)));
+    };
+
+    const paidOrder: E2E['paidOrder'] = async () => {
+      const buyer = await customer({ paymentMethodId: 'pm_card_visa' });
+      const created = await post('/orders/create', { amount: 2599, currency: 'EUR' }, buyer.auth);
+      expect(created.status).toBe(201);
+      const orderId = created.body.orderId as string;
+      expect((await finalStatus(orderId, buyer.auth)).status).toBe('paid');
+      await eventually(async () => {
+        if (!(await mailpit.messagesTo(buyer.email)).length) throw new Error('no email yet');
+      });
+      return { ...buyer, orderId };
+    };
+
+    return {
+      services,
+      otlp,
+      client,
+      producer,
+      orders,
+      post,
+      customer,
+      finalStatus,
+      intentsFor,
+      paidOrder,
+      stop,
+    };
+  } catch (err) {
+    await stop().catch(() => undefined); // the start's error is the one worth seeing
+    throw err;
+  }
+}

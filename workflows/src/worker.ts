@@ -1,0 +1,32 @@
+import { tracing } from '@paystream/common';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflows } from './bundle';
+import { tracingWorkerOptions } from './worker-tracing';
+
+export interface WorkerOptions<Activities> {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  /** The file of the workflows this worker runs (WORKFLOWS_PATHS.payment, …), bundled at start. */
+  workflowsPath: string;
+  activities: Activities;
+  /** Activity slots: bounded so a slow dependency backs work up in Temporal, not in this process' memory. */
+  maxConcurrentActivities: number;
+}
+
+/** A traced Temporal worker on its own connection; both are returned so the caller can stop them in order. */
+export async function createWorker<Activities extends object>(
+  opts: WorkerOptions<Activities>,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    workflowBundle: await bundleWorkflows(opts.workflowsPath),
+    ...tracingWorkerOptions(tracing()),
+    activities: opts.activities,
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities,
+  });
+  return { worker, connection };
+}
