@@ -11,6 +11,7 @@ import type { DataSource } from 'typeorm';
 import { SigninThrottle, type ThrottleLimits } from './domain/signin-throttle';
 import { accountRoutes } from './routes/accounts';
 import { paymentDetailRoutes } from './routes/payment-details';
+import { setupIntentRoutes } from './routes/setup-intent';
 
 export interface UserAppDeps {
   logger: Logger;
@@ -25,5 +26,6 @@ export function createUserApp({ logger, db, cfg, stripe, throttleLimits }: UserA
   app.use(healthRoutes({ postgres: () => db.query('SELECT 1') }));
   app.use(accountRoutes(db, cfg, new SigninThrottle(db, throttleLimits)));
   app.use(paymentDetailRoutes(db, cfg, stripe));
+  app.use(setupIntentRoutes(db, cfg, stripe));
   return finish(app, logger);
 }

@@ -3,12 +3,13 @@ import type { DataSource } from 'typeorm';
 import { Order, OutboxMessage } from './entities';
 import { CreateOrders1764000000000 } from './migrations/1764000000000-create-orders';
 import { OutboxHeaders1764100000000 } from './migrations/1764100000000-outbox-headers';
+import { OrderLifecycle1764200000000 } from './migrations/1764200000000-order-lifecycle';
 
 /** The order service's own database (orders, outbox, processed events). */
 export function orderDataSource(url: string): DataSource {
   return createDataSource(
     url,
     [Order, OutboxMessage],
-    [CreateOrders1764000000000, OutboxHeaders1764100000000],
+    [CreateOrders1764000000000, OutboxHeaders1764100000000, OrderLifecycle1764200000000],
   );
 }

@@ -7,7 +7,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 
-export type OrderStatus = 'pending' | 'paid' | 'failed';
+import type { OrderStatus } from '../domain/order-status';
 
 export interface OrderItem {
   sku: string;
@@ -35,6 +35,10 @@ export class Order {
 
   @Column({ type: 'text' })
   status: OrderStatus;
+
+  /** Minor units refunded so far (partial refunds add up; never more than `amount`). */
+  @Column({ name: 'refunded_amount', type: 'integer', default: 0 })
+  refundedAmount: number;
 
   @Column({ name: 'failure_reason', type: 'text', nullable: true })
   failureReason: string | null;

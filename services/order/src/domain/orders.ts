@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { problems, TOPICS, traceHeaders, type OrderCreateEvent, type PaymentEvent } from '@paystream/common';
 import { QueryFailedError, type DataSource } from 'typeorm';
 import { Order, OutboxMessage, type OrderItem } from '../db/entities';
+import { statusAfter, statusesAccepting, type PaymentOutcome } from './order-status';
 
 export interface NewOrder {
   amount: number;
@@ -86,9 +87,11 @@ export type ApplyResult = 'applied' | 'duplicate' | 'already-final' | 'unknown-o
 
 /**
  * Applies a payment result exactly once: the event id is recorded in the same transaction as the
- * status change, and only a `pending` order moves. A repeated or late event changes nothing.
+ * status change, and the order moves only along the transition table (domain/order-status.ts), so a
+ * repeated or late event changes nothing.
  */
 export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Promise<ApplyResult> {
+  const outcome: PaymentOutcome = event.status;
   return db.transaction(async (tx) => {
     const fresh = await tx.query<unknown[]>(
       `INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING event_id`,
@@ -98,12 +101,13 @@ export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Pr
     // TypeORM's postgres driver answers an UPDATE with [rows, rowCount].
     const [, count] = await tx.query<[unknown[], number]>(
       `UPDATE orders SET status = $2, failure_reason = $3, payment_intent_id = $4, updated_at = now()
-        WHERE id = $1 AND status = 'pending'`,
+        WHERE id = $1 AND status = ANY($5)`,
       [
         event.orderId,
-        event.status === 'succeeded' ? 'paid' : 'failed',
+        statusAfter(outcome),
         event.failureReason ?? null,
         event.paymentIntentId ?? null,
+        statusesAccepting(outcome),
       ],
     );
     if (count === 1) return 'applied';
@@ -121,6 +125,7 @@ export function orderView(order: Order) {
     ...(order.items ? { items: order.items } : {}),
     ...(order.failureReason ? { failureReason: order.failureReason } : {}),
     ...(order.paymentIntentId ? { paymentIntentId: order.paymentIntentId } : {}),
+    refundedAmount: order.refundedAmount,
     createdAt: order.createdAt.toISOString(),
     updatedAt: order.updatedAt.toISOString(),
   };

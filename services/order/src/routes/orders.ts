@@ -4,6 +4,8 @@ import { Router, type Request } from 'express';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { Order } from '../db/entities';
+import { listOrders } from '../domain/order-history';
+import { ORDER_STATUSES } from '../domain/order-status';
 import { createOrder, orderView } from '../domain/orders';
 
 const MAX_AMOUNT = 99_999_999; // Stripe's own ceiling, in minor units
@@ -31,6 +33,12 @@ const createBody = z
     amount: b.amount ?? b.items!.reduce((sum, i) => sum + i.quantity * i.unitAmount, 0),
   }))
   .refine((b) => b.amount <= MAX_AMOUNT, { message: `total must be at most ${MAX_AMOUNT}`, path: ['items'] });
+
+const historyQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+  status: z.enum(ORDER_STATUSES).optional(),
+});
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 const uuid = z.uuid();
@@ -72,6 +80,13 @@ export function orderRoutes(db: DataSource, cfg: Config): Router {
       : null;
     if (!order) throw problems.notFound('No such order');
     res.json(orderView(order));
+  });
+
+  // GET /?limit=20&cursor=…&status=… — the caller's orders, newest first (keyset pagination).
+  router.get('/', async (req, res) => {
+    const query = validate(historyQuery, req.query);
+    const page = await listOrders(db, req.userId!, query);
+    res.json({ orders: page.orders.map(orderView), nextCursor: page.nextCursor });
   });
 
   return router;

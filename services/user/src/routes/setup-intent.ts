@@ -1,0 +1,24 @@
+import { requireUser, validate, type Config, type Stripe } from '@paystream/common';
+import { Router } from 'express';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { createSetupIntent } from '../domain/cards';
+
+/** Nothing to send: an empty body or `{}`; any field is refused. */
+const setupIntentBody = z.strictObject({});
+
+export function setupIntentRoutes(db: DataSource, cfg: Config, stripe: Stripe): Router {
+  const router = Router();
+
+  // POST /setup-intent: a SetupIntent for Stripe.js to collect and authenticate a card; the pm_... it
+  // yields is then registered with POST /add.
+  router.post('/setup-intent', requireUser(cfg.SERVICE_TOKEN), async (req, res) => {
+    validate(setupIntentBody, req.body ?? {});
+    const userId = req.userId!;
+    const intent = await createSetupIntent(db, stripe, userId);
+    req.log.info({ userId, setupIntentId: intent.setupIntentId }, 'setup intent created');
+    res.status(201).json({ clientSecret: intent.clientSecret, setupIntentId: intent.setupIntentId });
+  });
+
+  return router;
+}
