@@ -1,5 +1,6 @@
 /** localstripe: the stateful fake Stripe the services use, pip-installed into a venv in the cache. */
 import fs from 'node:fs';
+import { registerLocalstripeWebhook, STRIPE_WEBHOOK_EVENTS } from '@paystream/common';
 import path from 'node:path';
 import { httpOk, runLogged, startDaemon, stopDaemon, timed, waitFor, which } from '../process';
 import { VERSIONS } from '../versions';
@@ -42,6 +43,13 @@ export function localstripeServer({ cfg, paths, aptInstall }: ServerDeps): Local
       await waitFor('localstripe', answers, 30_000, logFile);
     },
     stop: () => stopDaemon(paths.run, 'localstripe'),
+    /** Stripe's webhooks go to the gateway, signed with STRIPE_WEBHOOK_SECRET, as a Stripe endpoint would. */
+    provision: () =>
+      registerLocalstripeWebhook(`http://127.0.0.1:${cfg.LOCALSTRIPE_PORT}`, 'paystream', {
+        url: `http://127.0.0.1:${cfg.GATEWAY_PORT}/webhooks/stripe`,
+        secret: cfg.STRIPE_WEBHOOK_SECRET,
+        events: STRIPE_WEBHOOK_EVENTS,
+      }),
     describe: () =>
       `localstripe  http://127.0.0.1:${cfg.LOCALSTRIPE_PORT} (stateful fake Stripe the services use)`,
   };

@@ -9,7 +9,14 @@
  * share Kafka consumer groups and Temporal task queues, so the files must run one after another
  * (`jest --runInBand`, as `npm run test:all` does); two sets at once would take each other's orders.
  */
-import { createKafka, createProducer, createStripe, type Stripe } from '@paystream/common';
+import {
+  createKafka,
+  createProducer,
+  createStripe,
+  registerLocalstripeWebhook,
+  STRIPE_WEBHOOK_EVENTS,
+  type Stripe,
+} from '@paystream/common';
 import { Client, Connection } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import { Client as PgClient } from 'pg';
@@ -24,7 +31,38 @@ export const E2E_PORTS = {
   observability: 18185,
   unhappyPaths: 18190,
   orderCreateDelivery: 18195,
+  threeDSecure: 18200,
+  threeDSecureChaos: 18300,
 } as const;
+
+/** A card localstripe (like Stripe) asks 3-D Secure for on every charge. */
+export const THREE_DS_CARD = { number: '4000002760003184', expMonth: 12, expYear: 2034, cvc: '123' };
+
+/** Points localstripe's webhook endpoint (it has no dashboard) at `gatewayUrl`, as `stack up` does for :8080. */
+export function sendStripeWebhooksTo(gatewayUrl: string): Promise<void> {
+  return registerLocalstripeWebhook(cfg.STRIPE_API_BASE, 'paystream', {
+    url: `${gatewayUrl}/webhooks/stripe`,
+    secret: cfg.STRIPE_WEBHOOK_SECRET,
+    events: STRIPE_WEBHOOK_EVENTS,
+  });
+}
+
+/** Back to the local stack's own gateway. */
+export const restoreStripeWebhooks = () => sendStripeWebhooksTo(`http://127.0.0.1:${cfg.GATEWAY_PORT}`);
+
+/** Plays the customer at the bank: localstripe's stand-in for Stripe.js' 3-D Secure challenge. */
+export async function authenticate(intentId: string, clientSecret: string, success: boolean): Promise<void> {
+  const res = await fetch(`${cfg.STRIPE_API_BASE}/v1/payment_intents/${intentId}/_authenticate`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${cfg.STRIPE_SECRET_KEY}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ client_secret: clientSecret, success: String(success) }).toString(),
+  });
+  if (res.status !== 200)
+    throw new Error(`_authenticate ${intentId}: HTTP ${res.status} ${await res.text()}`);
+}
 
 export type Auth = Record<string, string>;
 
@@ -38,6 +76,8 @@ export interface OrderStatus {
   status: string;
   failureReason?: string;
   paymentIntentId?: string;
+  refundedAmount?: number;
+  nextAction?: { type: string; clientSecret: string; redirectUrl?: string };
 }
 
 export interface E2E {
@@ -57,6 +97,8 @@ export interface E2E {
   ) => Promise<{ status: number; body: Record<string, unknown> }>;
   /** A new user, signed in, with `card` added when given. */
   customer: (card?: Record<string, unknown>) => Promise<Customer>;
+  /** The order as its owner sees it now (GET /orders/status/:orderId). */
+  statusOf: (orderId: string, auth: Auth) => Promise<OrderStatus>;
   /** The order's status once it is no longer pending (up to 20 s). */
   finalStatus: (orderId: string, auth: Auth) => Promise<OrderStatus>;
   /** Every PaymentIntent Stripe created for this order (recorded on the wire), as Stripe holds it now. */
@@ -69,8 +111,11 @@ export interface E2E {
 
 const stripe = createStripe(cfg); // localstripe itself: keeps every PaymentIntent, so charges can be read back
 
-/** Starts the services on basePort..basePort+4 and everything around them; on failure stops what started. */
-export async function startE2E(basePort: number): Promise<E2E> {
+/**
+ * Starts the services on basePort..basePort+4 and everything around them (with `extraEnv` for the
+ * services); on failure stops what started.
+ */
+export async function startE2E(basePort: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<E2E> {
   const closers: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     const errors: unknown[] = [];
@@ -88,6 +133,7 @@ export async function startE2E(basePort: number): Promise<E2E> {
       LOG_LEVEL: 'info', // the log lines are asserted too (trace id and order id on each)
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
       OTEL_BSP_SCHEDULE_DELAY: '200',
+      ...extraEnv,
     });
     closers.push(() => services.stopAll());
     const temporal = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
@@ -120,7 +166,7 @@ export async function startE2E(basePort: number): Promise<E2E> {
       return { email, userId: signup.body.id as string, auth };
     };
 
-    const statusOf = async (orderId: string, auth: Auth) => {
+    const statusOf: E2E['statusOf'] = async (orderId, auth) => {
       const res = await fetch(`${services.url('gateway')}/orders/status/${orderId}`, { headers: auth });
       return (await res.json()) as OrderStatus;
     };
@@ -157,6 +203,7 @@ export async function startE2E(basePort: number): Promise<E2E> {
       orders,
       post,
       customer,
+      statusOf,
       finalStatus,
       intentsFor,
       paidOrder,

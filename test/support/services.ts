@@ -35,6 +35,7 @@ export async function startServices(basePort: number, extraEnv: NodeJS.ProcessEn
     NOTIFICATION_PORT: port(4),
     USER_SERVICE_URL: `http://127.0.0.1:${port(1)}`,
     ORDER_SERVICE_URL: `http://127.0.0.1:${port(2)}`,
+    PAYMENT_SERVICE_URL: `http://127.0.0.1:${port(3)}`,
     ...extraEnv,
   };
   const output: string[] = [];

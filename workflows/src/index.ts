@@ -6,6 +6,7 @@
 export type { paymentWorkflow, PaymentResult } from './payment';
 export type { notificationWorkflow } from './notification';
 export * from './payment-activities';
+export * from './payment-signals';
 export * from './notification-activities';
 export * from './search-attributes';
 export { bundleWorkflows } from './bundle';

@@ -1,19 +1,21 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  condition,
   patched,
+  setHandler,
   TemporalFailure,
   proxyActivities,
   proxyLocalActivities,
   upsertMemo,
   upsertSearchAttributes,
-  uuid4,
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
-import type { PaymentDetails, PaymentEvent } from '@paystream/common';
-import type { PaymentActivities, PaymentInput } from './payment-activities';
+import type { NextAction, PaymentDetails, PaymentEvent } from '@paystream/common';
+import type { IntentState, PaymentActivities, PaymentInput, PaymentOptions } from './payment-activities';
 import { PAYMENT_ERRORS } from './payment-activities';
+import { stripeEventSignal, type StripeHint } from './payment-signals';
 import { ORDER_ID, USER_ID } from './search-attributes';
 
 /**
@@ -86,12 +88,17 @@ const LOCAL_ACTIVITIES = 'payment-local-activities';
 const CONFIRM_ACTIVITY = 'payment-confirm-activity';
 // Each call picked by name: the proxies are Proxy objects, which a spread would copy as empty.
 const remote = {
+  getPaymentIntentState: proxyActivities<PaymentActivities>(stripeCreate).getPaymentIntentState,
+  cancelPaymentIntent: proxyActivities<PaymentActivities>(stripeConfirm).cancelPaymentIntent,
   getPaymentDetails: proxyActivities<PaymentActivities>(userService).getPaymentDetails,
   createPaymentIntent: proxyActivities<PaymentActivities>(stripeCreate).createPaymentIntent,
   confirmPaymentIntent: proxyActivities<PaymentActivities>(stripeConfirm).confirmPaymentIntent,
   publishPaymentEvent: proxyActivities<PaymentActivities>(kafka).publishPaymentEvent,
 };
 const local = {
+  getPaymentIntentState: proxyLocalActivities<PaymentActivities>(stripeCreate).getPaymentIntentState,
+  // A cancel is as final as a confirm: a task queue's retries, never a re-run from a replayed task.
+  cancelPaymentIntent: remote.cancelPaymentIntent,
   getPaymentDetails: proxyLocalActivities<PaymentActivities>(userService).getPaymentDetails,
   createPaymentIntent: proxyLocalActivities<PaymentActivities>(stripeCreate).createPaymentIntent,
   confirmPaymentIntent: proxyLocalActivities<PaymentActivities>(stripeConfirm).confirmPaymentIntent,
@@ -119,22 +126,82 @@ function reasonOf(err: unknown): string {
 }
 
 /**
+ * 3-D Secure (patch THREE_DS). Before it, a card that asked for authentication failed the order. Now
+ * the workflow publishes `requires_action` (the order shows the next action, the customer is emailed),
+ * then waits for a Stripe webhook (a signal) or the authentication window (a durable timer). A signal
+ * is only a hint: the intent is re-read from Stripe and only its state decides. When the window closes
+ * the intent is cancelled (idempotency key), unless the charge won the race — then the order is paid.
+ * Histories without a 3-D Secure confirm never reach the patch, so they replay unchanged.
+ */
+const THREE_DS = 'payment-3ds';
+const DEFAULT_AUTH_TIMEOUT_SECONDS = 30 * 60;
+const AUTH_NOT_COMPLETED = 'authentication not completed';
+
+/**
  * One order's payment: workflow id `payment-<orderId>`, so a redelivered order.create cannot start a
  * second one. The PaymentIntent id is recorded in history before it is confirmed, so a retried
  * confirm always targets the same intent: at most one charge even where Stripe's idempotency keys are
  * not honoured.
  */
-export async function paymentWorkflow(order: PaymentInput): Promise<PaymentResult> {
+export async function paymentWorkflow(
+  order: PaymentInput,
+  options: PaymentOptions = {},
+): Promise<PaymentResult> {
   upsertSearchAttributes([
     { key: ORDER_ID, value: order.orderId },
     { key: USER_ID, value: order.userId },
   ]);
   upsertMemo({ amount: order.amount, currency: order.currency });
-  const { getPaymentDetails, createPaymentIntent, confirmPaymentIntent, publishPaymentEvent } = callsFor();
+  const calls = callsFor();
+  const { getPaymentDetails, createPaymentIntent, confirmPaymentIntent, publishPaymentEvent } = calls;
+
+  // Stripe's webhooks, each event id once (Stripe redelivers; the same event must not count twice).
+  const hints: StripeHint[] = [];
+  const seen = new Set<string>();
+  setHandler(stripeEventSignal, (hint) => {
+    if (seen.has(hint.eventId)) return;
+    seen.add(hint.eventId);
+    hints.push(hint);
+  });
 
   let details: PaymentDetails | undefined;
   let paymentIntentId: string | undefined;
   let result: PaymentResult;
+  const publish = (status: PaymentEvent['status'], extra: Partial<PaymentEvent> = {}) =>
+    publishPaymentEvent(
+      {
+        orderId: order.orderId,
+        userId: order.userId,
+        status,
+        amount: order.amount,
+        currency: order.currency,
+        ...(paymentIntentId ? { paymentIntentId } : {}),
+        ...(details ? { email: details.email } : {}),
+        ...extra,
+        // Workflow time: Date is replay-safe inside the workflow sandbox.
+        occurredAt: new Date().toISOString(),
+      },
+      status,
+    );
+
+  /** Waits for the customer: a hint re-reads the intent; the end of the window cancels it. */
+  async function authenticated(intentId: string, nextAction: NextAction): Promise<PaymentResult> {
+    await publish('requires_action', { nextAction });
+    const deadline = Date.now() + (options.authTimeoutSeconds ?? DEFAULT_AUTH_TIMEOUT_SECONDS) * 1000;
+    for (;;) {
+      const left = deadline - Date.now();
+      const hinted = left > 0 && (await condition(() => hints.length > 0, left));
+      const state: IntentState = hinted
+        ? await calls.getPaymentIntentState(intentId)
+        : await calls.cancelPaymentIntent(intentId);
+      hints.length = 0;
+      if (state.status === 'succeeded') return { status: 'succeeded', paymentIntentId: intentId };
+      if (!hinted) return { status: 'failed', paymentIntentId: intentId, failureReason: AUTH_NOT_COMPLETED };
+      if (state.status === 'failed')
+        return { status: 'failed', paymentIntentId: intentId, failureReason: state.failureReason };
+    }
+  }
+
   try {
     details = await getPaymentDetails(order.userId);
     paymentIntentId = await createPaymentIntent({
@@ -145,8 +212,16 @@ export async function paymentWorkflow(order: PaymentInput): Promise<PaymentResul
       customerId: details.stripeCustomerId,
       paymentMethodId: details.paymentMethodId,
     });
-    await confirmPaymentIntent(paymentIntentId);
-    result = { status: 'succeeded', paymentIntentId };
+    const confirmed = await confirmPaymentIntent(paymentIntentId);
+    if (confirmed.status === 'succeeded') result = { status: 'succeeded', paymentIntentId };
+    else if (patched(THREE_DS)) result = await authenticated(paymentIntentId, confirmed.nextAction);
+    // A run from before 3-D Secure, still open: it ends as it would have then.
+    else
+      result = {
+        status: 'failed',
+        paymentIntentId,
+        failureReason: 'The bank asked the customer to authenticate',
+      };
   } catch (err) {
     // An activity that gave up: ActivityFailure around the cause; a local activity's arrives bare
     // (ApplicationFailure, TimeoutFailure). A bug in this code is not a payment failure: it rethrows.
@@ -154,19 +229,6 @@ export async function paymentWorkflow(order: PaymentInput): Promise<PaymentResul
     result = { status: 'failed', paymentIntentId, failureReason: reasonOf(err) };
   }
 
-  const event: PaymentEvent = {
-    eventId: uuid4(),
-    orderId: order.orderId,
-    userId: order.userId,
-    status: result.status,
-    amount: order.amount,
-    currency: order.currency,
-    ...(result.paymentIntentId ? { paymentIntentId: result.paymentIntentId } : {}),
-    ...(result.failureReason ? { failureReason: result.failureReason } : {}),
-    ...(details ? { email: details.email } : {}),
-    // Workflow time: Date is replay-safe inside the workflow sandbox.
-    occurredAt: new Date().toISOString(),
-  };
-  await publishPaymentEvent(event);
+  await publish(result.status, result.failureReason ? { failureReason: result.failureReason } : {});
   return result;
 }

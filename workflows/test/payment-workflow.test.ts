@@ -6,13 +6,18 @@ import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { createWorkflowClient, inSpan, tracing } from '@paystream/common';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { eventually, temporalBinaryPath } from '../../test/support';
 import { recordHistory } from '../../test/support/histories';
-import type { PaymentEvent } from '@paystream/common';
-import type { PaymentActivities, PaymentInput } from '../src/payment-activities';
+import type {
+  PaymentActivities,
+  PaymentEventDraft,
+  PaymentInput,
+  PaymentOptions,
+} from '../src/payment-activities';
 import { PAYMENT_ERRORS } from '../src/payment-activities';
 import { paymentWorkflow } from '../src/payment';
+import { stripeEventSignal } from '../src/payment-signals';
 import { ORDER_ID, USER_ID } from '../src/search-attributes';
 import { tracingWorkerOptions } from '../src/worker-tracing';
 
@@ -43,7 +48,7 @@ function markerText(event: temporal.api.history.v1.IHistoryEvent): string {
 type Stubs = Partial<PaymentActivities>;
 const scenarios = new Map<string, Stubs>();
 const calls = new Map<string, string[]>();
-const published = new Map<string, PaymentEvent[]>();
+const published = new Map<string, PaymentEventDraft[]>();
 
 const DETAILS = {
   email: 'ada@example.test',
@@ -76,6 +81,17 @@ function activities(): PaymentActivities {
       const { stubs } = current();
       return stubs.confirmPaymentIntent?.(id) ?? Promise.resolve({ status: 'succeeded' as const });
     },
+    getPaymentIntentState: (id) => {
+      const { stubs } = current();
+      return stubs.getPaymentIntentState?.(id) ?? Promise.resolve({ status: 'succeeded' as const });
+    },
+    cancelPaymentIntent: (id) => {
+      const { stubs } = current();
+      return (
+        stubs.cancelPaymentIntent?.(id) ??
+        Promise.resolve({ status: 'failed' as const, failureReason: 'Payment was canceled' })
+      );
+    },
     publishPaymentEvent: (event) => {
       const { workflowId } = current();
       published.set(workflowId, [...(published.get(workflowId) ?? []), event]);
@@ -84,7 +100,14 @@ function activities(): PaymentActivities {
   };
 }
 
-async function run(name: string, stubs: Stubs, traced = false) {
+interface RunOptions {
+  traced?: boolean;
+  options?: PaymentOptions;
+  /** Runs while the workflow does (e.g. plays Stripe's webhooks as signals). */
+  during?: (handle: WorkflowHandle<typeof paymentWorkflow>, workflowId: string) => Promise<void>;
+}
+
+async function run(name: string, stubs: Stubs, { traced = false, options, during }: RunOptions = {}) {
   const order: PaymentInput = {
     eventId: randomUUID(),
     orderId: randomUUID(),
@@ -96,8 +119,13 @@ async function run(name: string, stubs: Stubs, traced = false) {
   const workflowId = `payment-${order.orderId}`;
   scenarios.set(workflowId, stubs);
   const start = () =>
-    client.workflow.start(paymentWorkflow, { workflowId, taskQueue: TASK_QUEUE, args: [order] });
+    client.workflow.start(paymentWorkflow, {
+      workflowId,
+      taskQueue: TASK_QUEUE,
+      args: options ? [order, options] : [order],
+    });
   const handle = traced ? await inSpan('order.create process', {}, start) : await start();
+  await during?.(handle, workflowId);
   const result = await handle.result();
   await recordHistory(handle, `payment-${name}`);
   return {
@@ -224,7 +252,7 @@ describe('paymentWorkflow', () => {
   });
 
   it("continues the starter's trace through the workflow into every activity (in-memory exporter)", async () => {
-    const { handle } = await run('traced', {}, true);
+    const { handle } = await run('traced', {}, { traced: true });
     const root = spans.getFinishedSpans().find((sp) => sp.name === 'order.create process');
     expect(root).toBeDefined();
     const traceId = root!.spanContext().traceId;
@@ -258,5 +286,98 @@ describe('paymentWorkflow', () => {
       [],
     );
     expect(await handle.result()).toMatchObject({ status: 'succeeded' });
+  });
+});
+
+/**
+ * The kinds of event a run published, once each. A local activity runs again when its workflow task is
+ * rejected (a webhook signal arriving during the final task is enough); the published event id is
+ * derived from the run and the kind (services/payment/src/activities.ts), so a repeat is the same event.
+ */
+const kinds = (events: PaymentEventDraft[]) => [...new Set(events.map((e) => e.status))];
+
+describe('paymentWorkflow and 3-D Secure', () => {
+  const needsAction = () =>
+    Promise.resolve({
+      status: 'requires_action' as const,
+      nextAction: { type: 'use_stripe_sdk', clientSecret: 'pi_3ds_secret_x' },
+    });
+  /** Waits until the workflow published requires_action, then delivers Stripe's event (twice: a redelivery). */
+  const webhook =
+    (eventId: string) => async (handle: WorkflowHandle<typeof paymentWorkflow>, workflowId: string) => {
+      await eventually(() => {
+        if (!published.get(workflowId)?.some((e) => e.status === 'requires_action'))
+          throw new Error('not waiting for the customer yet');
+      });
+      await handle.signal(stripeEventSignal, { eventId, type: 'payment_intent.succeeded' });
+      await handle
+        .signal(stripeEventSignal, { eventId, type: 'payment_intent.succeeded' })
+        .catch(() => undefined);
+    };
+
+  it('waits for the customer, re-reads the intent on the webhook and is paid; a redelivered event changes nothing', async () => {
+    const { result, calls, events, handle } = await run(
+      '3ds-authenticated',
+      { confirmPaymentIntent: needsAction },
+      { during: webhook('evt_3ds_ok') },
+    );
+    expect(result).toMatchObject({ status: 'succeeded' });
+    expect(kinds(events)).toEqual(['requires_action', 'succeeded']);
+    expect(events[0]).toMatchObject({
+      nextAction: { type: 'use_stripe_sdk', clientSecret: 'pi_3ds_secret_x' },
+    });
+    // One re-read recorded in history, though Stripe delivered the event twice (a rejected task may run
+    // the local read again; only the recorded one counts).
+    const reads = (await handle.fetchHistory()).events?.filter(
+      (e) =>
+        e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED &&
+        markerText(e).includes('getPaymentIntentState'),
+    );
+    expect(reads).toHaveLength(1);
+    expect(calls).not.toContain('cancelPaymentIntent');
+  });
+
+  it('fails with Stripe’s reason when the customer fails authentication', async () => {
+    const { result, events } = await run(
+      '3ds-refused',
+      {
+        confirmPaymentIntent: needsAction,
+        getPaymentIntentState: () =>
+          Promise.resolve({
+            status: 'failed' as const,
+            failureReason: 'The provided PaymentMethod has failed authentication.',
+          }),
+      },
+      { during: webhook('evt_3ds_refused') },
+    );
+    expect(result).toMatchObject({
+      status: 'failed',
+      failureReason: 'The provided PaymentMethod has failed authentication.',
+    });
+    expect(kinds(events)).toEqual(['requires_action', 'failed']);
+  });
+
+  it('cancels the intent when the authentication window closes, and fails the order', async () => {
+    const { result, calls, events } = await run(
+      '3ds-abandoned',
+      { confirmPaymentIntent: needsAction },
+      { options: { authTimeoutSeconds: 2 } },
+    );
+    expect(result).toMatchObject({ status: 'failed', failureReason: 'authentication not completed' });
+    expect(calls.filter((c) => c === 'cancelPaymentIntent')).toHaveLength(1);
+    expect(kinds(events)).toEqual(['requires_action', 'failed']);
+  });
+
+  it('is paid when the charge won the race against the cancel', async () => {
+    const { result, events } = await run(
+      '3ds-late-success',
+      {
+        confirmPaymentIntent: needsAction,
+        cancelPaymentIntent: () => Promise.resolve({ status: 'succeeded' as const }),
+      },
+      { options: { authTimeoutSeconds: 1 } },
+    );
+    expect(result).toMatchObject({ status: 'succeeded' });
+    expect(kinds(events)).toEqual(['requires_action', 'succeeded']);
   });
 });

@@ -42,7 +42,11 @@ describe('workflow replay', () => {
     const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/payment'), ...quiet });
     const results = await replay(bundle, 'payment-');
     expect(results.map((r) => r.workflowId).sort()).toEqual([
-      'payment-declined.json', // local activities, confirm as an activity (today's workers)
+      'payment-3ds-abandoned.json', // 3-D Secure (patch payment-3ds): the window closed, intent cancelled
+      'payment-3ds-authenticated.json', // a webhook signal (and its redelivery), the intent re-read: paid
+      'payment-3ds-late-success.json', // the charge won the race against the cancel
+      'payment-3ds-refused.json',
+      'payment-declined.json', // local activities, confirm as an activity (recorded before 3-D Secure)
       'payment-details-missing.json',
       'payment-intent-recorded.json',
       'payment-retried.json',

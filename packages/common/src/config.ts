@@ -38,6 +38,8 @@ const schema = z.object({
     ),
   USER_SERVICE_URL: url('http://127.0.0.1:8081'),
   ORDER_SERVICE_URL: url('http://127.0.0.1:8082'),
+  /** The gateway forwards Stripe's webhooks here. */
+  PAYMENT_SERVICE_URL: url('http://127.0.0.1:8083'),
 
   // The server (and an account that may create databases); each service's own database defaults to it.
   DATABASE_URL: url('postgres://paystream:paystream@127.0.0.1:5432/postgres'),
@@ -63,6 +65,14 @@ const schema = z.object({
   STRIPE_API_BASE: z.string().default('http://127.0.0.1:8420'),
   STRIPE_MOCK_PORT: port(12111),
   LOCALSTRIPE_PORT: port(8420),
+  /** Stripe-Signature: how old a webhook's signed timestamp may be before it counts as a replay. */
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  /** How long a customer has to complete 3-D Secure before the PaymentIntent is cancelled. */
+  PAYMENT_AUTH_TIMEOUT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(30 * 60),
 
   SMTP_HOST: z.string().default('127.0.0.1'),
   SMTP_PORT: port(1025),
@@ -79,6 +89,8 @@ const schema = z.object({
   // Secrets have development defaults so the laptop run needs no set-up; production must set them.
   JWT_SECRET: z.string().min(32).default('dev-only-jwt-secret-change-me-in-production-0123456789'),
   SERVICE_TOKEN: z.string().min(16).default('dev-only-service-token-change-me'),
+  /** The webhook endpoint's signing secret (`whsec_…` from Stripe's dashboard or `stripe listen`). */
+  STRIPE_WEBHOOK_SECRET: z.string().min(16).default('dev-only-stripe-webhook-secret'),
 });
 
 /** Every environment variable the services read (deployment files are checked against this list). */
@@ -107,7 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ORDER_DATABASE_URL: parsed.data.ORDER_DATABASE_URL ?? withDatabase(parsed.data.DATABASE_URL, 'orders'),
   };
   if (cfg.NODE_ENV === 'production') {
-    for (const key of ['JWT_SECRET', 'SERVICE_TOKEN'] as const) {
+    for (const key of ['JWT_SECRET', 'SERVICE_TOKEN', 'STRIPE_WEBHOOK_SECRET'] as const) {
       if (cfg[key].startsWith('dev-only-')) throw new Error(`${key} must be set in production`);
     }
   }

@@ -5,11 +5,21 @@ export const TOPICS = {
   orderCreate: 'order.create',
   paymentEvent: 'payment.event',
   notificationDlq: 'notification.dlq',
+  /** Verified Stripe webhook events (id, type, order), as the payment service received them. */
+  stripeEvents: 'stripe.events',
   /** Messages a consumer could not parse or validate: kept for inspection, never retried blindly. */
   parked: 'paystream.parked',
 } as const;
 
 export const ALL_TOPICS = Object.values(TOPICS);
+
+/** The Stripe webhook events Paystream acts on: a Stripe endpoint (or `stripe listen`) sends these. */
+export const STRIPE_WEBHOOK_EVENTS = [
+  'payment_intent.succeeded',
+  'payment_intent.payment_failed',
+  'payment_intent.canceled',
+  'charge.refunded',
+] as const;
 
 const currency = z
   .string()
@@ -29,15 +39,30 @@ export const orderCreateEvent = z.object({
 });
 export type OrderCreateEvent = z.infer<typeof orderCreateEvent>;
 
+/** What the customer must do to finish a payment (3-D Secure): Stripe.js takes the client secret. */
+export const nextAction = z.object({
+  type: z.string().min(1).max(100),
+  clientSecret: z.string().min(1).max(500),
+  redirectUrl: z.url().optional(),
+});
+export type NextAction = z.infer<typeof nextAction>;
+
+/**
+ * `status` is the kind of payment.event: the payment's final result (succeeded, failed) or a step of its
+ * life (requires_action, while the customer authenticates). Consumers built for the first two still
+ * parse every message of those kinds; the order service's transition table knows the rest.
+ */
 export const paymentEvent = z.object({
   eventId: z.uuid(),
   orderId: z.uuid(),
   userId: z.uuid(),
-  status: z.enum(['succeeded', 'failed']),
+  status: z.enum(['succeeded', 'failed', 'requires_action']),
   amount,
   currency,
   paymentIntentId: z.string().min(1).optional(),
   failureReason: z.string().min(1).max(500).optional(),
+  /** With requires_action only. */
+  nextAction: nextAction.optional(),
   /** Recipient for the notification, carried so the notifier needs no call back into the user service. */
   email: z.email().optional(),
   occurredAt: isoDate,

@@ -31,8 +31,14 @@ export const metrics = {
   }),
   paymentOutcomes: new Counter({
     name: 'payment_outcomes_total',
-    help: 'Published payment results by status (succeeded | failed)',
+    help: 'Published payment events by status (succeeded | failed | requires_action)',
     labelNames: ['status'] as const,
+    registers: [registry],
+  }),
+  stripeWebhooks: new Counter({
+    name: 'stripe_webhooks_total',
+    help: 'Stripe webhook deliveries by event type and result (signalled | no-workflow | ignored | bad-signature)',
+    labelNames: ['type', 'result'] as const,
     registers: [registry],
   }),
   emailsSent: new Counter({

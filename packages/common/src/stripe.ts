@@ -20,3 +20,21 @@ export function createStripe(cfg: Config, maxNetworkRetries = 0): Stripe {
 }
 
 export type { Stripe };
+
+/**
+ * Registers (or moves) a webhook endpoint on localstripe, which has no dashboard: `id` names it, so
+ * registering again replaces it. Real Stripe: the dashboard or `stripe listen --forward-to`.
+ */
+export async function registerLocalstripeWebhook(
+  localstripeUrl: string,
+  id: string,
+  endpoint: { url: string; secret: string; events: readonly string[] },
+): Promise<void> {
+  const res = await fetch(new URL(`/_config/webhooks/${encodeURIComponent(id)}`, localstripeUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ url: endpoint.url, secret: endpoint.secret, events: endpoint.events }),
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok) throw new Error(`localstripe refused the webhook endpoint: HTTP ${res.status}`);
+}

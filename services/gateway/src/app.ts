@@ -8,6 +8,8 @@ export interface GatewayAppDeps {
   logger: Logger;
   userServiceUrl: string;
   orderServiceUrl: string;
+  /** Stripe's webhooks go here (the payment service verifies their signatures). */
+  paymentServiceUrl: string;
   agent: http.Agent;
   jwtSecret: string;
   serviceToken: string;
@@ -35,6 +37,7 @@ async function upstreamHealthy(baseUrl: string): Promise<void> {
  *   POST /users/setup-intent (card for later, SCA)    → user   (token)
  *   POST /orders/create, GET /orders/status/:orderId  → order  (token)
  *   GET /orders?limit&cursor&status (history)        → order  (token)
+ *   POST /webhooks/stripe (Stripe-Signature, raw body) → payment (no token; ≤ 64 KiB)
  * The user service's internal GET /get/:userId and /contact/:userId are never reachable from outside.
  */
 export function createGatewayApp(deps: GatewayAppDeps): Express {
@@ -58,6 +61,16 @@ export function createGatewayApp(deps: GatewayAppDeps): Express {
     trustedHeaders: trustedHeaders(deps.serviceToken),
   };
   const guard = [authenticate(deps.jwtSecret), rateLimit(deps.rateLimitPerMinute)];
+  // Stripe signs its webhooks; the payment service checks that on the untouched body.
+  app.post(
+    '/webhooks/stripe',
+    proxy({
+      ...common,
+      trustedHeaders: undefined,
+      maxBodyBytes: 64 * 1024,
+      upstream: deps.paymentServiceUrl,
+    }),
+  );
   app.use('/users', guard, proxy({ ...common, upstream: deps.userServiceUrl }));
   app.use('/orders', guard, proxy({ ...common, upstream: deps.orderServiceUrl }));
   return finish(app, logger);

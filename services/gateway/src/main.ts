@@ -10,6 +10,7 @@ runService('gateway', async (svc) => {
     agent,
     userServiceUrl: cfg.USER_SERVICE_URL,
     orderServiceUrl: cfg.ORDER_SERVICE_URL,
+    paymentServiceUrl: cfg.PAYMENT_SERVICE_URL,
     jwtSecret: cfg.JWT_SECRET,
     serviceToken: cfg.SERVICE_TOKEN,
     rateLimitPerMinute: cfg.GATEWAY_RATE_LIMIT,

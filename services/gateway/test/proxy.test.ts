@@ -41,6 +41,7 @@ describe('gateway reverse proxy', () => {
         agent,
         userServiceUrl: upstream.url,
         orderServiceUrl: 'http://127.0.0.1:1', // nothing listens: 502
+        paymentServiceUrl: 'http://127.0.0.1:1',
         timeoutMs: 500,
         maxBodyBytes: 1024,
         jwtSecret: JWT_SECRET,
@@ -182,6 +183,7 @@ describe('gateway rate limit', () => {
         agent,
         userServiceUrl: upstream.url,
         orderServiceUrl: upstream.url,
+        paymentServiceUrl: upstream.url,
         timeoutMs: 1000,
         maxBodyBytes: 1024,
         jwtSecret: JWT_SECRET,

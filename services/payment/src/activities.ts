@@ -9,9 +9,10 @@ import {
   type PaymentDetails,
   type Stripe,
 } from '@paystream/common';
-import { ApplicationFailure } from '@temporalio/activity';
+import { createHash, randomUUID } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
-import type { PaymentActivities } from '@paystream/workflows';
+import type { ConfirmResult, IntentState, PaymentActivities } from '@paystream/workflows';
 import { PAYMENT_ERRORS } from '@paystream/workflows';
 
 export interface PaymentActivityDeps {
@@ -56,6 +57,48 @@ function stripeFailure(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** A UUID (version 5 layout, SHA-1 of the name) that is the same every time for the same name. */
+function nameBasedUuid(name: string): string {
+  const b = createHash('sha1').update(`paystream:${name}`).digest().subarray(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x50;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const hex = b.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** What the customer must do, from Stripe's `next_action` (Stripe.js needs the client secret). */
+function requiresAction(intent: Stripe.PaymentIntent): ConfirmResult {
+  if (!intent.client_secret)
+    throw new Error('Stripe returned an intent that needs action without a client secret');
+  const redirectUrl = intent.next_action?.redirect_to_url?.url ?? undefined;
+  return {
+    status: 'requires_action',
+    nextAction: {
+      type: intent.next_action?.type ?? 'use_stripe_sdk',
+      clientSecret: intent.client_secret,
+      ...(redirectUrl ? { redirectUrl } : {}),
+    },
+  };
+}
+
+/** Stripe's intent states, as the workflow decides on them. */
+function intentState(intent: Stripe.PaymentIntent): IntentState {
+  switch (intent.status) {
+    case 'succeeded':
+      return { status: 'succeeded' };
+    case 'canceled':
+      return { status: 'failed', failureReason: 'Payment was canceled' };
+    case 'requires_payment_method':
+      // After a failed authentication or a decline Stripe detaches the method and says why.
+      return {
+        status: 'failed',
+        failureReason: intent.last_payment_error?.message ?? 'The payment method was not accepted',
+      };
+    default:
+      return { status: 'pending' };
+  }
+}
+
 export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActivities {
   const { stripe } = deps;
   return {
@@ -98,6 +141,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
         // Read first: after a lost response the intent may already have succeeded.
         const intent = await stripe.paymentIntents.retrieve(intentId);
         if (intent.status === 'succeeded') return { status: 'succeeded' };
+        // Confirmed before (a retry after a lost answer): the customer is already being asked.
+        if (intent.status === 'requires_action') return requiresAction(intent);
         if (intent.status === 'processing') throw new Error('payment is processing; checking again');
         if (intent.status === 'canceled')
           throw ApplicationFailure.nonRetryable('Payment was canceled', PAYMENT_ERRORS.invalidRequest);
@@ -117,11 +162,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
           throw err;
         }
         if (confirmed.status === 'succeeded') return { status: 'succeeded' };
-        if (confirmed.status === 'requires_action')
-          throw ApplicationFailure.nonRetryable(
-            'The bank asked the customer to authenticate',
-            PAYMENT_ERRORS.authenticationRequired,
-          );
+        if (confirmed.status === 'requires_action') return requiresAction(confirmed);
         throw new Error(`payment intent is ${confirmed.status}`);
       } catch (err) {
         if (err instanceof ApplicationFailure) throw err;
@@ -129,8 +170,38 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       }
     },
 
-    async publishPaymentEvent(event) {
-      const valid = paymentEvent.parse(event);
+    async getPaymentIntentState(intentId) {
+      try {
+        return intentState(await stripe.paymentIntents.retrieve(intentId));
+      } catch (err) {
+        throw stripeFailure(err);
+      }
+    },
+
+    async cancelPaymentIntent(intentId) {
+      try {
+        const intent = await stripe.paymentIntents.retrieve(intentId);
+        if (intent.status === 'succeeded' || intent.status === 'canceled') return intentState(intent);
+        try {
+          return intentState(
+            await stripe.paymentIntents.cancel(intentId, {}, { idempotencyKey: `cancel-${intentId}` }),
+          );
+        } catch (err) {
+          // Refused because the customer finished meanwhile (or an earlier cancel went through): the
+          // intent's own state is the answer.
+          const now = await stripe.paymentIntents.retrieve(intentId);
+          if (now.status === 'succeeded' || now.status === 'canceled') return intentState(now);
+          throw err;
+        }
+      } catch (err) {
+        throw stripeFailure(err);
+      }
+    },
+
+    async publishPaymentEvent(draft, kind = draft.status) {
+      const run = Context.current().info.workflowExecution;
+      const eventId = run ? nameBasedUuid(`${run.workflowId}/${run.runId}/${kind}`) : randomUUID();
+      const valid = paymentEvent.parse({ eventId, ...draft });
       await publishJson(deps.producer, TOPICS.paymentEvent, valid.orderId, valid);
       metrics.paymentOutcomes.inc({ status: valid.status });
     },

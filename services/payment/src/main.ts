@@ -17,6 +17,7 @@ runService('payment', async (svc) => {
   const { cfg, logger } = svc;
   const kafka = await kafkaParts(svc);
   const temporal = await temporalParts(svc);
+  const stripe = createStripe(cfg);
   await workerPart(svc, () =>
     createPaymentWorker({
       address: cfg.TEMPORAL_ADDRESS,
@@ -24,7 +25,7 @@ runService('payment', async (svc) => {
       activities: {
         userServiceUrl: cfg.USER_SERVICE_URL,
         serviceToken: cfg.SERVICE_TOKEN,
-        stripe: createStripe(cfg),
+        stripe,
         producer: kafka.producer,
         confirmOffSession: usesRealStripe(cfg),
       },
@@ -33,13 +34,28 @@ runService('payment', async (svc) => {
   await consumerPart(svc, kafka, {
     groupId: PAYMENT_CONSUMER_GROUP,
     topic: TOPICS.orderCreate,
-    run: (consumer) => consumeOrders({ consumer, producer: kafka.producer, client: temporal.client, logger }),
+    run: (consumer) =>
+      consumeOrders({
+        consumer,
+        producer: kafka.producer,
+        client: temporal.client,
+        logger,
+        authTimeoutSeconds: cfg.PAYMENT_AUTH_TIMEOUT,
+      }),
   });
   const app = createPaymentApp({
     logger,
     kafkaAdmin: kafka.admin,
     temporal: temporal.connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
+    webhooks: {
+      stripe,
+      secret: cfg.STRIPE_WEBHOOK_SECRET,
+      toleranceSeconds: cfg.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+      client: temporal.client,
+      producer: kafka.producer,
+      logger,
+    },
   });
   await httpPart(svc, app, cfg.PAYMENT_PORT);
 });

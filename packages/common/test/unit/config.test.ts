@@ -61,10 +61,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(32) })).toThrow(
       'SERVICE_TOKEN must be set in production',
     );
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(32), SERVICE_TOKEN: 's'.repeat(16) }),
+    ).toThrow('STRIPE_WEBHOOK_SECRET must be set in production');
     const cfg = loadConfig({
       NODE_ENV: 'production',
       JWT_SECRET: 'j'.repeat(32),
       SERVICE_TOKEN: 's'.repeat(16),
+      STRIPE_WEBHOOK_SECRET: 'whsec_' + 'w'.repeat(24),
     });
     expect(cfg.NODE_ENV).toBe('production');
   });

@@ -25,6 +25,16 @@ export function renderPaymentEmail(event: PaymentEvent): RenderedEmail {
       html: `<p>Thank you! We received your payment of <strong>${amount}</strong> for order <code>${event.orderId}</code>.</p>`,
     };
   }
+  if (event.status === 'requires_action') {
+    // The link is Stripe's own authentication page when Stripe gave one; otherwise the customer finishes
+    // in the app, where Stripe.js takes the order's next action.
+    const link = event.nextAction?.redirectUrl;
+    return {
+      subject: `Action needed — confirm your payment of ${amount}`,
+      text: `Your bank asks you to confirm the payment of ${amount} for order ${event.orderId}.\n${link ? `Confirm it here: ${link}\n` : 'Open your order in the app to confirm it.\n'}If you do not, the order is cancelled and nothing is charged.\n`,
+      html: `<p>Your bank asks you to confirm the payment of <strong>${amount}</strong> for order <code>${event.orderId}</code>.</p><p>${link ? `<a href="${escapeHtml(link)}">Confirm the payment</a>` : 'Open your order in the app to confirm it.'}</p><p>If you do not, the order is cancelled and nothing is charged.</p>`,
+    };
+  }
   const reason = event.failureReason ?? 'The payment could not be completed';
   return {
     subject: `Payment failed — ${amount}`,

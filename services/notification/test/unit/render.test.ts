@@ -73,4 +73,35 @@ describe('renderPaymentEmail', () => {
     // The text part is plain text: the reason is kept as it is.
     expect(email.text).toContain(reason);
   });
+
+  it('asks for 3-D Secure with Stripe’s link when there is one, and says what happens otherwise', () => {
+    const nextAction = {
+      type: 'redirect_to_url',
+      clientSecret: 'pi_1_secret_2',
+      redirectUrl: 'https://hooks.stripe.test/3ds?a=1&b=2',
+    };
+    const email = renderPaymentEmail({
+      ...base,
+      status: 'requires_action',
+      amount: 2599,
+      currency: 'eur',
+      nextAction,
+    });
+    expect(email.subject).toBe('Action needed — confirm your payment of €25.99');
+    expect(email.text).toContain(
+      `Your bank asks you to confirm the payment of €25.99 for order ${base.orderId}.`,
+    );
+    expect(email.text).toContain('Confirm it here: https://hooks.stripe.test/3ds?a=1&b=2\n');
+    expect(email.html).toContain(
+      '<a href="https://hooks.stripe.test/3ds?a=1&amp;b=2">Confirm the payment</a>',
+    );
+    expect(email.text).not.toContain('pi_1_secret_2'); // the client secret belongs to Stripe.js, not to email
+    const inApp = renderPaymentEmail({
+      ...base,
+      status: 'requires_action',
+      nextAction: { type: 'use_stripe_sdk', clientSecret: 'pi_1_secret_2' },
+    });
+    expect(inApp.text).toContain('Open your order in the app to confirm it.');
+    expect(inApp.text).toContain('If you do not, the order is cancelled and nothing is charged.');
+  });
 });

@@ -7,6 +7,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 
+import type { NextAction } from '@paystream/common';
 import type { OrderStatus } from '../domain/order-status';
 
 export interface OrderItem {
@@ -39,6 +40,10 @@ export class Order {
   /** Minor units refunded so far (partial refunds add up; never more than `amount`). */
   @Column({ name: 'refunded_amount', type: 'integer', default: 0 })
   refundedAmount: number;
+
+  /** While `requires_action`: what the customer must do (Stripe.js takes the client secret). */
+  @Column({ name: 'next_action', type: 'jsonb', nullable: true })
+  nextAction: NextAction | null;
 
   @Column({ name: 'failure_reason', type: 'text', nullable: true })
   failureReason: string | null;

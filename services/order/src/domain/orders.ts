@@ -100,7 +100,8 @@ export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Pr
     if (!fresh.length) return 'duplicate';
     // TypeORM's postgres driver answers an UPDATE with [rows, rowCount].
     const [, count] = await tx.query<[unknown[], number]>(
-      `UPDATE orders SET status = $2, failure_reason = $3, payment_intent_id = $4, updated_at = now()
+      `UPDATE orders SET status = $2, failure_reason = $3, payment_intent_id = $4, next_action = $6,
+          updated_at = now()
         WHERE id = $1 AND status = ANY($5)`,
       [
         event.orderId,
@@ -108,6 +109,8 @@ export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Pr
         event.failureReason ?? null,
         event.paymentIntentId ?? null,
         statusesAccepting(outcome),
+        // Kept only while the customer has something to do; any later step clears it.
+        outcome === 'requires_action' && event.nextAction ? JSON.stringify(event.nextAction) : null,
       ],
     );
     if (count === 1) return 'applied';
@@ -126,6 +129,7 @@ export function orderView(order: Order) {
     ...(order.failureReason ? { failureReason: order.failureReason } : {}),
     ...(order.paymentIntentId ? { paymentIntentId: order.paymentIntentId } : {}),
     refundedAmount: order.refundedAmount,
+    ...(order.status === 'requires_action' && order.nextAction ? { nextAction: order.nextAction } : {}),
     createdAt: order.createdAt.toISOString(),
     updatedAt: order.updatedAt.toISOString(),
   };

@@ -10,7 +10,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Consumer, Producer } from 'kafkajs';
 import type { paymentWorkflow } from '@paystream/workflows';
-import { ORDER_ID, USER_ID } from '@paystream/workflows';
+import { ORDER_ID, paymentWorkflowId, USER_ID } from '@paystream/workflows';
 
 export const PAYMENT_CONSUMER_GROUP = 'payment-service';
 
@@ -19,6 +19,8 @@ export interface OrderConsumerDeps {
   producer: Producer;
   client: Client;
   logger: Logger;
+  /** PAYMENT_AUTH_TIMEOUT: how long a customer has to complete 3-D Secure. */
+  authTimeoutSeconds: number;
   taskQueue?: string;
   groupId?: string;
 }
@@ -38,12 +40,12 @@ export function consumeOrders(deps: OrderConsumerDeps): Promise<void> {
     logger,
     onInvalid: parkTo(deps.producer, groupId),
     handle: async (order) => {
-      const workflowId = `payment-${order.orderId}`;
+      const workflowId = paymentWorkflowId(order.orderId);
       try {
         await client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
           workflowId,
           taskQueue,
-          args: [order],
+          args: [order, { authTimeoutSeconds: deps.authTimeoutSeconds }],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           typedSearchAttributes: [
             { key: ORDER_ID, value: order.orderId },
