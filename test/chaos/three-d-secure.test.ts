@@ -2,9 +2,7 @@ import { eventually } from '../support';
 import {
   authenticate,
   E2E_PORTS,
-  restoreStripeWebhooks,
-  sendStripeWebhooksTo,
-  startE2E,
+  startE2EWithWebhooks,
   THREE_DS_CARD,
   type Customer,
   type E2E,
@@ -23,14 +21,10 @@ const AUTH_TIMEOUT_SECONDS = 15;
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E(E2E_PORTS.threeDSecureChaos, { PAYMENT_AUTH_TIMEOUT: String(AUTH_TIMEOUT_SECONDS) });
-  await sendStripeWebhooksTo(e2e.services.url('gateway'));
+  e2e = await startE2EWithWebhooks(E2E_PORTS.threeDSecureChaos, AUTH_TIMEOUT_SECONDS);
 }, 180_000);
 
-afterAll(async () => {
-  await restoreStripeWebhooks();
-  await e2e?.stop();
-});
+afterAll(() => e2e?.stop());
 
 it('payment service killed while workflows wait for authentication: authenticated paid, abandoned failed, none charged twice', async () => {
   const buyers: Customer[] = [];

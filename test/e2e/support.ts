@@ -39,7 +39,7 @@ export const E2E_PORTS = {
 export const THREE_DS_CARD = { number: '4000002760003184', expMonth: 12, expYear: 2034, cvc: '123' };
 
 /** Points localstripe's webhook endpoint (it has no dashboard) at `gatewayUrl`, as `stack up` does for :8080. */
-export function sendStripeWebhooksTo(gatewayUrl: string): Promise<void> {
+function sendStripeWebhooksTo(gatewayUrl: string): Promise<void> {
   return registerLocalstripeWebhook(cfg.STRIPE_API_BASE, 'paystream', {
     url: `${gatewayUrl}/webhooks/stripe`,
     secret: cfg.STRIPE_WEBHOOK_SECRET,
@@ -48,7 +48,7 @@ export function sendStripeWebhooksTo(gatewayUrl: string): Promise<void> {
 }
 
 /** Back to the local stack's own gateway. */
-export const restoreStripeWebhooks = () => sendStripeWebhooksTo(`http://127.0.0.1:${cfg.GATEWAY_PORT}`);
+const restoreStripeWebhooks = () => sendStripeWebhooksTo(`http://127.0.0.1:${cfg.GATEWAY_PORT}`);
 
 /** Plays the customer at the bank: localstripe's stand-in for Stripe.js' 3-D Secure challenge. */
 export async function authenticate(intentId: string, clientSecret: string, success: boolean): Promise<void> {
@@ -110,6 +110,22 @@ export interface E2E {
 }
 
 const stripe = createStripe(cfg); // localstripe itself: keeps every PaymentIntent, so charges can be read back
+
+/**
+ * A set whose payment service has `authTimeoutSeconds` for 3-D Secure, and which receives localstripe's
+ * webhooks while it runs (they go back to the stack's own gateway when it stops).
+ */
+export async function startE2EWithWebhooks(basePort: number, authTimeoutSeconds: number): Promise<E2E> {
+  const e2e = await startE2E(basePort, { PAYMENT_AUTH_TIMEOUT: String(authTimeoutSeconds) });
+  await sendStripeWebhooksTo(e2e.services.url('gateway'));
+  return {
+    ...e2e,
+    stop: async () => {
+      await restoreStripeWebhooks();
+      await e2e.stop();
+    },
+  };
+}
 
 /**
  * Starts the services on basePort..basePort+4 and everything around them (with `extraEnv` for the

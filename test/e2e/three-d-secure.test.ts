@@ -5,9 +5,7 @@ import { cfg, collectTopic, eventually, mailpit } from '../support';
 import {
   authenticate,
   E2E_PORTS,
-  restoreStripeWebhooks,
-  sendStripeWebhooksTo,
-  startE2E,
+  startE2EWithWebhooks,
   THREE_DS_CARD,
   type Auth,
   type E2E,
@@ -23,14 +21,10 @@ const AUTH_TIMEOUT_SECONDS = 8;
 let e2e: E2E;
 
 beforeAll(async () => {
-  e2e = await startE2E(E2E_PORTS.threeDSecure, { PAYMENT_AUTH_TIMEOUT: String(AUTH_TIMEOUT_SECONDS) });
-  await sendStripeWebhooksTo(e2e.services.url('gateway'));
+  e2e = await startE2EWithWebhooks(E2E_PORTS.threeDSecure, AUTH_TIMEOUT_SECONDS);
 }, 180_000);
 
-afterAll(async () => {
-  await restoreStripeWebhooks();
-  await e2e?.stop();
-});
+afterAll(() => e2e?.stop());
 
 /** An order by a new customer whose card asks for 3-D Secure, followed until it waits for them. */
 async function orderNeedingAuthentication() {

@@ -56,6 +56,9 @@ describe('an order, end to end', () => {
       { amount: 100, items: [], currency: 'usd' },
       { currency: 'usd' },
       { amount: '100', currency: 'usd' },
+      // Postgres refuses NUL in text: it used to surface as a 500.
+      { items: [{ sku: 'SKU\u0000', quantity: 1, unitAmount: 100 }], currency: 'usd' },
+      { items: [{ sku: 'SKU\ud800', quantity: 1, unitAmount: 100 }], currency: 'usd' },
     ]) {
       const res = await post('/orders/create', body, bob.auth);
       expect({ body, status: res.status }).toEqual({ body, status: 400 });

@@ -88,8 +88,75 @@ export function createServiceApp({
   if (parseJson) {
     app.use(requireJsonBody);
     app.use(express.json({ limit: bodyLimit, strict: true, type: 'application/json' }));
+    app.use(rejectUnsafeText);
   }
   return app;
+}
+
+/** Deeper JSON than any route takes is refused before anything walks it. */
+const MAX_JSON_DEPTH = 16;
+// C0 and C1 control characters (tab and newline included: no field takes them).
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+// Half of a UTF-16 pair with no other half: JSON allows "\ud800", UTF-8 (and Postgres) cannot hold it.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The first string in `value` (by JSON path) that no text field may hold, with the reason. */
+export function unsafeText(
+  value: unknown,
+  path = '',
+  depth = 0,
+): { field: string; message: string } | undefined {
+  const field = path || '(body)';
+  if (depth > MAX_JSON_DEPTH) return { field, message: `is nested deeper than ${MAX_JSON_DEPTH} levels` };
+  if (typeof value === 'string') {
+    if (CONTROL_CHARACTERS.test(value)) return { field, message: 'must not contain control characters' };
+    if (LONE_SURROGATE.test(value))
+      return { field, message: 'must be valid Unicode (a lone surrogate was sent)' };
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  const isArray = Array.isArray(value);
+  for (const [key, item] of Object.entries(value)) {
+    const at = `${path}${path ? '.' : ''}${key}`;
+    const found =
+      (isArray ? undefined : unsafeText(key, `${at} (key)`, depth + 1)) ?? unsafeText(item, at, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * 400 for a JSON body with a control character, a lone surrogate or absurd nesting in it, before any
+ * route or database sees it (Postgres refuses NUL in text, which used to surface as a 500).
+ */
+export const rejectUnsafeText: RequestHandler = (req, _res, next) => {
+  const found = unsafeText(req.body);
+  next(found ? problems.validation([found]) : undefined);
+};
+
+/**
+ * What an error may show in a log line: its kind, message and codes — never a driver's query
+ * parameters (a new user's password hash), values or the request body.
+ */
+export function loggableError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const e = err as Error & { code?: unknown; driverError?: { code?: unknown } };
+  return {
+    type: e.name,
+    message: e.message,
+    ...(e.code !== undefined ? { code: e.code } : {}),
+    ...(e.driverError?.code !== undefined ? { driverCode: e.driverError.code } : {}),
+    stack: e.stack,
+  };
+}
+
+/** Postgres refused a value itself (class 22, data exception): the request's fault, not the server's. */
+function isDataException(err: unknown): boolean {
+  const code =
+    (err as { driverError?: { code?: string }; code?: string }).driverError?.code ??
+    (err as { code?: string }).code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
 }
 
 /** 415 for a request that carries a body in anything but JSON. */
@@ -150,13 +217,16 @@ export function finish(app: Express, logger: Logger): Express {
       problem = new HttpProblem(415, 'unsupported-media-type');
     else if (parserError.status && parserError.status >= 400 && parserError.status < 500)
       problem = new HttpProblem(parserError.status, 'validation-error', 'Malformed request');
-    else if (isDependencyDown(err)) {
-      (req.log ?? logger).warn({ err }, 'dependency unavailable');
+    else if (isDataException(err)) {
+      (req.log ?? logger).warn({ err: loggableError(err) }, 'value refused by the database');
+      problem = problems.validation([{ field: '(body)', message: 'a value is not valid for its field' }]);
+    } else if (isDependencyDown(err)) {
+      (req.log ?? logger).warn({ err: loggableError(err) }, 'dependency unavailable');
       problem = new HttpProblem(503, 'service-unavailable', 'A dependency is unavailable; try again', {
         retryAfter: 1,
       });
     } else {
-      (req.log ?? logger).error({ err }, 'unhandled error');
+      (req.log ?? logger).error({ err: loggableError(err) }, 'unhandled error');
       problem = new HttpProblem(500, 'internal-error');
     }
     if (res.headersSent) {

@@ -19,8 +19,21 @@ export interface GatewayAppDeps {
   maxBodyBytes: number;
 }
 
-/** The user service's service-to-service routes: never routed from outside. */
-const INTERNAL_ROUTES = ['/users/get', '/users/contact'];
+/**
+ * The public API, method and path: the only requests the gateway forwards. Anything else — the services'
+ * own /metrics, /readyz and /healthz, the user service's internal /get and /contact, a wrong method —
+ * is a 404 here (orchestrators reach health and metrics on each service's own port).
+ */
+const PUBLIC_ROUTES: readonly (readonly [method: string, path: RegExp])[] = [
+  ['POST', /^\/users\/(signup|signin|add|setup-intent)$/],
+  ['POST', /^\/orders\/create$/],
+  ['GET', /^\/orders\/status\/[^/]+$/],
+  ['GET', /^\/orders\/?$/],
+  ['POST', /^\/webhooks\/stripe$/],
+];
+
+const isPublicRoute = (method: string, path: string) =>
+  PUBLIC_ROUTES.some(([m, pattern]) => m === method && pattern.test(path));
 
 /** Identity headers only the gateway may set; clients' copies are stripped before proxying. */
 export const RESERVED_HEADERS = ['x-user-id', 'x-service-token'];
@@ -38,7 +51,7 @@ async function upstreamHealthy(baseUrl: string): Promise<void> {
  *   POST /orders/create, GET /orders/status/:orderId  → order  (token)
  *   GET /orders?limit&cursor&status (history)        → order  (token)
  *   POST /webhooks/stripe (Stripe-Signature, raw body) → payment (no token; ≤ 64 KiB)
- * The user service's internal GET /get/:userId and /contact/:userId are never reachable from outside.
+ * Only these are forwarded (PUBLIC_ROUTES); everything else is a 404 at the gateway.
  */
 export function createGatewayApp(deps: GatewayAppDeps): Express {
   const { logger, agent, timeoutMs, maxBodyBytes } = deps;
@@ -50,8 +63,12 @@ export function createGatewayApp(deps: GatewayAppDeps): Express {
       order: () => upstreamHealthy(deps.orderServiceUrl),
     }),
   );
-  app.use(INTERNAL_ROUTES, (req, _res, next) =>
-    next(problems.notFound(`No route for ${req.method} ${req.originalUrl}`)),
+  app.use((req, _res, next) =>
+    next(
+      isPublicRoute(req.method, req.path)
+        ? undefined
+        : problems.notFound(`No route for ${req.method} ${req.path}`),
+    ),
   );
   const common = {
     agent,

@@ -23,7 +23,7 @@ describe('gateway reverse proxy', () => {
     app.get('/healthz', (_req, res) => {
       res.json({ status: 'ok' });
     });
-    app.get('/slow', (_req, res) => {
+    app.post('/setup-intent', (_req, res) => {
       setTimeout(() => res.json({ late: true }), 1500);
     });
     app.use((req, res) => {
@@ -131,7 +131,8 @@ describe('gateway reverse proxy', () => {
   });
 
   it('mints a request id when the caller sends none or a bad one', async () => {
-    const res = await fetch(`${gateway.url}/users/anything`, {
+    const res = await fetch(`${gateway.url}/users/add`, {
+      method: 'POST',
       headers: { ...auth, 'x-request-id': 'bad id with spaces' },
     });
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
@@ -156,7 +157,7 @@ describe('gateway reverse proxy', () => {
   });
 
   it('answers 504 when the upstream is too slow and 502 when it is down', async () => {
-    const slow = await fetch(`${gateway.url}/users/slow`, { headers: auth });
+    const slow = await fetch(`${gateway.url}/users/setup-intent`, { method: 'POST', headers: auth });
     expect(slow.status).toBe(504);
     expect(((await slow.json()) as { type: string }).type).toMatch(/gateway-timeout$/);
     const down = await fetch(`${gateway.url}/orders/status/123`, { headers: auth });
@@ -170,6 +171,29 @@ describe('gateway reverse proxy', () => {
     const unknown = await fetch(`${gateway.url}/nope`);
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toMatch(/application\/problem\+json/);
+  });
+
+  it('forwards only the public routes: services’ health, metrics and wrong methods are 404 even signed in', async () => {
+    const before = seen.length;
+    const refused: [string, string][] = [
+      ['GET', '/users/metrics'],
+      ['GET', '/users/healthz'],
+      ['GET', '/users/readyz'],
+      ['GET', '/orders/metrics'],
+      ['GET', '/orders/readyz'],
+      ['GET', '/users/contact/00000000-0000-0000-0000-000000000000'],
+      ['GET', '/users/signup'],
+      ['DELETE', '/orders/status/x'],
+      ['POST', '/orders/status/x'],
+      ['POST', '/users/add/extra'],
+      ['GET', '/webhooks/stripe'],
+    ];
+    for (const [method, path] of refused) {
+      const res = await fetch(`${gateway.url}${path}`, { method, headers: auth });
+      expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
+    }
+    expect(seen.length).toBe(before); // none of them reached a service
+    expect((await fetch(`${gateway.url}/users/add`, { method: 'POST', headers: auth })).status).toBe(201);
   });
 });
 

@@ -54,7 +54,6 @@ runService('payment', async (svc) => {
       toleranceSeconds: cfg.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
       client: temporal.client,
       producer: kafka.producer,
-      logger,
     },
   });
   await httpPart(svc, app, cfg.PAYMENT_PORT);

@@ -4,7 +4,6 @@ import {
   publishJson,
   STRIPE_WEBHOOK_EVENTS,
   TOPICS,
-  type Logger,
   type Stripe,
 } from '@paystream/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -20,7 +19,6 @@ export interface WebhookDeps {
   toleranceSeconds: number;
   client: Client;
   producer: Producer;
-  logger: Logger;
 }
 
 /** The order a Stripe object belongs to: Paystream puts `orderId` in every PaymentIntent's metadata. */
@@ -78,7 +76,7 @@ export function stripeWebhookRoutes(deps: WebhookDeps): Router {
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       metrics.stripeWebhooks.inc({ type: event.type, result: 'no-workflow' });
-      deps.logger.warn(log, 'stripe event for an order with no running payment workflow');
+      req.log.info(log, 'stripe event for an order with no running payment workflow');
     }
     res.json({ received: true });
   });

@@ -1,19 +1,11 @@
-import type { DataSource } from 'typeorm';
 import { startUserBehindGateway, type UserBehindGateway } from './user-behind-gateway';
-import { cfg, type RunningApp } from '../../../test/support';
+import { cfg } from '../../../test/support';
 
 /**
  * POST /users/setup-intent: the user service on the real Postgres and localstripe, reached through the
  * real gateway over HTTP. What the service created is read back from localstripe with the secret key.
  */
 const json = { 'content-type': 'application/json' };
-
-let db: DataSource;
-let user: RunningApp;
-let gateway: RunningApp;
-
-const post: UserBehindGateway['post'] = (...args) => stack.post(...args);
-const signedUp: UserBehindGateway['signedUp'] = (prefix) => stack.signedUp(prefix);
 
 /** Straight to localstripe with the secret key, as the service's own Stripe client would. */
 async function stripeApi(method: 'GET' | 'POST', path: string, form?: Record<string, string>) {
@@ -30,7 +22,7 @@ async function stripeApi(method: 'GET' | 'POST', path: string, form?: Record<str
 }
 
 async function storedCustomerId(userId: string): Promise<string | null> {
-  const rows = await db.query<{ stripe_customer_id: string | null }[]>(
+  const rows = await stack.db.query<{ stripe_customer_id: string | null }[]>(
     `SELECT stripe_customer_id FROM users WHERE id = $1`,
     [userId],
   );
@@ -42,19 +34,18 @@ let stack: UserBehindGateway;
 
 beforeAll(async () => {
   stack = await startUserBehindGateway('setup-intent-test');
-  ({ db, user, gateway } = stack);
 });
 
 afterAll(() => stack.close());
 
 describe('POST /users/setup-intent', () => {
   it('answers 401 without a token, and without the gateway no identity can be claimed', async () => {
-    const anonymous = await post('/users/setup-intent', {});
+    const anonymous = await stack.post('/users/setup-intent', {});
     expect(anonymous.status).toBe(401);
     expect(anonymous.type).toMatch(/application\/problem\+json/);
 
-    const { id } = await signedUp('seti-direct');
-    const direct = await fetch(`${user.url}/setup-intent`, {
+    const { id } = await stack.signedUp('seti-direct');
+    const direct = await fetch(`${stack.user.url}/setup-intent`, {
       method: 'POST',
       headers: { ...json, 'x-user-id': id },
       body: '{}',
@@ -64,10 +55,10 @@ describe('POST /users/setup-intent', () => {
   });
 
   it('creates an off-session SetupIntent for the user’s Stripe customer, reused on a second call', async () => {
-    const { id, auth } = await signedUp('seti');
+    const { id, auth } = await stack.signedUp('seti');
     expect(await storedCustomerId(id)).toBeNull();
 
-    const first = await post('/users/setup-intent', {}, auth);
+    const first = await stack.post('/users/setup-intent', {}, auth);
     expect(first.status).toBe(201);
     expect(first.body).toEqual({ clientSecret: expect.any(String), setupIntentId: expect.any(String) });
     const firstId = first.body.setupIntentId as string;
@@ -91,7 +82,7 @@ describe('POST /users/setup-intent', () => {
     expect(customer).toMatchObject({ id: customerId, metadata: { userId: id } });
 
     // A second call (an empty body this time) is a new intent for the same customer; no new customer.
-    const second = await fetch(`${gateway.url}/users/setup-intent`, { method: 'POST', headers: auth });
+    const second = await fetch(`${stack.gateway.url}/users/setup-intent`, { method: 'POST', headers: auth });
     expect(second.status).toBe(201);
     const secondBody = (await second.json()) as { clientSecret: string; setupIntentId: string };
     expect(secondBody.setupIntentId).toMatch(/^seti_/);
@@ -100,7 +91,7 @@ describe('POST /users/setup-intent', () => {
     const secondIntent = await stripeApi('GET', `/setup_intents/${secondBody.setupIntentId}`);
     expect(secondIntent.customer).toBe(customerId);
     expect(await storedCustomerId(id)).toBe(customerId);
-    const [n] = await db.query<{ n: number }[]>(
+    const [n] = await stack.db.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM users WHERE stripe_customer_id = $1`,
       [customerId],
     );
@@ -108,8 +99,8 @@ describe('POST /users/setup-intent', () => {
   });
 
   it('yields a payment method that POST /users/add saves on the same customer', async () => {
-    const { id, auth } = await signedUp('seti-add');
-    const created = await post('/users/setup-intent', {}, auth);
+    const { id, auth } = await stack.signedUp('seti-add');
+    const created = await stack.post('/users/setup-intent', {}, auth);
     expect(created.status).toBe(201);
     // Stripe.js would confirm with the client secret; localstripe only confirms with the secret key.
     const confirmed = await stripeApi(
@@ -122,10 +113,10 @@ describe('POST /users/setup-intent', () => {
     expect(confirmed.status).toBe('succeeded');
     expect(confirmed.payment_method).toMatch(/^pm_/);
 
-    const added = await post('/users/add', { paymentMethodId: confirmed.payment_method }, auth);
+    const added = await stack.post('/users/add', { paymentMethodId: confirmed.payment_method }, auth);
     expect(added.status).toBe(201);
     expect(added.body).toMatchObject({ brand: 'visa', last4: '4242', isDefault: true });
-    const rows = await db.query<{ stripe_customer_id: string; stripe_payment_method_id: string }[]>(
+    const rows = await stack.db.query<{ stripe_customer_id: string; stripe_payment_method_id: string }[]>(
       `SELECT stripe_customer_id, stripe_payment_method_id FROM payment_methods WHERE user_id = $1`,
       [id],
     );
@@ -135,15 +126,15 @@ describe('POST /users/setup-intent', () => {
   });
 
   it('refuses any field in the body with a 400 problem, before anything reaches Stripe', async () => {
-    const { id, auth } = await signedUp('seti-bad');
-    const unknown = await post('/users/setup-intent', { customer: 'cus_someone_else' }, auth);
+    const { id, auth } = await stack.signedUp('seti-bad');
+    const unknown = await stack.post('/users/setup-intent', { customer: 'cus_someone_else' }, auth);
     expect(unknown.status).toBe(400);
     expect(unknown.type).toMatch(/application\/problem\+json/);
     expect(unknown.body.type).toBe('https://paystream.dev/problems/validation-error');
     expect(unknown.body.errors).toEqual([{ field: '(body)', message: expect.any(String) }]);
     expect(JSON.stringify(unknown.body)).not.toMatch(/at .*\.ts:\d+|sk_test/);
 
-    const notAnObject = await post('/users/setup-intent', '[]', auth);
+    const notAnObject = await stack.post('/users/setup-intent', '[]', auth);
     expect(notAnObject.status).toBe(400);
     expect(notAnObject.type).toMatch(/application\/problem\+json/);
     expect(await storedCustomerId(id)).toBeNull();

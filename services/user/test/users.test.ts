@@ -275,7 +275,22 @@ describe('bad input', () => {
       ['/users/signup', { method: 'POST', headers: json, body: '[]' }, 400],
       ['/users/signup', { method: 'POST', headers: json, body: 'null' }, 400],
       ['/users/signin', { method: 'POST', headers: json, body: '"string"' }, 400],
-      ['/users/nope', { method: 'POST', headers: json, body: '{}' }, 401],
+      // A NUL in a name was a 500 from Postgres, with the new user's hash in the error log line.
+      [
+        '/users/signup',
+        {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ email: uniqueEmail('nul'), password: PASSWORD, name: 'Ada\u0000' }),
+        },
+        400,
+      ],
+      [
+        '/users/signup',
+        { method: 'POST', headers: json, body: '{"email":"a@b.test","password":"x","name":"\\udc00"}' },
+        400,
+      ],
+      ['/users/nope', { method: 'POST', headers: json, body: '{}' }, 404],
       ['/nope', { method: 'GET' }, 404],
     ];
     for (const [path, init, status] of cases) {

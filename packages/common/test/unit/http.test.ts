@@ -14,7 +14,10 @@ import { createLogger } from '../../src/logger';
 import { problems } from '../../src/problem';
 
 // An in-process app on an ephemeral 127.0.0.1 port: the real error handler, none of the stack.
-const logger = createLogger('unit', 'silent');
+// Its log lines are kept, to prove what they never contain.
+const logLines: string[] = [];
+const logger = createLogger('unit', 'info', { write: (line: string) => logLines.push(line) });
+const HASH = 'scrypt$32768$8$3$c2FsdA$aGFzaA';
 let server: Server;
 let base: string;
 
@@ -31,6 +34,22 @@ beforeAll(async () => {
   });
   app.get('/db-down', () => {
     throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  });
+  app.post('/signup', () => {
+    // What TypeORM throws when Postgres refuses a value: the query and its parameters ride along.
+    throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
+      name: 'QueryFailedError',
+      query: 'INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3)',
+      parameters: ['ada@example.test', 'Ada\u0000', HASH],
+      driverError: { code: '22021' },
+    });
+  });
+  app.get('/db-bug', () => {
+    throw Object.assign(new Error('column "nope" does not exist'), {
+      name: 'QueryFailedError',
+      parameters: [HASH],
+      driverError: { code: '42703' },
+    });
   });
   app.post('/orders', (req, res) => {
     const body = validate(z.object({ amount: z.number().int().positive() }), req.body);
@@ -136,5 +155,44 @@ describe('pure helpers', () => {
     expect(isDependencyDown(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isDependencyDown({ code: '23505', message: 'duplicate key' })).toBe(false);
     expect(isDependencyDown(new Error('boom'))).toBe(false);
+  });
+});
+
+describe('hostile input', () => {
+  const cases: [string, string, string][] = [
+    ['NUL in a field', JSON.stringify({ name: 'Ada\u0000' }), 'name'],
+    [
+      'an escape character in a nested field',
+      JSON.stringify({ items: [{ sku: 'A\u001b[31m' }] }),
+      'items.0.sku',
+    ],
+    ['a lone surrogate', '{"name":"\\ud800x"}', 'name'],
+    ['a control character in a key', '{"a\\u0007b":1}', 'a\u0007b (key)'],
+    ['JSON nested 40 deep', '['.repeat(40) + ']'.repeat(40), '0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0'],
+  ];
+
+  it.each(cases)('answers 400 naming the field for %s, before any route runs', async (_what, body, field) => {
+    const { res, body: problem } = await call('/signup', post(body));
+    expect(res.status).toBe(400);
+    expect(problem.errors).toEqual([{ field: expect.stringContaining(field), message: expect.any(String) }]);
+  });
+
+  it('keeps ordinary Unicode: accents, CJK and emoji pass', async () => {
+    const { res } = await call('/orders', post(JSON.stringify({ amount: 1, note: 'Zoë 東京 🎉' })));
+    expect(res.status).toBe(201);
+  });
+
+  it('answers 400 when Postgres refuses a value, and logs no parameter of the query', async () => {
+    logLines.length = 0;
+    const { res } = await call('/signup', post(JSON.stringify({ name: 'Ada' })));
+    expect(res.status).toBe(400);
+    const { res: bug } = await call('/db-bug');
+    expect(bug.status).toBe(500);
+    const logged = logLines.join('\n');
+    expect(logged).toContain('invalid byte sequence');
+    expect(logged).toContain('42703');
+    expect(logged).not.toContain(HASH);
+    expect(logged).not.toContain('ada@example.test');
+    expect(logged).not.toContain('INSERT INTO');
   });
 });
