@@ -129,8 +129,9 @@ describe('3-D Secure', () => {
       status: 'failed',
       failureReason: 'The provided PaymentMethod has failed authentication.',
     });
+    // Cancelled, so the public client secret cannot confirm it later behind a failed order.
     const [intent] = await e2e.intentsFor(orderId);
-    expect(intent!.status).toBe('requires_payment_method');
+    expect(intent!.status).toBe('canceled');
     expect(intent!.latest_charge ?? null).toBeNull();
   });
 

@@ -184,22 +184,35 @@ export async function paymentWorkflow(
       status,
     );
 
-  /** Waits for the customer: a hint re-reads the intent; the end of the window cancels it. */
+  /**
+   * Waits for the customer: a hint re-reads the intent. Every way out that is not a success — the window
+   * closed, the customer failed the challenge, Stripe could not be read — cancels the intent and trusts
+   * what the cancel finds: its client secret is public, so an intent left open could still be confirmed
+   * (and charged) after the order was reported failed.
+   */
   async function authenticated(intentId: string, nextAction: NextAction): Promise<PaymentResult> {
     await publish('requires_action', { nextAction });
     const deadline = Date.now() + (options.authTimeoutSeconds ?? DEFAULT_AUTH_TIMEOUT_SECONDS) * 1000;
+    let failureReason = AUTH_NOT_COMPLETED;
     for (;;) {
       const left = deadline - Date.now();
       const hinted = left > 0 && (await condition(() => hints.length > 0, left));
-      const state: IntentState = hinted
-        ? await calls.getPaymentIntentState(intentId)
-        : await calls.cancelPaymentIntent(intentId);
-      hints.length = 0;
-      if (state.status === 'succeeded') return { status: 'succeeded', paymentIntentId: intentId };
-      if (!hinted) return { status: 'failed', paymentIntentId: intentId, failureReason: AUTH_NOT_COMPLETED };
-      if (state.status === 'failed')
-        return { status: 'failed', paymentIntentId: intentId, failureReason: state.failureReason };
+      hints.length = 0; // taken now: a hint arriving during the read wakes the next round
+      if (!hinted) break;
+      const state: IntentState | undefined = await calls
+        .getPaymentIntentState(intentId)
+        .catch((err: unknown) => {
+          if (err instanceof TemporalFailure) return undefined; // Stripe unreadable: the cancel decides
+          throw err;
+        });
+      if (state?.status === 'succeeded') return { status: 'succeeded', paymentIntentId: intentId };
+      if (state?.status === 'pending') continue;
+      if (state?.status === 'failed') failureReason = state.failureReason;
+      break;
     }
+    const final = await calls.cancelPaymentIntent(intentId);
+    if (final.status === 'succeeded') return { status: 'succeeded', paymentIntentId: intentId };
+    return { status: 'failed', paymentIntentId: intentId, failureReason };
   }
 
   try {

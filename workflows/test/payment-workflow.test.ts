@@ -338,7 +338,7 @@ describe('paymentWorkflow and 3-D Secure', () => {
   });
 
   it('fails with Stripe’s reason when the customer fails authentication', async () => {
-    const { result, events } = await run(
+    const { result, calls, events } = await run(
       '3ds-refused',
       {
         confirmPaymentIntent: needsAction,
@@ -355,6 +355,24 @@ describe('paymentWorkflow and 3-D Secure', () => {
       failureReason: 'The provided PaymentMethod has failed authentication.',
     });
     expect(kinds(events)).toEqual(['requires_action', 'failed']);
+    // Its client secret is public: an intent left open could still be confirmed after the order failed.
+    expect(calls.filter((c) => c === 'cancelPaymentIntent')).toHaveLength(1);
+  });
+
+  it('cancels, and trusts the cancel, when Stripe cannot be read after a webhook', async () => {
+    const { result, calls, events } = await run(
+      '3ds-unreadable',
+      {
+        confirmPaymentIntent: needsAction,
+        getPaymentIntentState: () =>
+          Promise.reject(ApplicationFailure.nonRetryable('Stripe unreachable', 'StripeDown')),
+        cancelPaymentIntent: () => Promise.resolve({ status: 'succeeded' as const }),
+      },
+      { during: webhook('evt_3ds_unreadable') },
+    );
+    expect(result).toMatchObject({ status: 'succeeded' });
+    expect(calls.filter((c) => c === 'cancelPaymentIntent')).toHaveLength(1);
+    expect(kinds(events)).toEqual(['requires_action', 'succeeded']);
   });
 
   it('cancels the intent when the authentication window closes, and fails the order', async () => {

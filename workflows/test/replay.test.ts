@@ -45,7 +45,8 @@ describe('workflow replay', () => {
       'payment-3ds-abandoned.json', // 3-D Secure (patch payment-3ds): the window closed, intent cancelled
       'payment-3ds-authenticated.json', // a webhook signal (and its redelivery), the intent re-read: paid
       'payment-3ds-late-success.json', // the charge won the race against the cancel
-      'payment-3ds-refused.json',
+      'payment-3ds-refused.json', // the customer failed the challenge: the intent is cancelled too
+      'payment-3ds-unreadable.json', // Stripe unreadable after a webhook: the cancel decides
       'payment-declined.json', // local activities, confirm as an activity (recorded before 3-D Secure)
       'payment-details-missing.json',
       'payment-intent-recorded.json',

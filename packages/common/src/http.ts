@@ -95,9 +95,10 @@ export function createServiceApp({
 
 /** Deeper JSON than any route takes is refused before anything walks it. */
 const MAX_JSON_DEPTH = 16;
-// C0 and C1 control characters (tab and newline included: no field takes them).
+// C0 and C1 control characters but tab, line feed and carriage return: those are whitespace a pasted
+// name may end with, or a password may hold (one accepted before this rule must still sign in).
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 // Half of a UTF-16 pair with no other half: JSON allows "\ud800", UTF-8 (and Postgres) cannot hold it.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 

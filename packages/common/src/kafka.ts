@@ -10,6 +10,7 @@ import {
 import type { ZodType } from 'zod';
 import type { Logger } from './logger';
 import { TOPICS, type ParkedMessage } from './events';
+import { loggableError } from './http';
 import { metrics } from './metrics';
 import { propagation, ROOT_CONTEXT, type Context, type TextMapGetter } from '@opentelemetry/api';
 import { inSpan, SpanKind, traceHeaders, withLogFields } from './tracing';
@@ -128,7 +129,10 @@ export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<
   // Kafka is away. Found by the chaos suite's Kafka restart.
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart) return;
-    logger.error({ err: payload.error, topic }, 'Kafka consumer stopped after a crash; starting it again');
+    logger.error(
+      { err: loggableError(payload.error), topic },
+      'Kafka consumer stopped after a crash; starting it again',
+    );
     void restartAfter(1000);
   });
   const restartAfter = async (ms: number): Promise<void> => {
@@ -138,7 +142,7 @@ export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<
       await start();
       logger.info({ topic }, 'Kafka consumer running again');
     } catch (err) {
-      logger.warn({ err, topic }, 'Kafka consumer restart failed; trying again');
+      logger.warn({ err: loggableError(err), topic }, 'Kafka consumer restart failed; trying again');
       await restartAfter(Math.min(ms * 2, 15_000));
     }
   };

@@ -3,7 +3,7 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { loadConfig, type Config } from './config';
-import { closeServer, listen } from './http';
+import { closeServer, listen, loggableError } from './http';
 import { consumerLag, createKafka, createProducer } from './kafka';
 import { createLogger, type Logger } from './logger';
 import { scrapedGauge } from './metrics';
@@ -21,6 +21,8 @@ export interface ServiceRuntime {
   readonly cfg: Config;
   readonly logger: Logger;
   part<T>(what: string, start: () => Promise<T> | T, stop: (value: T) => unknown): Promise<T>;
+  /** Stops every part and exits 1 (a supervisor restarts the service). */
+  fail(reason: string): void;
 }
 
 interface Started {
@@ -39,7 +41,7 @@ export function runService(name: string, main: (svc: ServiceRuntime) => Promise<
       try {
         await stop();
       } catch (err) {
-        logger.warn({ err, part: what }, `${name}: stopping ${what} failed`);
+        logger.warn({ err: loggableError(err), part: what }, `${name}: stopping ${what} failed`);
       }
     }
   };
@@ -65,9 +67,15 @@ export function runService(name: string, main: (svc: ServiceRuntime) => Promise<
       async part(what, start, stop) {
         if (stopping) throw new Error(`${name} is stopping; not starting ${what}`);
         const value = await start();
+        if (stopping) {
+          // A signal came while it started: the parts already listed are being stopped; stop this one too.
+          await stop(value);
+          throw new Error(`${name} is stopping; ${what} stopped at once`);
+        }
         started.push({ what, stop: () => stop(value) });
         return value;
       },
+      fail: (reason) => shutdown(reason, 1),
     };
     await svc.part(
       'tracing',
@@ -77,7 +85,7 @@ export function runService(name: string, main: (svc: ServiceRuntime) => Promise<
     await main(svc);
   };
   start().catch((err: unknown) => {
-    logger.fatal({ err }, `${name} failed to start`);
+    logger.fatal({ err: loggableError(err) }, `${name} failed to start`);
     shutdown('start failure', 1);
   });
 }
@@ -165,8 +173,8 @@ export function workerPart(svc: ServiceRuntime, create: () => Promise<RunnableWo
       const { worker, connection } = await create();
       const running = worker.run();
       running.catch((err: unknown) => {
-        svc.logger.fatal({ err }, `${svc.name} worker stopped`);
-        process.kill(process.pid, 'SIGTERM');
+        svc.logger.fatal({ err: loggableError(err) }, `${svc.name} worker stopped`);
+        svc.fail('worker stopped');
       });
       return { worker, connection, running };
     },

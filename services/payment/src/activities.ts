@@ -20,11 +20,6 @@ export interface PaymentActivityDeps {
   serviceToken: string;
   stripe: Stripe;
   producer: Producer;
-  /**
-   * Real Stripe confirms saved cards with `off_session: true` (the customer is not present);
-   * localstripe refuses that parameter on /confirm, so it is sent only to the real API.
-   */
-  confirmOffSession: boolean;
 }
 
 interface StripeErrorLike {
@@ -148,9 +143,11 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
           throw ApplicationFailure.nonRetryable('Payment was canceled', PAYMENT_ERRORS.invalidRequest);
         let confirmed: Stripe.PaymentIntent;
         try {
+          // On-session: the customer has just placed this order. With off_session Stripe declines a card
+          // that needs 3-D Secure (authentication_required) instead of asking for it (requires_action).
           confirmed = await stripe.paymentIntents.confirm(
             intentId,
-            deps.confirmOffSession ? { off_session: true } : {},
+            {},
             { idempotencyKey: `confirm-${intentId}` },
           );
         } catch (err) {
@@ -182,6 +179,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       try {
         const intent = await stripe.paymentIntents.retrieve(intentId);
         if (intent.status === 'succeeded' || intent.status === 'canceled') return intentState(intent);
+        // Stripe refuses to cancel a payment the bank is still deciding on: wait for its outcome.
+        if (intent.status === 'processing') throw new Error('payment is processing; checking again');
         try {
           return intentState(
             await stripe.paymentIntents.cancel(intentId, {}, { idempotencyKey: `cancel-${intentId}` }),
@@ -191,6 +190,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
           // intent's own state is the answer.
           const now = await stripe.paymentIntents.retrieve(intentId);
           if (now.status === 'succeeded' || now.status === 'canceled') return intentState(now);
+          if (now.status === 'processing') throw new Error('payment is processing; checking again');
           throw err;
         }
       } catch (err) {

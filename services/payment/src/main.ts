@@ -6,7 +6,6 @@ import {
   runService,
   temporalParts,
   TOPICS,
-  usesRealStripe,
   workerPart,
 } from '@paystream/common';
 import { createPaymentApp } from './app';
@@ -27,7 +26,6 @@ runService('payment', async (svc) => {
         serviceToken: cfg.SERVICE_TOKEN,
         stripe,
         producer: kafka.producer,
-        confirmOffSession: usesRealStripe(cfg),
       },
     }),
   );

@@ -64,11 +64,6 @@ export function stripeWebhookRoutes(deps: WebhookDeps): Router {
       return;
     }
     const hint: StripeHint = { eventId: event.id, type: event.type };
-    await publishJson(deps.producer, TOPICS.stripeEvents, orderId, {
-      ...hint,
-      orderId,
-      created: event.created,
-    });
     try {
       await deps.client.workflow.getHandle(paymentWorkflowId(orderId)).signal(stripeEventSignal, hint);
       metrics.stripeWebhooks.inc({ type: event.type, result: 'signalled' });
@@ -78,6 +73,13 @@ export function stripeWebhookRoutes(deps: WebhookDeps): Router {
       metrics.stripeWebhooks.inc({ type: event.type, result: 'no-workflow' });
       req.log.info(log, 'stripe event for an order with no running payment workflow');
     }
+    // After the signal, so a Kafka outage cannot hold up a payment; a failure here is a 5xx, Stripe
+    // redelivers, and the workflow ignores the event id it has already seen.
+    await publishJson(deps.producer, TOPICS.stripeEvents, orderId, {
+      ...hint,
+      orderId,
+      created: event.created,
+    });
     res.json({ received: true });
   });
   return router;

@@ -177,8 +177,8 @@ describe('hostile input', () => {
     expect(problem.errors).toEqual([{ field: expect.stringContaining(field), message: expect.any(String) }]);
   });
 
-  it('keeps ordinary Unicode: accents, CJK and emoji pass', async () => {
-    const { res } = await call('/orders', post(JSON.stringify({ amount: 1, note: 'Zoë 東京 🎉' })));
+  it('keeps ordinary Unicode and whitespace: accents, CJK, emoji, tab and newline pass', async () => {
+    const { res } = await call('/orders', post(JSON.stringify({ amount: 1, note: 'Zoë 東京 🎉\tx\r\n' })));
     expect(res.status).toBe(201);
   });
 

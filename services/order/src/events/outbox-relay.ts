@@ -1,4 +1,5 @@
 import {
+  loggableError,
   contextFromKafka,
   messagingAttributes,
   metrics,
@@ -121,7 +122,7 @@ export class OutboxRelay {
       } catch (err) {
         // Kafka or Postgres away: the rows stay unpublished; back off and try again.
         failures++;
-        this.logger.warn({ err, failures }, 'outbox relay pass failed');
+        this.logger.warn({ err: loggableError(err), failures }, 'outbox relay pass failed');
         await this.sleep(Math.min(200 * 2 ** failures, 5000));
       }
     }
@@ -145,7 +146,10 @@ export class OutboxRelay {
     const client = new Client({ connectionString: this.opts.databaseUrl });
     client.on('notification', () => this.wake?.());
     client.on('error', (err) => {
-      this.logger.warn({ err }, 'outbox LISTEN connection lost; polling until it is back');
+      this.logger.warn(
+        { err: loggableError(err) },
+        'outbox LISTEN connection lost; polling until it is back',
+      );
       this.listener = undefined;
       setTimeout(() => void this.listen().catch(() => undefined), 2000).unref();
     });
@@ -154,7 +158,7 @@ export class OutboxRelay {
       await client.query('LISTEN outbox');
       this.listener = client;
     } catch (err) {
-      this.logger.warn({ err }, 'outbox LISTEN failed; polling only');
+      this.logger.warn({ err: loggableError(err) }, 'outbox LISTEN failed; polling only');
       await client.end().catch(() => undefined);
       setTimeout(() => void this.listen().catch(() => undefined), 2000).unref();
     }
