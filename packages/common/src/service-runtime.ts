@@ -2,7 +2,9 @@ import type { Server } from 'node:http';
 import type { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from './config';
+import { initDataSource } from './db';
 import { closeServer, listen, loggableError } from './http';
 import { consumerLag, createKafka, createProducer } from './kafka';
 import { createLogger, type Logger } from './logger';
@@ -91,6 +93,15 @@ export function runService(name: string, main: (svc: ServiceRuntime) => Promise<
 }
 
 // ---------------------------------------------------------------- the parts services share
+
+/** The service's own database, migrated to its schema at start. */
+export function databasePart(svc: ServiceRuntime, dataSource: DataSource): Promise<DataSource> {
+  return svc.part(
+    'postgres',
+    () => initDataSource(dataSource),
+    (db) => db.destroy(),
+  );
+}
 
 export interface KafkaParts {
   kafka: Kafka;

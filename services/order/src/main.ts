@@ -1,7 +1,7 @@
 import {
   consumerPart,
+  databasePart,
   httpPart,
-  initDataSource,
   kafkaParts,
   runService,
   scrapedGauge,
@@ -14,11 +14,7 @@ import { consumePaymentEvents, ORDER_CONSUMER_GROUP } from './events/payment-con
 
 runService('order', async (svc) => {
   const { cfg, logger } = svc;
-  const db = await svc.part(
-    'postgres',
-    () => initDataSource(orderDataSource(cfg.ORDER_DATABASE_URL)),
-    (db) => db.destroy(),
-  );
+  const db = await databasePart(svc, orderDataSource(cfg.ORDER_DATABASE_URL));
   const kafka = await kafkaParts(svc);
   scrapedGauge('outbox_backlog', 'Outbox rows not yet published to Kafka', async () => {
     const [row] = await db.query<{ n: number }[]>(
