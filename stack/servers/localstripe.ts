@@ -1,6 +1,6 @@
 /** localstripe: the stateful fake Stripe the services use, pip-installed into a venv in the cache. */
 import fs from 'node:fs';
-import { registerLocalstripeWebhook, STRIPE_WEBHOOK_EVENTS } from '@paystream/common';
+import { STRIPE_WEBHOOK_EVENTS } from '@paystream/common';
 import path from 'node:path';
 import { httpOk, runLogged, startDaemon, stopDaemon, timed, waitFor, which } from '../process';
 import { VERSIONS } from '../versions';
@@ -53,4 +53,22 @@ export function localstripeServer({ cfg, paths, aptInstall }: ServerDeps): Local
     describe: () =>
       `localstripe  http://127.0.0.1:${cfg.LOCALSTRIPE_PORT} (stateful fake Stripe the services use)`,
   };
+}
+
+/**
+ * Registers (or moves) a webhook endpoint on localstripe, which has no dashboard: `id` names it, so
+ * registering again replaces it. Real Stripe: the dashboard or `stripe listen --forward-to`.
+ */
+export async function registerLocalstripeWebhook(
+  localstripeUrl: string,
+  id: string,
+  endpoint: { url: string; secret: string; events: readonly string[] },
+): Promise<void> {
+  const res = await fetch(new URL(`/_config/webhooks/${encodeURIComponent(id)}`, localstripeUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ url: endpoint.url, secret: endpoint.secret, events: endpoint.events }),
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok) throw new Error(`localstripe refused the webhook endpoint: HTTP ${res.status}`);
 }

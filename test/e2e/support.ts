@@ -13,7 +13,6 @@ import {
   createKafka,
   createProducer,
   createStripe,
-  registerLocalstripeWebhook,
   STRIPE_WEBHOOK_EVENTS,
   type Stripe,
 } from '@paystream/common';
@@ -21,6 +20,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import { Client as PgClient } from 'pg';
 import { cfg, eventually, mailpit, uniqueEmail } from '../support';
+import { registerLocalstripeWebhook } from '../../stack/servers/localstripe';
 import { startOtlpReceiver } from '../support/otlp-receiver';
 import { startServices, type ServiceSet } from '../support/services';
 import { startStripeFaultProxy } from '../support/stripe-proxy';
