@@ -5,10 +5,11 @@ proportional to everything stored so far (a benchmark slowed to one order per se
 localstripe on the machine shares that one file. The local stack wants neither: state lives as long as
 the process. Arguments are localstripe's own (--port, --from-scratch).
 
-localstripe 1.15 sends no event when a customer fails 3-D Secure (`_authenticate` with success=false) or
-when a PaymentIntent is cancelled; Stripe sends `payment_intent.payment_failed` and
-`payment_intent.canceled`. Both are added here, after localstripe's own handling, so a Paystream
-deployment hears the same webhooks locally as it would from Stripe.
+localstripe 1.15 sends no event when a customer fails 3-D Secure (`_authenticate` with success=false),
+when a PaymentIntent is cancelled, or when a charge is refunded; Stripe sends
+`payment_intent.payment_failed`, `payment_intent.canceled` and `charge.refunded`. They are added here,
+after localstripe's own handling, so a Paystream deployment hears the same webhooks locally as it would
+from Stripe (a refund made "in the dashboard" is a POST /v1/refunds here).
 """
 import localstripe.resources as resources
 from localstripe.webhooks import schedule_webhook
@@ -33,6 +34,16 @@ def _cancel_like_stripe(cls, id, **kwargs):
     return obj
 
 
+_refund_create = resources.Refund._api_create.__func__
+
+
+def _refund_like_stripe(cls, **data):
+    obj = _refund_create(cls, **data)
+    schedule_webhook(resources.Event('charge.refunded', resources.Charge._api_retrieve(obj.charge)))
+    return obj
+
+
+resources.Refund._api_create = classmethod(_refund_like_stripe)
 _PaymentIntent._api_authenticate = classmethod(_authenticate_like_stripe)
 _PaymentIntent._api_cancel = classmethod(_cancel_like_stripe)
 # The routes were bound when localstripe.resources was imported; point them at the patched methods too.

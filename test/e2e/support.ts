@@ -33,6 +33,7 @@ export const E2E_PORTS = {
   orderCreateDelivery: 18195,
   threeDSecure: 18200,
   threeDSecureChaos: 18300,
+  cancelAndRefund: 18205,
 } as const;
 
 /** A card localstripe (like Stripe) asks 3-D Secure for on every charge. */
@@ -65,6 +66,20 @@ export async function authenticate(intentId: string, clientSecret: string, succe
 }
 
 export type Auth = Record<string, string>;
+
+/** An order by a new customer whose card asks for 3-D Secure, followed until it waits for them. */
+export async function awaitingAuthentication(e2e: E2E) {
+  const buyer = await e2e.customer({ card: THREE_DS_CARD });
+  const created = await e2e.post('/orders/create', { amount: 4200, currency: 'EUR' }, buyer.auth);
+  expect(created.status).toBe(201);
+  const orderId = created.body.orderId as string;
+  const waiting = await eventually(async () => {
+    const s = await e2e.statusOf(orderId, buyer.auth);
+    if (s.status !== 'requires_action') throw new Error(`order ${orderId} is ${s.status}`);
+    return s;
+  }, 20_000);
+  return { ...buyer, orderId, waiting };
+}
 
 export interface Customer {
   email: string;

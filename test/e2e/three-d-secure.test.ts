@@ -4,9 +4,9 @@ import { temporal } from '@temporalio/proto';
 import { cfg, collectTopic, eventually, mailpit } from '../support';
 import {
   authenticate,
+  awaitingAuthentication,
   E2E_PORTS,
   startE2EWithWebhooks,
-  THREE_DS_CARD,
   type Auth,
   type E2E,
   type OrderStatus,
@@ -26,19 +26,7 @@ beforeAll(async () => {
 
 afterAll(() => e2e?.stop());
 
-/** An order by a new customer whose card asks for 3-D Secure, followed until it waits for them. */
-async function orderNeedingAuthentication() {
-  const buyer = await e2e.customer({ card: THREE_DS_CARD });
-  const created = await e2e.post('/orders/create', { amount: 4200, currency: 'EUR' }, buyer.auth);
-  expect(created.status).toBe(201);
-  const orderId = created.body.orderId as string;
-  const waiting = await eventually(async () => {
-    const s = await e2e.statusOf(orderId, buyer.auth);
-    if (s.status !== 'requires_action') throw new Error(`order ${orderId} is ${s.status}`);
-    return s;
-  }, 20_000);
-  return { ...buyer, orderId, waiting };
-}
+const orderNeedingAuthentication = () => awaitingAuthentication(e2e);
 
 const settled = (orderId: string, auth: Auth, timeoutMs = 20_000) =>
   eventually(async () => {

@@ -4,6 +4,7 @@
  * Temporal's sandbox, so this index exports the workflow functions as types only.
  */
 export type { paymentWorkflow, PaymentResult } from './payment';
+export type { refundsWorkflow, RefundsInput } from './refunds';
 export type { notificationWorkflow } from './notification';
 export * from './payment-activities';
 export * from './payment-signals';

@@ -11,6 +11,8 @@ export const PAYMENT_ERRORS = {
   cardDeclined: 'CardDeclined',
   invalidRequest: 'InvalidPaymentRequest',
   authenticationRequired: 'AuthenticationRequired',
+  /** A refund asked for more than is left on the payment (or of a payment that was never charged). */
+  refundRefused: 'RefundRefused',
 } as const;
 
 /** The workflow's input is the order.create event as it arrived. */
@@ -41,6 +43,41 @@ export interface CreateIntentInput {
   paymentMethodId: string;
 }
 
+/** One refund of the order's charge, as Stripe holds it. */
+export interface RefundRecord {
+  id: string;
+  amount: number;
+  /** Unix seconds: refunds are announced in Stripe's order. */
+  created: number;
+  /** `metadata.requestKey` of refunds Paystream made: how a retried request finds its refund. */
+  requestKey?: string;
+}
+
+/** The payment's refunds, read from Stripe: the ledger every new refund is checked against. */
+export interface RefundLedger {
+  amount: number;
+  currency: string;
+  /** From the PaymentIntent's metadata (Paystream sets it when it creates the intent). */
+  userId: string;
+  /** Refunds that count (succeeded or pending), oldest first. */
+  refunds: RefundRecord[];
+}
+
+export interface CreateRefundInput {
+  orderId: string;
+  paymentIntentId: string;
+  amount: number;
+  /** `refund-<orderId>-<requestId>`: Stripe's idempotency key and the refund's `metadata.requestKey`. */
+  requestKey: string;
+  reason?: string;
+}
+
+/**
+ * The `kind` of a refund's payment.event: global, not per workflow run, so the same Stripe refund is one
+ * event whichever workflow (payment, refunds, a later run) announces it.
+ */
+export const refundEventKind = (refundId: string): string => `refund:${refundId}`;
+
 /** A payment.event as the workflow writes it; the publishing activity gives it its id. */
 export type PaymentEventDraft = Omit<PaymentEvent, 'eventId'> & { eventId?: string };
 
@@ -68,4 +105,11 @@ export interface PaymentActivities {
    * keep the same id, so the order service and the notifier see a redelivery, not a second event.
    */
   publishPaymentEvent(event: PaymentEventDraft, kind?: string): Promise<void>;
+  /** The payment's amount and its refunds, from Stripe. */
+  getRefundLedger(paymentIntentId: string): Promise<RefundLedger>;
+  /**
+   * Refunds `amount` of the payment unless a refund with this request key exists already (a retry after a
+   * lost answer finds it, also where Stripe's idempotency keys are not honoured); returns the refund's id.
+   */
+  createRefund(input: CreateRefundInput): Promise<string>;
 }

@@ -1,5 +1,6 @@
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   condition,
   patched,
@@ -15,7 +16,14 @@ import {
 import type { NextAction, PaymentDetails, PaymentEvent } from '@paystream/common';
 import type { IntentState, PaymentActivities, PaymentInput, PaymentOptions } from './payment-activities';
 import { PAYMENT_ERRORS } from './payment-activities';
-import { stripeEventSignal, type StripeHint } from './payment-signals';
+import {
+  cancelPaymentUpdate,
+  CANCEL_UPDATE_ID,
+  stripeEventSignal,
+  type CancelOutcome,
+  type StripeHint,
+} from './payment-signals';
+import { RefundBook } from './refund-book';
 import { ORDER_ID, USER_ID } from './search-attributes';
 
 /**
@@ -113,7 +121,7 @@ function callsFor(): typeof local {
 }
 
 export interface PaymentResult {
-  status: 'succeeded' | 'failed';
+  status: 'succeeded' | 'failed' | 'cancelled';
   paymentIntentId?: string;
   failureReason?: string;
 }
@@ -138,6 +146,14 @@ const DEFAULT_AUTH_TIMEOUT_SECONDS = 30 * 60;
 const AUTH_NOT_COMPLETED = 'authentication not completed';
 
 /**
+ * The customer's cancel (patch CANCEL): a `cancel` update. Before the charge nothing more is asked of
+ * Stripe (or the intent is cancelled, trusting what the cancel finds); a customer waiting on 3-D Secure
+ * stops waiting; a charge that won the race is refunded in full (refund request `cancel`, the same key a
+ * cancel of an already-closed payment uses). The update answers once the outcome is published.
+ */
+const CANCEL = 'payment-cancel';
+
+/**
  * One order's payment: workflow id `payment-<orderId>`, so a redelivered order.create cannot start a
  * second one. The PaymentIntent id is recorded in history before it is confirmed, so a retried
  * confirm always targets the same intent: at most one charge even where Stripe's idempotency keys are
@@ -154,6 +170,26 @@ export async function paymentWorkflow(
   upsertMemo({ amount: order.amount, currency: order.currency });
   const calls = callsFor();
   const { getPaymentDetails, createPaymentIntent, confirmPaymentIntent, publishPaymentEvent } = calls;
+
+  let cancelRequested = false;
+  let settled: PaymentResult | undefined = undefined; // set once the outcome is published
+  let refundOnCancel: Promise<CancelOutcome> | undefined;
+  const cancellable = patched(CANCEL);
+  if (cancellable)
+    setHandler(cancelPaymentUpdate, async (): Promise<CancelOutcome> => {
+      cancelRequested = true;
+      await condition(() => settled !== undefined);
+      const { status, paymentIntentId: intentId, failureReason } = settled!;
+      if (status === 'cancelled') return { status };
+      if (status === 'failed') return { status, ...(failureReason ? { failureReason } : {}) };
+      refundOnCancel ??= new RefundBook(
+        { orderId: order.orderId, paymentIntentId: intentId! },
+        publishPaymentEvent,
+      )
+        .refund({ requestId: CANCEL_UPDATE_ID, reason: 'requested_by_customer' })
+        .then((refund) => ({ status: 'refunded', refundedAmount: refund.refundedAmount }));
+      return refundOnCancel;
+    });
 
   // Stripe's webhooks, each event id once (Stripe redelivers; the same event must not count twice).
   const hints: StripeHint[] = [];
@@ -191,14 +227,15 @@ export async function paymentWorkflow(
    * (and charged) after the order was reported failed.
    */
   async function authenticated(intentId: string, nextAction: NextAction): Promise<PaymentResult> {
-    await publish('requires_action', { nextAction });
+    // Cancelled during the confirm: no point asking the customer to authenticate.
+    if (!cancelRequested) await publish('requires_action', { nextAction });
     const deadline = Date.now() + (options.authTimeoutSeconds ?? DEFAULT_AUTH_TIMEOUT_SECONDS) * 1000;
     let failureReason = AUTH_NOT_COMPLETED;
     for (;;) {
       const left = deadline - Date.now();
-      const hinted = left > 0 && (await condition(() => hints.length > 0, left));
+      const hinted = left > 0 && (await condition(() => hints.length > 0 || cancelRequested, left));
       hints.length = 0; // taken now: a hint arriving during the read wakes the next round
-      if (!hinted) break;
+      if (!hinted || cancelRequested) break;
       const state: IntentState | undefined = await calls
         .getPaymentIntentState(intentId)
         .catch((err: unknown) => {
@@ -210,13 +247,22 @@ export async function paymentWorkflow(
       if (state?.status === 'failed') failureReason = state.failureReason;
       break;
     }
+    return cancelIntent(intentId, failureReason);
+  }
+
+  /** Cancels the intent and trusts what the cancel finds: a charge that won the race is a payment. */
+  async function cancelIntent(intentId: string, failureReason: string): Promise<PaymentResult> {
     const final = await calls.cancelPaymentIntent(intentId);
     if (final.status === 'succeeded') return { status: 'succeeded', paymentIntentId: intentId };
+    if (cancelRequested) return { status: 'cancelled', paymentIntentId: intentId };
     return { status: 'failed', paymentIntentId: intentId, failureReason };
   }
 
-  try {
+  /** The payment, step by step; a cancel is looked at between steps (never inside the confirm). */
+  async function pay(): Promise<PaymentResult> {
+    if (cancelRequested) return { status: 'cancelled' };
     details = await getPaymentDetails(order.userId);
+    if (cancelRequested) return { status: 'cancelled' };
     paymentIntentId = await createPaymentIntent({
       orderId: order.orderId,
       userId: order.userId,
@@ -225,16 +271,20 @@ export async function paymentWorkflow(
       customerId: details.stripeCustomerId,
       paymentMethodId: details.paymentMethodId,
     });
+    if (cancelRequested) return cancelIntent(paymentIntentId, 'cancelled');
     const confirmed = await confirmPaymentIntent(paymentIntentId);
-    if (confirmed.status === 'succeeded') result = { status: 'succeeded', paymentIntentId };
-    else if (patched(THREE_DS)) result = await authenticated(paymentIntentId, confirmed.nextAction);
+    if (confirmed.status === 'succeeded') return { status: 'succeeded', paymentIntentId };
+    if (patched(THREE_DS)) return authenticated(paymentIntentId, confirmed.nextAction);
     // A run from before 3-D Secure, still open: it ends as it would have then.
-    else
-      result = {
-        status: 'failed',
-        paymentIntentId,
-        failureReason: 'The bank asked the customer to authenticate',
-      };
+    return {
+      status: 'failed',
+      paymentIntentId,
+      failureReason: 'The bank asked the customer to authenticate',
+    };
+  }
+
+  try {
+    result = await pay();
   } catch (err) {
     // An activity that gave up: ActivityFailure around the cause; a local activity's arrives bare
     // (ApplicationFailure, TimeoutFailure). A bug in this code is not a payment failure: it rethrows.
@@ -243,5 +293,11 @@ export async function paymentWorkflow(
   }
 
   await publish(result.status, result.failureReason ? { failureReason: result.failureReason } : {});
+  settled = result;
+  // A cancel that arrived before the end gets its answer (and its refund) before the workflow closes.
+  if (cancellable) await condition(allHandlersFinished);
   return result;
 }
+
+// The payment worker runs the refunds of paid orders too (same activities, same task queue).
+export { refundsWorkflow } from './refunds';

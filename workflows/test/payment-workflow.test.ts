@@ -6,7 +6,7 @@ import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { createWorkflowClient, inSpan, tracing } from '@paystream/common';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { eventually, temporalBinaryPath } from '../../test/support';
 import { recordHistory } from '../../test/support/histories';
 import type {
@@ -14,10 +14,12 @@ import type {
   PaymentEventDraft,
   PaymentInput,
   PaymentOptions,
+  RefundLedger,
 } from '../src/payment-activities';
 import { PAYMENT_ERRORS } from '../src/payment-activities';
 import { paymentWorkflow } from '../src/payment';
-import { stripeEventSignal } from '../src/payment-signals';
+import { cancelPaymentUpdate, refundUpdate, stripeEventSignal } from '../src/payment-signals';
+import { refundsWorkflow } from '../src/refunds';
 import { ORDER_ID, USER_ID } from '../src/search-attributes';
 import { tracingWorkerOptions } from '../src/worker-tracing';
 
@@ -97,8 +99,32 @@ function activities(): PaymentActivities {
       published.set(workflowId, [...(published.get(workflowId) ?? []), event]);
       return Promise.resolve();
     },
+    getRefundLedger: (intentId) => {
+      current();
+      return Promise.resolve(stripeLedger(intentId));
+    },
+    createRefund: (input) => {
+      current();
+      const ledger = stripeLedger(input.paymentIntentId);
+      const refund = {
+        id: `re_${ledger.refunds.length + 1}`,
+        amount: input.amount,
+        created: ledger.refunds.length,
+      };
+      ledger.refunds.push({ ...refund, requestKey: input.requestKey });
+      return Promise.resolve(refund.id);
+    },
   };
 }
+
+/** Stripe's refunds per PaymentIntent, as the stubbed activities keep them (4200 eur paid). */
+const ledgers = new Map<string, RefundLedger>();
+function stripeLedger(intentId: string): RefundLedger {
+  const ledger = ledgers.get(intentId) ?? { amount: 4200, currency: 'eur', userId: USER, refunds: [] };
+  ledgers.set(intentId, ledger);
+  return ledger;
+}
+const USER = randomUUID();
 
 interface RunOptions {
   traced?: boolean;
@@ -189,7 +215,7 @@ describe('paymentWorkflow', () => {
     const count = (type: temporal.api.enums.v1.EventType) =>
       history?.filter((e) => e.eventType === type).length;
     expect(count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).toBe(1);
-    expect(count(EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(5); // 2 patch markers + 3 local calls
+    expect(count(EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(6); // 3 patch markers + 3 local calls
     expect(count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toBe(2);
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(ORDER_ID)).toBe(order.orderId);
@@ -397,5 +423,148 @@ describe('paymentWorkflow and 3-D Secure', () => {
     );
     expect(result).toMatchObject({ status: 'succeeded' });
     expect(kinds(events)).toEqual(['requires_action', 'succeeded']);
+  });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("paymentWorkflow and the customer's cancel", () => {
+  const cancel = (handle: WorkflowHandle<typeof paymentWorkflow>) =>
+    handle.executeUpdate(cancelPaymentUpdate, { updateId: 'cancel' });
+
+  it('before the payment started (the cancel starts it): nothing is asked of Stripe, the order is cancelled', async () => {
+    // As the payment service does when the cancel overtakes order.create: update-with-start.
+    const order: PaymentInput = {
+      eventId: randomUUID(),
+      orderId: randomUUID(),
+      userId: randomUUID(),
+      amount: 4200,
+      currency: 'eur',
+      createdAt: new Date().toISOString(),
+    };
+    const workflowId = `payment-${order.orderId}`;
+    const outcome = await client.workflow.executeUpdateWithStart(cancelPaymentUpdate, {
+      updateId: 'cancel',
+      startWorkflowOperation: new WithStartWorkflowOperation(paymentWorkflow, {
+        workflowId,
+        taskQueue: TASK_QUEUE,
+        args: [order],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    });
+    const handle = client.workflow.getHandle<typeof paymentWorkflow>(workflowId);
+    expect(await handle.result()).toEqual({ status: 'cancelled' });
+    await recordHistory(handle, 'payment-cancel-before-start');
+    expect(outcome).toEqual({ status: 'cancelled' });
+    expect(calls.get(workflowId) ?? []).not.toContain('createPaymentIntent');
+    expect(kinds(published.get(workflowId) ?? [])).toEqual(['cancelled']);
+  });
+
+  it('while the customer is asked for 3-D Secure: the intent is cancelled, nothing is charged', async () => {
+    let outcome: unknown;
+    const { result, calls, events } = await run(
+      'cancel-during-3ds',
+      {
+        confirmPaymentIntent: () =>
+          Promise.resolve({
+            status: 'requires_action' as const,
+            nextAction: { type: 'use_stripe_sdk', clientSecret: 'pi_3ds_secret_x' },
+          }),
+      },
+      {
+        during: async (handle, workflowId) => {
+          await eventually(() => {
+            if (!published.get(workflowId)?.length) throw new Error('not waiting for the customer yet');
+          });
+          outcome = await cancel(handle);
+          // A second cancel is the same update: the same answer, no second cancel of the intent.
+          expect(await cancel(handle)).toEqual(outcome);
+        },
+      },
+    );
+    expect(outcome).toEqual({ status: 'cancelled' });
+    expect(result).toMatchObject({ status: 'cancelled' });
+    expect(calls.filter((c) => c === 'cancelPaymentIntent')).toHaveLength(1);
+    expect(kinds(events)).toEqual(['requires_action', 'cancelled']);
+  });
+
+  it('when the charge won the race: paid, then refunded in full, once', async () => {
+    let outcome: unknown;
+    const { result, events } = await run(
+      'cancel-after-charge',
+      { confirmPaymentIntent: () => sleep(1000).then(() => ({ status: 'succeeded' as const })) },
+      { during: async (handle) => void (outcome = await cancel(handle)) },
+    );
+    expect(result).toMatchObject({ status: 'succeeded' });
+    expect(outcome).toEqual({ status: 'refunded', refundedAmount: 4200 });
+    expect(stripeLedger(result.paymentIntentId!).refunds).toEqual([
+      expect.objectContaining({ amount: 4200, requestKey: expect.stringMatching(/-cancel$/) as unknown }),
+    ]);
+    expect(events.map((e) => [e.status, e.refundedAmount])).toEqual([
+      ['succeeded', undefined],
+      ['refunded', 4200],
+    ]);
+  });
+});
+
+describe('refundsWorkflow', () => {
+  it('refunds in parts, refuses an over-refund, answers a repeated request with its refund, hears the dashboard', async () => {
+    const orderId = randomUUID();
+    const paymentIntentId = `pi_${orderId.slice(0, 8)}`;
+    const workflowId = `refunds-${orderId}`;
+    const handle = await client.workflow.start(refundsWorkflow, {
+      workflowId,
+      taskQueue: TASK_QUEUE,
+      args: [{ orderId, paymentIntentId, idleSeconds: 3 }],
+    });
+    const refund = (requestId: string, amount?: number) =>
+      handle.executeUpdate(refundUpdate, {
+        args: [{ requestId, ...(amount ? { amount } : {}), reason: 'test' }],
+        updateId: `refund-${requestId}`,
+      });
+
+    const first = await refund('a', 1000);
+    expect(first).toEqual({
+      status: 'partially_refunded',
+      refundId: 're_1',
+      amount: 1000,
+      refundedAmount: 1000,
+    });
+    expect(await refund('a', 1000)).toEqual(first);
+    // The same request id in a new update (after the first one's answer was lost): still the same refund.
+    expect(
+      await handle.executeUpdate(refundUpdate, {
+        args: [{ requestId: 'a', amount: 1000 }],
+        updateId: 'retry-a',
+      }),
+    ).toEqual(first);
+    await expect(refund('b', 4000)).rejects.toMatchObject({
+      cause: {
+        type: PAYMENT_ERRORS.refundRefused,
+        message: expect.stringMatching(/more than the 3200 left/) as unknown,
+      },
+    });
+    await expect(refund('bad', -5)).rejects.toThrow();
+
+    // A refund made in Stripe's dashboard, then its webhook.
+    stripeLedger(paymentIntentId).refunds.push({ id: 're_dashboard', amount: 200, created: 5 });
+    await handle.signal(stripeEventSignal, { eventId: 'evt_1', type: 'charge.refunded' });
+    await eventually(() => {
+      if (!published.get(workflowId)?.some((e) => e.refundedAmount === 1200))
+        throw new Error('not announced');
+    });
+
+    expect(await refund('c')).toMatchObject({ status: 'refunded', amount: 3000, refundedAmount: 4200 });
+    await expect(refund('d')).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/in full/) as unknown },
+    });
+    await handle.result(); // idle for 3 s: done
+    await recordHistory(handle, 'refunds-partial-over-dashboard');
+    expect(stripeLedger(paymentIntentId).refunds.map((r) => r.amount)).toEqual([1000, 200, 3000]);
+    expect(published.get(workflowId)?.map((e) => [e.status, e.refundAmount, e.refundedAmount])).toEqual([
+      ['partially_refunded', 1000, 1000],
+      ['partially_refunded', 200, 1200],
+      ['refunded', 3000, 4200],
+    ]);
   });
 });

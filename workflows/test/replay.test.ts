@@ -47,6 +47,9 @@ describe('workflow replay', () => {
       'payment-3ds-late-success.json', // the charge won the race against the cancel
       'payment-3ds-refused.json', // the customer failed the challenge: the intent is cancelled too
       'payment-3ds-unreadable.json', // Stripe unreadable after a webhook: the cancel decides
+      'payment-cancel-after-charge.json', // the customer's cancel (patch payment-cancel): charge won, refunded
+      'payment-cancel-before-start.json', // update-with-start: cancelled before anything reached Stripe
+      'payment-cancel-during-3ds.json', // cancelled while waiting for 3-D Secure (and the repeat)
       'payment-declined.json', // local activities, confirm as an activity (recorded before 3-D Secure)
       'payment-details-missing.json',
       'payment-intent-recorded.json',
@@ -63,6 +66,17 @@ describe('workflow replay', () => {
       'payment-v2-retried.json',
       'payment-v2-succeeded.json',
       'payment-v2-traced.json',
+    ]);
+    for (const r of results)
+      expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
+  });
+
+  it('replays every recorded refunds history without a determinism error', async () => {
+    // The refunds workflow runs on the payment worker: the same bundle.
+    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/payment'), ...quiet });
+    const results = await replay(bundle, 'refunds-');
+    expect(results.map((r) => r.workflowId).sort()).toEqual([
+      'refunds-partial-over-dashboard.json', // parts, a refused over-refund, a repeat, a dashboard refund
     ]);
     for (const r of results)
       expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });

@@ -48,21 +48,25 @@ export const nextAction = z.object({
 export type NextAction = z.infer<typeof nextAction>;
 
 /**
- * `status` is the kind of payment.event: the payment's final result (succeeded, failed) or a step of its
- * life (requires_action, while the customer authenticates). Consumers built for the first two still
- * parse every message of those kinds; the order service's transition table knows the rest.
+ * `status` is the kind of payment.event: the payment's result (succeeded, failed, cancelled), a step of
+ * its life (requires_action, while the customer authenticates) or a refund (partially_refunded,
+ * refunded; one event per Stripe refund). Consumers built for the first two still parse every message
+ * of those kinds; the order service's transition table knows the rest.
  */
 export const paymentEvent = z.object({
   eventId: z.uuid(),
   orderId: z.uuid(),
   userId: z.uuid(),
-  status: z.enum(['succeeded', 'failed', 'requires_action']),
+  status: z.enum(['succeeded', 'failed', 'requires_action', 'cancelled', 'partially_refunded', 'refunded']),
   amount,
   currency,
   paymentIntentId: z.string().min(1).optional(),
   failureReason: z.string().min(1).max(500).optional(),
   /** With requires_action only. */
   nextAction: nextAction.optional(),
+  /** With partially_refunded and refunded: this refund, and everything refunded on the payment so far. */
+  refundAmount: amount.optional(),
+  refundedAmount: z.number().int().nonnegative().max(99_999_999).optional(),
   /** Recipient for the notification, carried so the notifier needs no call back into the user service. */
   email: z.email().optional(),
   occurredAt: isoDate,

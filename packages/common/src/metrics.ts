@@ -31,7 +31,7 @@ export const metrics = {
   }),
   paymentOutcomes: new Counter({
     name: 'payment_outcomes_total',
-    help: 'Published payment events by status (succeeded | failed | requires_action)',
+    help: 'Published payment events by status (succeeded | failed | requires_action | cancelled | partially_refunded | refunded)',
     labelNames: ['status'] as const,
     registers: [registry],
   }),
@@ -39,6 +39,12 @@ export const metrics = {
     name: 'stripe_webhooks_total',
     help: 'Stripe webhook deliveries by event type and result (signalled | no-workflow | ignored | bad-signature)',
     labelNames: ['type', 'result'] as const,
+    registers: [registry],
+  }),
+  refunds: new Counter({
+    name: 'refund_requests_total',
+    help: 'Refund requests (operator refunds and cancels of paid orders) by result (refunded | refused)',
+    labelNames: ['result'] as const,
     registers: [registry],
   }),
   emailsSent: new Counter({

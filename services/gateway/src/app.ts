@@ -29,6 +29,7 @@ const PUBLIC_ROUTES: readonly (readonly [method: string, path: RegExp])[] = [
   ['POST', /^\/orders\/create$/],
   ['GET', /^\/orders\/status\/[^/]+$/],
   ['GET', /^\/orders\/?$/],
+  ['POST', /^\/orders\/[^/]+\/cancel$/],
   ['POST', /^\/webhooks\/stripe$/],
 ];
 

@@ -119,6 +119,29 @@ describe('outbox', () => {
 });
 
 describe('payment results', () => {
+  it('takes refunds in any order: the larger running total wins, and refunded is final', async () => {
+    const order = await newOrder();
+    const event = (status: PaymentEvent['status'], refundedAmount?: number) => ({
+      ...paymentEventFor(order.id, order.userId, status),
+      ...(refundedAmount ? { refundAmount: 100, refundedAmount } : {}),
+    });
+    expect(await applyPaymentEvent(db, event('succeeded'))).toBe('applied');
+    expect(await applyPaymentEvent(db, event('partially_refunded', 300))).toBe('applied');
+    // An older partial refund redelivered late does not lower the total.
+    expect(await applyPaymentEvent(db, event('partially_refunded', 100))).toBe('applied');
+    const row = async () =>
+      (
+        await db.query<{ status: string; refunded_amount: number }[]>(
+          `SELECT status, refunded_amount FROM orders WHERE id = $1`,
+          [order.id],
+        )
+      )[0];
+    expect(await row()).toEqual({ status: 'partially_refunded', refunded_amount: 300 });
+    expect(await applyPaymentEvent(db, event('refunded', order.amount))).toBe('applied');
+    expect(await applyPaymentEvent(db, event('partially_refunded', 400))).toBe('already-final');
+    expect(await row()).toEqual({ status: 'refunded', refunded_amount: order.amount });
+  });
+
   it('moves pending → paid once; duplicates and late events change nothing', async () => {
     const order = await newOrder();
     const paid = paymentEventFor(order.id, order.userId, 'succeeded');

@@ -12,8 +12,8 @@ import {
 import { createHash, randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
-import type { ConfirmResult, IntentState, PaymentActivities } from '@paystream/workflows';
-import { PAYMENT_ERRORS } from '@paystream/workflows';
+import type { ConfirmResult, IntentState, PaymentActivities, RefundRecord } from '@paystream/workflows';
+import { PAYMENT_ERRORS, refundEventKind } from '@paystream/workflows';
 
 export interface PaymentActivityDeps {
   userServiceUrl: string;
@@ -198,9 +198,62 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       }
     },
 
+    async getRefundLedger(intentId) {
+      try {
+        const intent = await stripe.paymentIntents.retrieve(intentId);
+        const refunds: RefundRecord[] = [];
+        // A payment has a handful of refunds; the list is paged anyway, so none is ever missed.
+        for await (const r of stripe.refunds.list({ payment_intent: intentId, limit: 100 }))
+          if (r.status === 'succeeded' || r.status === 'pending')
+            refunds.push({
+              id: r.id,
+              amount: r.amount,
+              created: r.created,
+              ...(r.metadata?.requestKey ? { requestKey: r.metadata.requestKey } : {}),
+            });
+        refunds.sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
+        return {
+          amount: intent.amount_received || intent.amount,
+          currency: intent.currency,
+          userId: intent.metadata.userId ?? '',
+          refunds,
+        };
+      } catch (err) {
+        throw stripeFailure(err);
+      }
+    },
+
+    async createRefund(input) {
+      try {
+        // A retry after a lost answer: the refund the first attempt made is found by its request key.
+        for await (const r of stripe.refunds.list({ payment_intent: input.paymentIntentId, limit: 100 }))
+          if (r.metadata?.requestKey === input.requestKey) return r.id;
+        const refund = await stripe.refunds.create(
+          {
+            payment_intent: input.paymentIntentId,
+            amount: input.amount,
+            // Free text goes to metadata: Stripe's own `reason` takes three fixed values only.
+            metadata: {
+              orderId: input.orderId,
+              requestKey: input.requestKey,
+              ...(input.reason ? { reason: input.reason.slice(0, 500) } : {}),
+            },
+          },
+          { idempotencyKey: input.requestKey },
+        );
+        return refund.id;
+      } catch (err) {
+        throw stripeFailure(err);
+      }
+    },
+
     async publishPaymentEvent(draft, kind = draft.status) {
       const run = Context.current().info.workflowExecution;
-      const eventId = run ? nameBasedUuid(`${run.workflowId}/${run.runId}/${kind}`) : randomUUID();
+      // A refund's event is named by the refund alone: whichever workflow announces it, it is one event.
+      const name = kind.startsWith(refundEventKind(''))
+        ? kind
+        : run && `${run.workflowId}/${run.runId}/${kind}`;
+      const eventId = name ? nameBasedUuid(name) : randomUUID();
       const valid = paymentEvent.parse({ eventId, ...draft });
       await publishJson(deps.producer, TOPICS.paymentEvent, valid.orderId, valid);
       metrics.paymentOutcomes.inc({ status: valid.status });

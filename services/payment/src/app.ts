@@ -1,5 +1,7 @@
 import { createServiceApp, finish, healthRoutes, temporalHealth, type Logger } from '@paystream/common';
 import type { Connection } from '@temporalio/client';
+import type { AfterSaleDeps } from './after-sale';
+import { cancelRoutes } from './cancel-route';
 import { stripeWebhookRoutes, type WebhookDeps } from './webhooks';
 import type { Express } from 'express';
 import type { Admin } from 'kafkajs';
@@ -10,17 +12,24 @@ export interface PaymentAppDeps {
   temporal: Connection;
   namespace: string;
   webhooks: WebhookDeps;
+  afterSale: AfterSaleDeps;
+  serviceToken: string;
 }
 
-/** Health, and Stripe's webhooks (reached only through the gateway's public POST /webhooks/stripe). */
+/**
+ * Health; Stripe's webhooks (reached only through the gateway's public POST /webhooks/stripe); the
+ * order service's cancel (service token).
+ */
 export function createPaymentApp({
   logger,
   kafkaAdmin,
   temporal,
   namespace,
   webhooks,
+  afterSale,
+  serviceToken,
 }: PaymentAppDeps): Express {
-  // No JSON parser: a webhook's signature is checked on the raw bytes.
+  // No JSON parser for the whole app: a webhook's signature is checked on the raw bytes.
   const app = createServiceApp({ logger, parseJson: false });
   app.use(
     healthRoutes({
@@ -29,5 +38,6 @@ export function createPaymentApp({
     }),
   );
   app.use(stripeWebhookRoutes(webhooks));
+  app.use(cancelRoutes({ ...afterSale, serviceToken }));
   return finish(app, logger);
 }

@@ -41,6 +41,7 @@ runService('payment', async (svc) => {
         authTimeoutSeconds: cfg.PAYMENT_AUTH_TIMEOUT,
       }),
   });
+  const afterSale = { client: temporal.client, authTimeoutSeconds: cfg.PAYMENT_AUTH_TIMEOUT };
   const app = createPaymentApp({
     logger,
     kafkaAdmin: kafka.admin,
@@ -53,6 +54,8 @@ runService('payment', async (svc) => {
       client: temporal.client,
       producer: kafka.producer,
     },
+    afterSale,
+    serviceToken: cfg.SERVICE_TOKEN,
   });
   await httpPart(svc, app, cfg.PAYMENT_PORT);
 });

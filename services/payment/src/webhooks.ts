@@ -7,7 +7,13 @@ import {
   type Stripe,
 } from '@paystream/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { paymentWorkflowId, stripeEventSignal, type StripeHint } from '@paystream/workflows';
+import {
+  paymentWorkflowId,
+  stripeEventSignal,
+  type refundsWorkflow,
+  type StripeHint,
+} from '@paystream/workflows';
+import { refundsWorkflowOptions } from './after-sale';
 import express, { Router } from 'express';
 import type { Producer } from 'kafkajs';
 
@@ -21,10 +27,28 @@ export interface WebhookDeps {
   producer: Producer;
 }
 
-/** The order a Stripe object belongs to: Paystream puts `orderId` in every PaymentIntent's metadata. */
-function orderIdOf(event: Stripe.Event): string | undefined {
-  const object = event.data.object as { metadata?: Record<string, string> | null };
-  return object.metadata?.orderId || undefined;
+/**
+ * The order a Stripe object belongs to: Paystream puts `orderId` in every PaymentIntent's metadata. A
+ * charge's comes from its PaymentIntent (Stripe copies metadata onto charges; localstripe does not).
+ */
+async function orderOf(
+  stripe: Stripe,
+  event: Stripe.Event,
+): Promise<{ orderId?: string; intentId?: string }> {
+  const object = event.data.object as {
+    object?: string;
+    id?: string;
+    metadata?: Record<string, string> | null;
+    payment_intent?: string | { id: string } | null;
+  };
+  if (object.object !== 'charge')
+    return { orderId: object.metadata?.orderId || undefined, intentId: object.id };
+  const intentId =
+    typeof object.payment_intent === 'string' ? object.payment_intent : object.payment_intent?.id;
+  const orderId =
+    object.metadata?.orderId ||
+    (intentId ? (await stripe.paymentIntents.retrieve(intentId)).metadata.orderId : undefined);
+  return { orderId: orderId || undefined, intentId };
 }
 
 /**
@@ -55,24 +79,35 @@ export function stripeWebhookRoutes(deps: WebhookDeps): Router {
         'The Stripe-Signature header does not match this payload',
       );
     }
-    const orderId = orderIdOf(event);
+    const { orderId, intentId } = handled.has(event.type) ? await orderOf(deps.stripe, event) : {};
     const log = { stripeEventId: event.id, type: event.type, orderId };
-    if (!handled.has(event.type) || !orderId) {
+    if (!orderId || !intentId) {
       metrics.stripeWebhooks.inc({ type: event.type, result: 'ignored' });
       req.log.info(log, 'stripe event ignored');
       res.json({ received: true });
       return;
     }
     const hint: StripeHint = { eventId: event.id, type: event.type };
-    try {
-      await deps.client.workflow.getHandle(paymentWorkflowId(orderId)).signal(stripeEventSignal, hint);
+    if (event.type === 'charge.refunded') {
+      // A refund, perhaps made outside Paystream (Stripe's dashboard): the order's refunds workflow,
+      // started if none runs, re-reads the refunds from Stripe and announces the new ones.
+      await deps.client.workflow.signalWithStart<typeof refundsWorkflow, [StripeHint]>('refundsWorkflow', {
+        ...refundsWorkflowOptions(orderId, intentId),
+        signal: stripeEventSignal,
+        signalArgs: [hint],
+      });
       metrics.stripeWebhooks.inc({ type: event.type, result: 'signalled' });
-      req.log.info(log, 'stripe event passed to the payment workflow');
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-      metrics.stripeWebhooks.inc({ type: event.type, result: 'no-workflow' });
-      req.log.info(log, 'stripe event for an order with no running payment workflow');
-    }
+      req.log.info(log, 'stripe event passed to the refunds workflow');
+    } else
+      try {
+        await deps.client.workflow.getHandle(paymentWorkflowId(orderId)).signal(stripeEventSignal, hint);
+        metrics.stripeWebhooks.inc({ type: event.type, result: 'signalled' });
+        req.log.info(log, 'stripe event passed to the payment workflow');
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        metrics.stripeWebhooks.inc({ type: event.type, result: 'no-workflow' });
+        req.log.info(log, 'stripe event for an order with no running payment workflow');
+      }
     // After the signal, so a Kafka outage cannot hold up a payment; a failure here is a 5xx, Stripe
     // redelivers, and the workflow ignores the event id it has already seen.
     await publishJson(deps.producer, TOPICS.stripeEvents, orderId, {

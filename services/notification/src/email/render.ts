@@ -35,6 +35,23 @@ export function renderPaymentEmail(event: PaymentEvent): RenderedEmail {
       html: `<p>Your bank asks you to confirm the payment of <strong>${amount}</strong> for order <code>${event.orderId}</code>.</p><p>${link ? `<a href="${escapeHtml(link)}">Confirm the payment</a>` : 'Open your order in the app to confirm it.'}</p><p>If you do not, the order is cancelled and nothing is charged.</p>`,
     };
   }
+  if (event.status === 'cancelled') {
+    return {
+      subject: `Order cancelled — ${amount}`,
+      text: `Your order ${event.orderId} of ${amount} is cancelled. Nothing was charged.\n`,
+      html: `<p>Your order <code>${event.orderId}</code> of <strong>${amount}</strong> is cancelled. Nothing was charged.</p>`,
+    };
+  }
+  if (event.status === 'partially_refunded' || event.status === 'refunded') {
+    const refund = formatAmount(event.refundAmount ?? 0, event.currency);
+    const total = formatAmount(event.refundedAmount ?? 0, event.currency);
+    const whole = event.status === 'refunded' ? ' Your payment is now refunded in full.' : '';
+    return {
+      subject: `Refund of ${refund} — order ${event.orderId}`,
+      text: `We refunded ${refund} of your payment of ${amount} for order ${event.orderId} (${total} refunded in all).${whole}\nIt reaches your card within 5–10 business days.\n`,
+      html: `<p>We refunded <strong>${refund}</strong> of your payment of ${amount} for order <code>${event.orderId}</code> (${total} refunded in all).${whole}</p><p>It reaches your card within 5–10 business days.</p>`,
+    };
+  }
   const reason = event.failureReason ?? 'The payment could not be completed';
   return {
     subject: `Payment failed — ${amount}`,

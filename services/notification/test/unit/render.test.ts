@@ -104,4 +104,32 @@ describe('renderPaymentEmail', () => {
     expect(inApp.text).toContain('Open your order in the app to confirm it.');
     expect(inApp.text).toContain('If you do not, the order is cancelled and nothing is charged.');
   });
+
+  it('tells the customer a cancelled order charged nothing', () => {
+    const email = renderPaymentEmail({ ...base, status: 'cancelled' });
+    expect(email.subject).toBe('Order cancelled — €25.99');
+    expect(email.text).toBe(`Your order ${base.orderId} of €25.99 is cancelled. Nothing was charged.\n`);
+  });
+
+  it('names each refund and the running total, and says when the payment is refunded in full', () => {
+    const part = renderPaymentEmail({
+      ...base,
+      status: 'partially_refunded',
+      refundAmount: 1000,
+      refundedAmount: 1000,
+    });
+    expect(part.subject).toBe(`Refund of €10.00 — order ${base.orderId}`);
+    expect(part.text).toContain('We refunded €10.00 of your payment of €25.99');
+    expect(part.text).toContain('(€10.00 refunded in all)');
+    expect(part.text).not.toContain('in full');
+    const rest = renderPaymentEmail({
+      ...base,
+      status: 'refunded',
+      refundAmount: 1599,
+      refundedAmount: 2599,
+    });
+    expect(rest.subject).toBe(`Refund of €15.99 — order ${base.orderId}`);
+    expect(rest.text).toContain('(€25.99 refunded in all). Your payment is now refunded in full.');
+    expect(rest.html).toContain('<strong>€15.99</strong>');
+  });
 });

@@ -100,8 +100,8 @@ export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Pr
     if (!fresh.length) return 'duplicate';
     // TypeORM's postgres driver answers an UPDATE with [rows, rowCount].
     const [, count] = await tx.query<[unknown[], number]>(
-      `UPDATE orders SET status = $2, failure_reason = $3, payment_intent_id = $4, next_action = $6,
-          updated_at = now()
+      `UPDATE orders SET status = $2, failure_reason = $3, payment_intent_id = COALESCE($4, payment_intent_id),
+          next_action = $6, refunded_amount = GREATEST(refunded_amount, $7), updated_at = now()
         WHERE id = $1 AND status = ANY($5)`,
       [
         event.orderId,
@@ -111,6 +111,8 @@ export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Pr
         statusesAccepting(outcome),
         // Kept only while the customer has something to do; any later step clears it.
         outcome === 'requires_action' && event.nextAction ? JSON.stringify(event.nextAction) : null,
+        // Refund events carry the running total; the larger one wins whatever order they arrive in.
+        event.refundedAmount ?? 0,
       ],
     );
     if (count === 1) return 'applied';

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { Order } from '../db/entities';
 import { listOrders } from '../domain/order-history';
 import { ORDER_STATUSES } from '../domain/order-status';
+import { cancelOrder } from '../domain/cancel-order';
 import { createOrder, orderView } from '../domain/orders';
 
 const MAX_AMOUNT = 99_999_999; // Stripe's own ceiling, in minor units
@@ -71,15 +72,30 @@ export function orderRoutes(db: DataSource, cfg: Config): Router {
       .json(orderView(order));
   });
 
-  // GET /status/:orderId — the caller's own orders only; anyone else's is "not found".
-  router.get('/status/:orderId', async (req, res) => {
+  /** The caller's own order; anyone else's is "not found". */
+  async function ownOrder(req: Request): Promise<Order> {
     const orderId = uuid.safeParse(req.params.orderId);
     if (orderId.success) tagOrder(req, orderId.data);
     const order = orderId.success
       ? await db.getRepository(Order).findOneBy({ id: orderId.data, userId: req.userId! })
       : null;
     if (!order) throw problems.notFound('No such order');
-    res.json(orderView(order));
+    return order;
+  }
+
+  // GET /status/:orderId
+  router.get('/status/:orderId', async (req, res) => {
+    res.json(orderView(await ownOrder(req)));
+  });
+
+  // POST /:orderId/cancel — not charged yet: cancelled; paid: refunded in full. The same again: the same outcome.
+  router.post('/:orderId/cancel', async (req, res) => {
+    const answer = await cancelOrder(await ownOrder(req), {
+      url: cfg.PAYMENT_SERVICE_URL,
+      serviceToken: cfg.SERVICE_TOKEN,
+    });
+    req.log.info({ outcome: answer.body.status }, 'order cancel');
+    res.status(answer.httpStatus).json(answer.body);
   });
 
   // GET /?limit=20&cursor=…&status=… — the caller's orders, newest first (keyset pagination).

@@ -1,0 +1,63 @@
+import { HttpProblem, problems, SERVICE_TOKEN_HEADER, traceHeaders } from '@paystream/common';
+import type { Order } from '../db/entities';
+
+export interface CancelAnswer {
+  /** 200 with the outcome, or 202 while the payment side is still finishing (a Stripe call retrying). */
+  httpStatus: 200 | 202;
+  body: { orderId: string; status: string; refundedAmount?: number };
+}
+
+const unavailable = () =>
+  new HttpProblem(503, 'service-unavailable', 'The payment service is unavailable; try again', {
+    retryAfter: 1,
+  });
+
+/**
+ * The owner cancels their order. What it comes to is the payment service's to decide (it owns the
+ * money): nothing charged yet → `cancelled`; paid → refunded in full → `refunded`. A failed order has
+ * nothing to cancel (409). An order already cancelled or refunded answers the same outcome again
+ * without asking anyone, so a repeated cancel can never refund twice.
+ */
+export async function cancelOrder(
+  order: Order,
+  payment: { url: string; serviceToken: string },
+): Promise<CancelAnswer> {
+  if (order.status === 'failed') throw problems.conflict('This order failed; there is nothing to cancel');
+  if (order.status === 'cancelled' || order.status === 'refunded')
+    return {
+      httpStatus: 200,
+      body: { orderId: order.id, status: order.status, refundedAmount: order.refundedAmount },
+    };
+  let res: Response;
+  try {
+    res = await fetch(new URL(`/internal/orders/${order.id}/cancel`, payment.url), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [SERVICE_TOKEN_HEADER]: payment.serviceToken,
+        ...traceHeaders(),
+      },
+      body: JSON.stringify({
+        userId: order.userId,
+        amount: order.amount,
+        currency: order.currency,
+        createdAt: order.createdAt.toISOString(),
+      }),
+      signal: AbortSignal.timeout(20_000),
+    });
+  } catch {
+    throw unavailable();
+  }
+  const body = (await res.json().catch(() => ({}))) as CancelAnswer['body'] & { detail?: string };
+  if (res.status === 409) throw problems.conflict(body.detail ?? 'This order cannot be cancelled');
+  if (res.status !== 200 && res.status !== 202) throw unavailable();
+  if (body.status === 'failed') throw problems.conflict('The payment failed; there is nothing to cancel');
+  return {
+    httpStatus: res.status,
+    body: {
+      orderId: order.id,
+      status: body.status,
+      ...(body.refundedAmount !== undefined ? { refundedAmount: body.refundedAmount } : {}),
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import { HttpProblem, metrics, TASK_QUEUES, type OrderCreateEvent } from '@paystream/common';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  cancelPaymentUpdate,
+  CANCEL_UPDATE_ID,
+  ORDER_ID,
+  PAYMENT_ERRORS,
+  paymentWorkflowId,
+  refundsWorkflowId,
+  refundUpdate,
+  USER_ID,
+  type CancelOutcome,
+  type paymentWorkflow,
+  type PaymentResult,
+  type RefundOutcome,
+  type RefundRequest,
+  type RefundsInput,
+  type refundsWorkflow,
+} from '@paystream/workflows';
+
+/**
+ * After the order: a customer's cancel and an operator's refund, each a Temporal update, so the answer
+ * (or the refusal) comes back at once and every change of money stays in a workflow's history.
+ */
+export interface AfterSaleDeps {
+  client: Client;
+  /** PAYMENT_AUTH_TIMEOUT, for a payment workflow the cancel itself has to start. */
+  authTimeoutSeconds: number;
+  taskQueue?: string;
+}
+
+/** Why a cancel or a refund cannot be done (the order is not paid, nothing is left to refund, …): a 409. */
+export const refused = (detail: string) => new HttpProblem(409, 'refund-refused', detail);
+
+/**
+ * Cancels an order's payment. The `cancel` update goes to the order's payment workflow — started by
+ * this very call when order.create has not reached it yet (it then charges nothing; the late
+ * order.create finds it "already started"). A payment that already closed is refunded through the
+ * refunds workflow under the same request id (`cancel`), so cancelling twice never refunds twice.
+ * Answers `undefined` when the outcome is not known within `waitMs` (a Stripe call still retrying): the
+ * order changes when it is.
+ */
+export async function cancelPayment(
+  deps: AfterSaleDeps,
+  order: OrderCreateEvent,
+  waitMs: number,
+): Promise<CancelOutcome | undefined> {
+  const taskQueue = deps.taskQueue ?? TASK_QUEUES.payments;
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
+    workflowId: paymentWorkflowId(order.orderId),
+    taskQueue,
+    args: [order, { authTimeoutSeconds: deps.authTimeoutSeconds }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    // A closed payment is never run again: the cancel becomes a refund below.
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    typedSearchAttributes: [
+      { key: ORDER_ID, value: order.orderId },
+      { key: USER_ID, value: order.userId },
+    ],
+    memo: { amount: order.amount, currency: order.currency },
+  });
+  try {
+    const update = await deps.client.workflow.startUpdateWithStart(cancelPaymentUpdate, {
+      updateId: CANCEL_UPDATE_ID,
+      waitForStage: WorkflowUpdateStage.ACCEPTED,
+      startWorkflowOperation,
+    });
+    return await within(update.result(), waitMs);
+  } catch (err) {
+    if (!closed(err)) throw err;
+  }
+  const paid = await paymentOf(deps.client, order.orderId);
+  if (paid.status === 'cancelled') return { status: 'cancelled' };
+  if (paid.status !== 'succeeded')
+    return { status: 'failed', ...(paid.failureReason ? { failureReason: paid.failureReason } : {}) };
+  const refund = await within(
+    refundPayment(deps, order.orderId, paid.paymentIntentId!, {
+      requestId: CANCEL_UPDATE_ID,
+      reason: 'requested_by_customer',
+    }),
+    waitMs,
+  );
+  return refund && { status: 'refunded', refundedAmount: refund.refundedAmount };
+}
+
+/** An operator's refund of a paid order (all that is left when `amount` is absent). */
+export async function refundOrder(
+  deps: AfterSaleDeps,
+  orderId: string,
+  request: RefundRequest,
+): Promise<RefundOutcome> {
+  const paid = await paymentOf(deps.client, orderId);
+  if (paid.status !== 'succeeded') throw refused(`Order ${orderId} was not paid (${paid.status})`);
+  return refundPayment(deps, orderId, paid.paymentIntentId!, request);
+}
+
+/** The refund request as an update of the order's refunds workflow, started if none runs. */
+async function refundPayment(
+  deps: AfterSaleDeps,
+  orderId: string,
+  paymentIntentId: string,
+  request: RefundRequest,
+): Promise<RefundOutcome> {
+  try {
+    const outcome = await deps.client.workflow.executeUpdateWithStart(refundUpdate, {
+      args: [request],
+      updateId: `refund-${request.requestId}`,
+      startWorkflowOperation: refundsStart(deps, orderId, paymentIntentId),
+    });
+    metrics.refunds.inc({ result: 'refunded' });
+    return outcome;
+  } catch (err) {
+    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure) {
+      metrics.refunds.inc({ result: 'refused' });
+      // The workflow's refusal (over-refund) or its validator's (a malformed amount).
+      if (cause.type === PAYMENT_ERRORS.refundRefused) throw refused(cause.message);
+      throw new HttpProblem(400, 'validation-error', cause.message);
+    }
+    throw err;
+  }
+}
+
+/** The order's refunds workflow; a closed one may start again (it re-reads Stripe, nothing is lost). */
+export function refundsWorkflowOptions(orderId: string, paymentIntentId: string, taskQueue?: string) {
+  return {
+    workflowId: refundsWorkflowId(orderId),
+    taskQueue: taskQueue ?? TASK_QUEUES.payments,
+    args: [{ orderId, paymentIntentId }] as [RefundsInput],
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
+    typedSearchAttributes: [{ key: ORDER_ID, value: orderId }],
+  };
+}
+
+function refundsStart(deps: Pick<AfterSaleDeps, 'taskQueue'>, orderId: string, paymentIntentId: string) {
+  return new WithStartWorkflowOperation<typeof refundsWorkflow>('refundsWorkflow', {
+    ...refundsWorkflowOptions(orderId, paymentIntentId, deps.taskQueue),
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+}
+
+/** How the order's payment workflow ended; a refusal when there is none or it still runs. */
+async function paymentOf(client: Client, orderId: string): Promise<PaymentResult> {
+  const handle = client.workflow.getHandle<typeof paymentWorkflow>(paymentWorkflowId(orderId));
+  try {
+    const run = await handle.describe();
+    if (run.status.name === 'RUNNING') throw refused(`The payment of order ${orderId} is not finished yet`);
+    if (run.status.name !== 'COMPLETED') throw refused(`The payment of order ${orderId} did not complete`);
+    return await handle.result();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw refused(`No payment was made for order ${orderId}`);
+    throw err;
+  }
+}
+
+/** The workflow is closed: an update-with-start may neither join it nor start it again. */
+function closed(err: unknown): boolean {
+  return err instanceof WorkflowExecutionAlreadyStartedError;
+}
+
+/** The promise's value, or `undefined` once `ms` passed (the work itself goes on). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
+  promise.catch(() => undefined); // settling after we stopped waiting: nobody is left to tell
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
