@@ -30,6 +30,9 @@ export interface ComposeFile {
   volumes?: Record<string, unknown>;
 }
 
+/** Secrets compose passes to the services: each must come from the environment (or .env), never a default. */
+const COMPOSE_SECRETS = ['JWT_SECRET', 'SERVICE_TOKEN', 'STRIPE_WEBHOOK_SECRET'];
+
 export function checkCompose(compose: ComposeFile): string[] {
   const errors: string[] = [];
   const services = compose.services ?? {};
@@ -67,6 +70,11 @@ export function checkCompose(compose: ComposeFile): string[] {
         if (!CONFIG_KEYS.includes(key)) errors.push(`${where}: env ${key} is not read by any service`);
     }
     if (hasHealthcheck) healthy.add(name);
+
+    // A secret is never defaulted: `docker compose up` without it stops and says what to set.
+    for (const [key, value] of Object.entries(svc.environment ?? {}))
+      if (COMPOSE_SECRETS.includes(key) && !new RegExp(`^\\$\\{${key}:\\?.+\\}$`).test(String(value)))
+        errors.push(`${where}: ${key} must be required as \${${key}:?…}, not defaulted or written in`);
 
     for (const value of Object.values(svc.environment ?? {})) {
       if (typeof value !== 'string' || value.includes('${')) continue;
@@ -150,7 +158,12 @@ if (require.main === module) {
   const errors = checkCompose(compose);
   if (composeClient()) {
     try {
-      execFileSync('docker', ['compose', '-f', COMPOSE_FILE, 'config', '-q'], { stdio: 'pipe' });
+      // Placeholder secrets: the file requires them, and this only checks its syntax.
+      const secrets = Object.fromEntries(COMPOSE_SECRETS.map((k) => [k, `compose-check-${k}`]));
+      execFileSync('docker', ['compose', '-f', COMPOSE_FILE, 'config', '-q'], {
+        stdio: 'pipe',
+        env: { ...process.env, ...secrets },
+      });
       console.log('compose-check: docker compose config -q passed');
     } catch (err) {
       errors.push(`docker compose config: ${String((err as { stderr?: Buffer }).stderr ?? err)}`);

@@ -101,11 +101,20 @@ export function kafkaServer({ cfg, paths, aptInstall }: ServerDeps): LocalServer
       const jvm = ['-Xms256m', '-Xmx512m', `-Dlog4j.configuration=file:${log4j}`, '-cp', `${jars}/*`];
       if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
         // KRaft storage must be formatted once with a cluster id (22 chars of base64url of 16 bytes).
+        // Passed as `--cluster-id=…`: one in 32 ids starts with '-', which the tool's parser reads as a flag.
         const clusterId = randomBytes(16).toString('base64url');
         await runLogged(
           paths.logs,
           'java',
-          [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'],
+          [
+            ...jvm,
+            'kafka.tools.StorageTool',
+            'format',
+            `--cluster-id=${clusterId}`,
+            '-c',
+            props,
+            '--ignore-formatted',
+          ],
           'kafka-format.log',
         );
       }

@@ -23,6 +23,7 @@ describe('docker-compose.yml static check', () => {
     svc['kafka-init']!.command = ['echo order.create'];
     delete svc.notification;
     svc.gateway!.depends_on = { jaeger: { condition: 'service_started' } };
+    svc.user!.environment = { ...svc.user!.environment, JWT_SECRET: '${JWT_SECRET:-changeme}' };
 
     const errors = checkCompose(compose).join('\n');
     expect(errors).toContain('pin axllent/mailpit:latest');
@@ -33,6 +34,7 @@ describe('docker-compose.yml static check', () => {
     expect(errors).toContain('topic payment.event is not created');
     expect(errors).toContain('service notification is missing');
     expect(errors).toContain('depends on jaeger, which runs only with a profile');
+    expect(errors).toContain('services.user: JWT_SECRET must be required as ${JWT_SECRET:?…}');
     expect(errors).toContain('prometheus: scrape target notification:8084 is not a compose service');
   });
 });

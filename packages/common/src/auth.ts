@@ -30,6 +30,8 @@ export function verifyUserToken(secret: string, token: string): string {
   try {
     const payload = jwt.verify(token, secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE });
     if (typeof payload === 'string' || typeof payload.sub !== 'string') throw new Error('no subject');
+    // A token without `exp` would be valid forever: refused, whoever signed it.
+    if (typeof payload.exp !== 'number') throw new Error('no expiry');
     return payload.sub;
   } catch (err) {
     const expired = err instanceof jwt.TokenExpiredError;

@@ -9,6 +9,7 @@ import { closeServer, listen, loggableError } from './http';
 import { consumerLag, createKafka, createProducer } from './kafka';
 import { createLogger, type Logger } from './logger';
 import { scrapedGauge } from './metrics';
+import { productionProblems } from './production';
 import { connectTemporal, createWorkflowClient, ensureSearchAttributes } from './temporal';
 import { initTracing, tracing } from './tracing';
 
@@ -62,6 +63,9 @@ export function runService(name: string, main: (svc: ServiceRuntime) => Promise<
   const start = async () => {
     // Config is read here, not at import, so a bad value is a logged start failure, not a crash.
     const cfg = loadConfig();
+    const refused = productionProblems(cfg, name);
+    if (refused.length)
+      throw new Error(`${name} refuses to start in production:\n  - ${refused.join('\n  - ')}`);
     const svc: ServiceRuntime = {
       name,
       logger,

@@ -56,23 +56,6 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ USER_PORT: 'x', ORDER_PORT: 'y' })).toThrow(/USER_PORT: .*\n {2}ORDER_PORT: /s);
   });
 
-  it('refuses the development secrets in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('JWT_SECRET must be set in production');
-    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(32) })).toThrow(
-      'SERVICE_TOKEN must be set in production',
-    );
-    expect(() =>
-      loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(32), SERVICE_TOKEN: 's'.repeat(16) }),
-    ).toThrow('STRIPE_WEBHOOK_SECRET must be set in production');
-    const cfg = loadConfig({
-      NODE_ENV: 'production',
-      JWT_SECRET: 'j'.repeat(32),
-      SERVICE_TOKEN: 's'.repeat(16),
-      STRIPE_WEBHOOK_SECRET: 'whsec_' + 'w'.repeat(24),
-    });
-    expect(cfg.NODE_ENV).toBe('production');
-  });
-
   it('names every key it reads', () => {
     expect(CONFIG_KEYS).toEqual(
       expect.arrayContaining(['DATABASE_URL', 'USER_PORT', 'JWT_SECRET', 'KAFKA_BROKERS']),

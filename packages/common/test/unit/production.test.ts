@@ -1,0 +1,63 @@
+import { loadConfig } from '../../src/config';
+import { productionProblems, SERVICE_SECRETS } from '../../src/production';
+
+const random = (n: number) =>
+  Array.from(
+    { length: n },
+    (_, i) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[(i * 7 + 3) % 62],
+  ).join('');
+
+/** What a real production deployment sets: its own secrets, a live key, a real database password. */
+const production = {
+  NODE_ENV: 'production',
+  JWT_SECRET: random(48),
+  SERVICE_TOKEN: random(40),
+  STRIPE_WEBHOOK_SECRET: `whsec_${random(32)}`,
+  STRIPE_SECRET_KEY: `sk_live_${random(24)}`,
+  DATABASE_URL: 'postgres://paystream:Zq8-long-db-password@db.internal:5432/postgres',
+};
+const problemsOf = (service: string, env: Record<string, string>) =>
+  productionProblems(loadConfig(env), service, env);
+
+describe('productionProblems', () => {
+  it('lets every service start with its own secrets', () => {
+    for (const service of Object.keys(SERVICE_SECRETS)) expect(problemsOf(service, production)).toEqual([]);
+  });
+
+  it('checks nothing outside production (the laptop run needs no set-up)', () => {
+    expect(problemsOf('payment', {})).toEqual([]);
+  });
+
+  it.each(Object.keys(SERVICE_SECRETS))('refuses %s with the development defaults', (service) => {
+    const problems = problemsOf(service, { NODE_ENV: 'production' });
+    expect(problems.length).toBeGreaterThan(0);
+    for (const p of problems) expect(p).toMatch(/shipped|must be|too short/);
+  });
+
+  it.each([
+    ['JWT_SECRET', 'compose-local-jwt-secret-replace-before-any-real-use', /shipped/],
+    ['JWT_SECRET', 'dev-only-jwt-secret-change-me-in-production-0123456789', /shipped/],
+    ['JWT_SECRET', 'a'.repeat(64), /too uniform/],
+    ['SERVICE_TOKEN', 'short-but-16-chars', /too short/],
+    ['STRIPE_WEBHOOK_SECRET', random(40), /whsec_/],
+    ['STRIPE_SECRET_KEY', 'sk_test_paystreamlocal', /Stripe secret or restricted key/],
+    ['STRIPE_API_BASE', 'http://localstripe:8420', /STRIPE_API_BASE must not be set/],
+    ['DATABASE_URL', 'postgres://paystream:paystream@db:5432/postgres', /database URL/],
+  ])('refuses %s=%s', (key, value, message) => {
+    const problems = ['gateway', 'user', 'order', 'payment', 'notification'].flatMap((s) =>
+      problemsOf(s, { ...production, [key]: value }),
+    );
+    expect(problems.join('\n')).toMatch(message);
+  });
+
+  it('asks each service only for the secrets it holds: the notifier never needs a Stripe key', () => {
+    const env = {
+      ...production,
+      STRIPE_SECRET_KEY: 'sk_test_paystreamlocal',
+      STRIPE_WEBHOOK_SECRET: 'x'.repeat(16),
+    };
+    expect(problemsOf('notification', env)).toEqual([]);
+    expect(problemsOf('gateway', env)).toEqual([]);
+    expect(problemsOf('payment', env).length).toBe(3);
+  });
+});
