@@ -28,7 +28,11 @@ async function startStackAndServices(): Promise<Target> {
   if (gatewayUrl) return { gatewayUrl, orderUrl: process.env.BENCH_ORDER_URL ?? cfg.ORDER_SERVICE_URL };
   await up();
   // The bench offers more than a real client would; the per-client limit is not what it measures.
-  const services = await startServices(cfg.GATEWAY_PORT, { GATEWAY_RATE_LIMIT: '10000000' });
+  const services = await startServices(cfg.GATEWAY_PORT, {
+    GATEWAY_RATE_LIMIT: '10000000',
+    SIGNUPS_PER_CLIENT: '10000000',
+    SIGNINS_PER_CLIENT: '10000000',
+  });
   return { services, gatewayUrl: services.url('gateway'), orderUrl: services.url('order') };
 }
 

@@ -31,7 +31,7 @@ export interface ComposeFile {
 }
 
 /** Secrets compose passes to the services: each must come from the environment (or .env), never a default. */
-const COMPOSE_SECRETS = ['JWT_SECRET', 'SERVICE_TOKEN', 'STRIPE_WEBHOOK_SECRET'];
+const COMPOSE_SECRETS = ['JWT_SECRET', 'SERVICE_TOKEN', 'STRIPE_WEBHOOK_SECRET', 'PAYLOAD_CODEC_KEYS'];
 
 export function checkCompose(compose: ComposeFile): string[] {
   const errors: string[] = [];

@@ -2,6 +2,7 @@
  * `npm start`: the real local stack, then the five services, then the gateway URL.
  * Ctrl-C stops the services and exactly the stack parts this command started.
  */
+import { spawn } from 'node:child_process';
 import { down, up } from '../stack';
 import { SERVICE_NAMES, startService, stopService, waitReady, type RunningService } from './services';
 
@@ -16,11 +17,16 @@ const COLORS: Record<string, string> = {
 async function main(): Promise<void> {
   const startedStack = await up();
   const running: RunningService[] = [];
+  // The Web UI's codec server: payloads are encrypted, an operator on this machine reads them decoded.
+  const codec = spawn(process.execPath, [require.resolve('tsx/cli'), 'temporal/codec-server.ts'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('\n[start] stopping services…');
+    codec.kill('SIGTERM');
     await Promise.all(running.map((s) => stopService(s)));
     if (process.env.PAYSTREAM_KEEP_STACK !== '1') await down(startedStack);
     process.exit(code);
@@ -46,7 +52,9 @@ async function main(): Promise<void> {
   const gateway = running.find((s) => s.name === 'gateway');
   console.log(`\n[start] all five services are ready.`);
   console.log(`[start] gateway:          http://127.0.0.1:${gateway?.port}`);
-  console.log(`[start] Temporal Web UI:  http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`);
+  console.log(
+    `[start] Temporal Web UI:  http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233} (payloads decoded by the codec server)`,
+  );
   console.log(
     `[start] mail (Mailpit):   http://127.0.0.1:${process.env.MAIL_API_PORT ?? 8025}/api/v1/messages`,
   );

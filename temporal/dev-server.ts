@@ -16,10 +16,18 @@ export interface DevServerOptions {
   namespace: string;
   /** Path of the SQLite database; see DEV_SERVER_DB_FILENAME. */
   dbFile: string;
+  /** The codec server the Web UI asks to decrypt payloads (temporal/codec-server.ts). */
+  codecEndpoint: string;
 }
 
 /** The argument list of `temporal server start-dev` for the local stack. */
-export function devServerArgs({ address, uiPort, namespace, dbFile }: DevServerOptions): string[] {
+export function devServerArgs({
+  address,
+  uiPort,
+  namespace,
+  dbFile,
+  codecEndpoint,
+}: DevServerOptions): string[] {
   const [host, port] = address.split(':');
   return [
     'server',
@@ -30,6 +38,8 @@ export function devServerArgs({ address, uiPort, namespace, dbFile }: DevServerO
     port ?? '7233',
     '--ui-port',
     String(uiPort),
+    '--ui-codec-endpoint',
+    codecEndpoint, // payloads are encrypted: the UI decodes them through the codec server
     '--db-filename',
     dbFile, // workflow histories survive a restart of the dev server
     // WAL with NORMAL sync survives a crash of the server process (not of the machine) and spares an

@@ -37,6 +37,8 @@ export function temporalServer({ cfg, paths }: ServerDeps): LocalServer {
         uiPort: cfg.TEMPORAL_UI_PORT,
         namespace: cfg.TEMPORAL_NAMESPACE,
         dbFile: path.join(dir, DEV_SERVER_DB_FILENAME),
+        // `./paystream start` runs the codec server there (`npm run codec-server` by hand).
+        codecEndpoint: `http://127.0.0.1:${cfg.CODEC_SERVER_PORT}`,
       });
       const logFile = startDaemon(paths, 'temporal', binary, args);
       await waitFor('temporal', answers, 60_000, logFile);

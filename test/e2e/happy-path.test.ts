@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { TOPICS, type PaymentEvent } from '@paystream/common';
-import { collectTopic, eventually, mailpit } from '../support';
+import {
+  AesGcmPayloadCodec,
+  codecKeysFrom,
+  ENCRYPTED_ENCODING,
+  TOPICS,
+  type PaymentEvent,
+} from '@paystream/common';
+import type { Payload } from '@temporalio/common';
+import { cfg, collectTopic, eventually, mailpit } from '../support';
 import { E2E_PORTS, startE2E, type E2E } from './support';
 
 /**
@@ -47,6 +54,7 @@ describe('an order, end to end', () => {
       expect(published).toHaveLength(1);
       const event = JSON.parse(published[0]!.value) as PaymentEvent;
       expect(event).toMatchObject({ orderId, userId, status: 'succeeded', amount: 2599, currency: 'eur' });
+      expect(event).not.toHaveProperty('email'); // Kafka carries ids, not the customer
       expect(final.paymentIntentId).toBe(event.paymentIntentId);
 
       const intents = await e2e.intentsFor(orderId);
@@ -72,4 +80,56 @@ describe('an order, end to end', () => {
       await events.stop();
     }
   });
+
+  it("keeps the customer out of Temporal: every payload of the order's histories is ciphertext the codec opens", async () => {
+    const { orderId, email, userId } = await e2e.paidOrder();
+    const codec = new AesGcmPayloadCodec(codecKeysFrom(cfg));
+    const workflows: string[] = [];
+    await eventually(async () => {
+      workflows.length = 0;
+      for await (const w of e2e.client.workflow.list({ query: `OrderId = '${orderId}'` }))
+        workflows.push(w.workflowId);
+      if (!workflows.some((id) => id.startsWith('notify-'))) throw new Error('notification not listed yet');
+    });
+    expect(workflows).toEqual(expect.arrayContaining([`payment-${orderId}`]));
+    let opened = '';
+    const plaintext: string[] = [];
+    for (const id of workflows) {
+      const history = await e2e.client.workflow.getHandle(id).fetchHistory();
+      for (const { payload, path } of payloadsIn(history)) {
+        // Search attributes stay readable for the Web UI's search: the order and user ids, and the SDK's
+        // TemporalChangeVersion (the patch ids a run took).
+        if (path.includes('searchAttributes')) {
+          const value = JSON.parse(Buffer.from(payload.data ?? []).toString()) as unknown;
+          if (Array.isArray(value))
+            for (const v of value) expect(String(v)).toMatch(/^(payment|notification)-[a-z0-9-]+$/);
+          else expect([orderId, userId]).toContain(value);
+          continue;
+        }
+        const encoding = Buffer.from(payload.metadata?.encoding ?? []).toString();
+        // The SDK's own bookkeeping is written in clear, by design: the trace context header, patch ids, and
+        // a local activity's marker metadata (its type and attempt; its result is encrypted).
+        const sdkOwn =
+          /header\.fields\._tracer-data$|details\.patch-data\.|markerRecordedEventAttributes\.details\.data\./;
+        if (encoding !== ENCRYPTED_ENCODING && !sdkOwn.test(path))
+          plaintext.push(`${id}${path}: ${encoding}`);
+        const [plain] = await codec.decode([payload]);
+        opened += Buffer.from(plain!.data ?? []).toString();
+      }
+    }
+    expect(plaintext).toEqual([]);
+    // What the codec opens is the payment (ids, amounts): never the customer's address, name or card.
+    expect(opened).toContain(orderId);
+    expect(opened).toContain('2599');
+    for (const field of [email, '"email"', '"name"', '"last4"', '"brand"', '"expMonth"'])
+      expect(opened).not.toContain(field);
+  });
 });
+
+/** Every Payload in a history (found by shape: metadata + data), with where it sits. */
+function payloadsIn(value: unknown, path = ''): { payload: Payload; path: string }[] {
+  if (!value || typeof value !== 'object') return [];
+  if ('metadata' in value && 'data' in value && (value as Payload).data instanceof Uint8Array)
+    return [{ payload: value as Payload, path }];
+  return Object.entries(value).flatMap(([k, v]) => payloadsIn(v, `${path}.${k}`));
+}

@@ -13,6 +13,8 @@ import {
   createKafka,
   createProducer,
   createStripe,
+  createWorkflowClient,
+  dataConverterFor,
   STRIPE_WEBHOOK_EVENTS,
   type Stripe,
 } from '@paystream/common';
@@ -160,6 +162,9 @@ export async function startE2E(basePort: number, extraEnv: NodeJS.ProcessEnv = {
     closers.push(() => otlp.close());
     const services = await startServices(basePort, {
       GATEWAY_RATE_LIMIT: '100000',
+      // Every test customer signs up and in from 127.0.0.1 (and the user tests guess wrong from there).
+      SIGNUPS_PER_CLIENT: '100000',
+      SIGNINS_PER_CLIENT: '100000',
       STRIPE_API_BASE: stripeProxy.url,
       LOG_LEVEL: 'info', // the log lines are asserted too (trace id and order id on each)
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
@@ -169,7 +174,7 @@ export async function startE2E(basePort: number, extraEnv: NodeJS.ProcessEnv = {
     closers.push(() => services.stopAll());
     const temporal = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
     closers.push(() => temporal.close());
-    const client = new Client({ connection: temporal, namespace: cfg.TEMPORAL_NAMESPACE });
+    const client = createWorkflowClient(temporal, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg));
     const producer = createProducer(createKafka('e2e-test', cfg.KAFKA_BROKERS));
     await producer.connect();
     closers.push(() => producer.disconnect());

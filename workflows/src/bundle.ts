@@ -1,5 +1,6 @@
 import { Worker as Thread } from 'node:worker_threads';
 import type { WorkflowBundle } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '@paystream/common';
 import { WORKFLOW_TRACING_MODULES } from './worker-tracing';
 
 // Runs in the thread: webpack bundles the workflows (and the tracing interceptors) into one script.
@@ -9,6 +10,7 @@ const { bundleWorkflowCode, DefaultLogger } = require(workerData.temporalWorker)
 bundleWorkflowCode({
   workflowsPath: workerData.workflowsPath,
   workflowInterceptorModules: workerData.interceptorModules,
+  failureConverterPath: workerData.failureConverterPath,
   logger: new DefaultLogger('WARN'),
 }).then((bundle) => parentPort.postMessage(bundle.code), (err) => { throw err; });
 `;
@@ -26,6 +28,8 @@ export function bundleWorkflows(workflowsPath: string): Promise<WorkflowBundle> 
         temporalWorker: require.resolve('@temporalio/worker'),
         workflowsPath,
         interceptorModules: WORKFLOW_TRACING_MODULES,
+        // Failures are converted inside the sandbox: their messages leave it encoded, for the codec.
+        failureConverterPath: FAILURE_CONVERTER_PATH,
       },
     });
     thread.once('message', (code: string) => {

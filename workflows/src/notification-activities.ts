@@ -29,7 +29,10 @@ export interface DeadLetter {
 }
 
 export interface NotificationActivities {
-  /** Sends the receipt or failure email; Message-ID is derived from the event id. */
-  sendEmail(event: PaymentEvent): Promise<{ messageId: string; to: string }>;
+  /**
+   * Sends the receipt or failure email; Message-ID is derived from the event id. The recipient is looked up
+   * here (the event carries none), so no address enters the workflow's history.
+   */
+  sendEmail(event: PaymentEvent): Promise<{ messageId: string }>;
   publishDeadLetter(entry: DeadLetter): Promise<void>;
 }

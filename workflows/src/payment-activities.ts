@@ -81,9 +81,15 @@ export const refundEventKind = (refundId: string): string => `refund:${refundId}
 /** A payment.event as the workflow writes it; the publishing activity gives it its id. */
 export type PaymentEventDraft = Omit<PaymentEvent, 'eventId'> & { eventId?: string };
 
+/**
+ * What the workflow needs of the customer's payment details: Stripe's ids, nothing that names or
+ * describes the person or the card (an activity's result is kept in the workflow's history).
+ */
+export type PaymentMethodRef = Pick<PaymentDetails, 'stripeCustomerId' | 'paymentMethodId'>;
+
 export interface PaymentActivities {
   /** GET user /get/:userId with the service token; 404 → PaymentDetailsMissing. */
-  getPaymentDetails(userId: string): Promise<PaymentDetails>;
+  getPaymentDetails(userId: string): Promise<PaymentMethodRef>;
   /** Creates (never confirms) the PaymentIntent, idempotency key `order-<orderId>`; returns its id. */
   createPaymentIntent(input: CreateIntentInput): Promise<string>;
   /**

@@ -13,8 +13,14 @@ import {
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
-import type { NextAction, PaymentDetails, PaymentEvent } from '@paystream/common';
-import type { IntentState, PaymentActivities, PaymentInput, PaymentOptions } from './payment-activities';
+import type { NextAction, PaymentEvent } from '@paystream/common';
+import type {
+  IntentState,
+  PaymentActivities,
+  PaymentInput,
+  PaymentMethodRef,
+  PaymentOptions,
+} from './payment-activities';
 import { PAYMENT_ERRORS } from './payment-activities';
 import {
   cancelPaymentUpdate,
@@ -200,7 +206,7 @@ export async function paymentWorkflow(
     hints.push(hint);
   });
 
-  let details: PaymentDetails | undefined;
+  let details: PaymentMethodRef | undefined;
   let paymentIntentId: string | undefined;
   let result: PaymentResult;
   const publish = (status: PaymentEvent['status'], extra: Partial<PaymentEvent> = {}) =>
@@ -212,7 +218,6 @@ export async function paymentWorkflow(
         amount: order.amount,
         currency: order.currency,
         ...(paymentIntentId ? { paymentIntentId } : {}),
-        ...(details ? { email: details.email } : {}),
         ...extra,
         // Workflow time: Date is replay-safe inside the workflow sandbox.
         occurredAt: new Date().toISOString(),

@@ -1,4 +1,5 @@
 import { tracing } from '@paystream/common';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { bundleWorkflows } from './bundle';
 import { tracingWorkerOptions } from './worker-tracing';
@@ -10,6 +11,8 @@ export interface WorkerOptions<Activities> {
   /** The file of the workflows this worker runs (WORKFLOWS_PATHS.payment, …), bundled at start. */
   workflowsPath: string;
   activities: Activities;
+  /** dataConverterFor(cfg): the payload codec and failure converter the clients use too. */
+  dataConverter: DataConverter;
   /** Activity slots: bounded so a slow dependency backs work up in Temporal, not in this process' memory. */
   maxConcurrentActivities: number;
 }
@@ -24,6 +27,7 @@ export async function createWorker<Activities extends object>(
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: await bundleWorkflows(opts.workflowsPath),
+    dataConverter: opts.dataConverter,
     ...tracingWorkerOptions(tracing()),
     activities: opts.activities,
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities,

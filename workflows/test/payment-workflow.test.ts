@@ -5,7 +5,15 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { createWorkflowClient, inSpan, tracing } from '@paystream/common';
+import {
+  AesGcmPayloadCodec,
+  codecKeysFrom,
+  createWorkflowClient,
+  dataConverterFor,
+  inSpan,
+  loadConfig,
+  tracing,
+} from '@paystream/common';
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { eventually, temporalBinaryPath } from '../../test/support';
 import { recordHistory } from '../../test/support/histories';
@@ -29,6 +37,8 @@ import { tracingWorkerOptions } from '../src/worker-tracing';
  * run's history under test/histories for the replay test.
  */
 const TASK_QUEUE = 'payment-workflow-test';
+/** Payloads encrypted as the services encrypt them: the recorded histories hold ciphertext. */
+const dataConverter = dataConverterFor(loadConfig());
 
 let env: TestWorkflowEnvironment;
 let client: Client; // traced, like the payment service's
@@ -38,13 +48,12 @@ let running: Promise<void>;
 
 const { EventType } = temporal.api.enums.v1;
 
-/** A marker's recorded payloads as text (a local activity's result is JSON in them). */
-function markerText(event: temporal.api.history.v1.IHistoryEvent): string {
+/** A marker's recorded payloads as text, decrypted (a local activity's result is JSON in them). */
+async function markerText(event: temporal.api.history.v1.IHistoryEvent): Promise<string> {
   const details = event.markerRecordedEventAttributes?.details ?? {};
-  return Object.values(details)
-    .flatMap((p) => p.payloads ?? [])
-    .map((p) => Buffer.from(p.data ?? []).toString('utf8'))
-    .join('\n');
+  const sealed = Object.values(details).flatMap((p) => p.payloads ?? []);
+  const plain = await new AesGcmPayloadCodec(codecKeysFrom(loadConfig())).decode(sealed);
+  return plain.map((p) => Buffer.from(p.data ?? []).toString('utf8')).join('\n');
 }
 
 type Stubs = Partial<PaymentActivities>;
@@ -172,11 +181,12 @@ beforeAll(async () => {
     },
   });
   tracing().addSpanProcessor(new SimpleSpanProcessor(spans));
-  client = createWorkflowClient(env.connection, env.namespace ?? 'default');
+  client = createWorkflowClient(env.connection, env.namespace ?? 'default', dataConverter);
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowsPath: require.resolve('../src/payment'),
+    dataConverter,
     activities: activities(),
     ...tracingWorkerOptions(tracing()),
   });
@@ -206,10 +216,11 @@ describe('paymentWorkflow', () => {
         status: 'succeeded',
         amount: 4200,
         currency: 'eur',
-        email: DETAILS.email,
         paymentIntentId: result.paymentIntentId,
       }),
     ]);
+    // Nothing that names the customer or the card leaves the workflow (history, Kafka).
+    expect(events[0]).not.toHaveProperty('email');
     // Local activities but the confirm: markers in two workflow tasks, one activity task round trip.
     const { events: history } = await handle.fetchHistory();
     const count = (type: temporal.api.enums.v1.EventType) =>
@@ -231,7 +242,8 @@ describe('paymentWorkflow', () => {
         const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
         const { events } = await client.workflow.getHandle(workflowId).fetchHistory();
         const recorded = (events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED);
-        seen = { intentId, inHistory: recorded.some((e) => markerText(e).includes(intentId)) };
+        const texts = await Promise.all(recorded.map(markerText));
+        seen = { intentId, inHistory: texts.some((text) => text.includes(intentId)) };
         return { status: 'succeeded' };
       },
     });
@@ -354,12 +366,11 @@ describe('paymentWorkflow and 3-D Secure', () => {
     });
     // One re-read recorded in history, though Stripe delivered the event twice (a rejected task may run
     // the local read again; only the recorded one counts).
-    const reads = (await handle.fetchHistory()).events?.filter(
-      (e) =>
-        e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED &&
-        markerText(e).includes('getPaymentIntentState'),
+    const markers = ((await handle.fetchHistory()).events ?? []).filter(
+      (e) => e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED,
     );
-    expect(reads).toHaveLength(1);
+    const texts = await Promise.all(markers.map(markerText));
+    expect(texts.filter((t) => t.includes('getPaymentIntentState'))).toHaveLength(1);
     expect(calls).not.toContain('cancelPaymentIntent');
   });
 
@@ -493,7 +504,16 @@ describe("paymentWorkflow and the customer's cancel", () => {
     const { result, events } = await run(
       'cancel-after-charge',
       { confirmPaymentIntent: () => sleep(1000).then(() => ({ status: 'succeeded' as const })) },
-      { during: async (handle) => void (outcome = await cancel(handle)) },
+      {
+        during: async (handle, workflowId) => {
+          // Sent while the confirm runs (earlier, the cancel would win before any charge).
+          await eventually(() => {
+            if (!calls.get(workflowId)?.includes('confirmPaymentIntent'))
+              throw new Error('not confirming yet');
+          });
+          outcome = await cancel(handle);
+        },
+      },
     );
     expect(result).toMatchObject({ status: 'succeeded' });
     expect(outcome).toEqual({ status: 'refunded', refundedAmount: 4200 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { HISTORIES_DIR as HISTORIES } from '../../test/support/histories';
-import { tracing } from '@paystream/common';
+import { dataConverterFor, FAILURE_CONVERTER_PATH, loadConfig, tracing } from '@paystream/common';
 import { tracingWorkerOptions, WORKFLOW_TRACING_MODULES } from '../src/worker-tracing';
 
 /**
@@ -27,7 +27,8 @@ async function replay(workflowBundle: WorkflowBundle, prefix: string) {
   // The exporter sink too, as on the workers (its calls are skipped during replay).
   const { sinks } = tracingWorkerOptions(tracing());
   for await (const r of Worker.runReplayHistories(
-    { workflowBundle, replayName: prefix, sinks },
+    // The codec decrypts histories recorded with it and passes the older plaintext ones through.
+    { workflowBundle, replayName: prefix, sinks, dataConverter: dataConverterFor(loadConfig()) },
     histories(prefix),
   ))
     results.push({ workflowId: r.workflowId, ...(r.error ? { error: r.error } : {}) });
@@ -35,7 +36,11 @@ async function replay(workflowBundle: WorkflowBundle, prefix: string) {
 }
 
 // Bundled as the workers bundle them: the tracing interceptors must replay old histories too.
-const quiet = { logger: new DefaultLogger('WARN'), workflowInterceptorModules: WORKFLOW_TRACING_MODULES };
+const quiet = {
+  logger: new DefaultLogger('WARN'),
+  workflowInterceptorModules: WORKFLOW_TRACING_MODULES,
+  failureConverterPath: FAILURE_CONVERTER_PATH,
+};
 
 describe('workflow replay', () => {
   it('replays every recorded payment history without a determinism error', async () => {
@@ -52,6 +57,9 @@ describe('workflow replay', () => {
       'payment-cancel-during-3ds.json', // cancelled while waiting for 3-D Secure (and the repeat)
       'payment-declined.json', // local activities, confirm as an activity (recorded before 3-D Secure)
       'payment-details-missing.json',
+      'payment-encrypted-3ds-authenticated.json', // payloads AES-GCM encrypted (the codec decrypts them)
+      'payment-encrypted-cancel-after-charge.json',
+      'payment-encrypted-succeeded.json',
       'payment-intent-recorded.json',
       'payment-retried.json',
       'payment-succeeded.json',
@@ -76,6 +84,7 @@ describe('workflow replay', () => {
     const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/payment'), ...quiet });
     const results = await replay(bundle, 'refunds-');
     expect(results.map((r) => r.workflowId).sort()).toEqual([
+      'refunds-encrypted-partial-over-dashboard.json', // the same, encrypted
       'refunds-partial-over-dashboard.json', // parts, a refused over-refund, a repeat, a dashboard refund
     ]);
     for (const r of results)
@@ -90,6 +99,8 @@ describe('workflow replay', () => {
     const results = await replay(bundle, 'notification-');
     expect(results.map((r) => r.workflowId).sort()).toEqual([
       'notification-dead-lettered.json', // local activities
+      'notification-encrypted-dead-lettered.json', // encrypted payloads and failure messages
+      'notification-encrypted-sent.json',
       'notification-retried.json',
       'notification-sent.json',
       'notification-v1-dead-lettered.json', // activities: started before local activities

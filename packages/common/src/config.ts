@@ -20,6 +20,12 @@ const schema = z.object({
   NOTIFICATION_PORT: port(8084),
   /** Gateway: requests per minute per client (user id, or address before sign-in). */
   GATEWAY_RATE_LIMIT: z.coerce.number().int().positive().default(600),
+  /**
+   * User service, per client address in 15 minutes: sign-ups, and sign-in attempts over all accounts (per
+   * account and client it is 5, fixed). Test harnesses raise them: every test client is 127.0.0.1.
+   */
+  SIGNUPS_PER_CLIENT: z.coerce.number().int().positive().default(10),
+  SIGNINS_PER_CLIENT: z.coerce.number().int().positive().default(50),
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   GATEWAY_MAX_BODY_BYTES: z.coerce
     .number()
@@ -92,6 +98,14 @@ const schema = z.object({
   SERVICE_TOKEN: z.string().min(16).default('dev-only-service-token-change-me'),
   /** The webhook endpoint's signing secret (`whsec_…` from Stripe's dashboard or `stripe listen`). */
   STRIPE_WEBHOOK_SECRET: z.string().min(16).default('dev-only-stripe-webhook-secret'),
+  /**
+   * AES-256-GCM keys of the Temporal payload codec, `id:base64,…` (the first encrypts, all decrypt), or a file
+   * holding the same (PAYLOAD_CODEC_KEYS_FILE, e.g. a mounted secret). The default is for development only.
+   */
+  PAYLOAD_CODEC_KEYS: z.string().default('dev-only-1:/peBCGb+66QpZTTixvNHpFsW1mm8NRElETV8XbMEvhg='),
+  PAYLOAD_CODEC_KEYS_FILE: z.string().optional(),
+  /** The codec server (npm run codec-server): decrypts payloads for the Temporal Web UI of an operator. */
+  CODEC_SERVER_PORT: port(8089),
 });
 
 /** Every environment variable the services read (deployment files are checked against this list). */

@@ -1,5 +1,6 @@
 export * from './config';
 export * from './production';
+export * from './payload-codec';
 export * from './logger';
 export * from './problem';
 export * from './http';

@@ -18,15 +18,21 @@ export const SHIPPED_SECRETS: ReadonlySet<string> = new Set([
   'paystream',
 ]);
 
-type Secret = 'JWT_SECRET' | 'SERVICE_TOKEN' | 'STRIPE_SECRET_KEY' | 'STRIPE_WEBHOOK_SECRET' | 'DATABASE';
+type Secret =
+  | 'JWT_SECRET'
+  | 'SERVICE_TOKEN'
+  | 'STRIPE_SECRET_KEY'
+  | 'STRIPE_WEBHOOK_SECRET'
+  | 'DATABASE'
+  | 'PAYLOAD_CODEC_KEYS';
 
 /** The secrets each service holds. */
 export const SERVICE_SECRETS: Record<string, readonly Secret[]> = {
   gateway: ['JWT_SECRET', 'SERVICE_TOKEN'],
   user: ['JWT_SECRET', 'SERVICE_TOKEN', 'STRIPE_SECRET_KEY', 'DATABASE'],
   order: ['SERVICE_TOKEN', 'DATABASE'],
-  payment: ['SERVICE_TOKEN', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'],
-  notification: ['SERVICE_TOKEN'],
+  payment: ['SERVICE_TOKEN', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'PAYLOAD_CODEC_KEYS'],
+  notification: ['SERVICE_TOKEN', 'PAYLOAD_CODEC_KEYS'],
 };
 
 /** At least 32 characters and not one repeated pattern: `openssl rand -hex 32` passes, `aaaa…` does not. */
@@ -70,6 +76,11 @@ export function productionProblems(
       // A fake Stripe in production would take "payments" that never reach a bank.
       if (env.STRIPE_API_BASE !== undefined)
         problems.push('STRIPE_API_BASE must not be set in production: Stripe is api.stripe.com');
+    }
+    if (need === 'PAYLOAD_CODEC_KEYS' && !cfg.PAYLOAD_CODEC_KEYS_FILE) {
+      // Each key's id and material: a shipped one would let anyone with the repository read the histories.
+      if (/(^|,)\s*dev-only-/.test(cfg.PAYLOAD_CODEC_KEYS))
+        problems.push('PAYLOAD_CODEC_KEYS holds the development key shipped in the repository; set your own');
     }
     if (need === 'DATABASE') {
       const url = service === 'order' ? cfg.ORDER_DATABASE_URL : cfg.USER_DATABASE_URL;

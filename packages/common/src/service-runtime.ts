@@ -3,12 +3,14 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
+import type { DataConverter } from '@temporalio/common';
 import { loadConfig, type Config } from './config';
 import { initDataSource } from './db';
 import { closeServer, listen, loggableError } from './http';
 import { consumerLag, createKafka, createProducer } from './kafka';
 import { createLogger, type Logger } from './logger';
 import { scrapedGauge } from './metrics';
+import { dataConverterFor } from './payload-codec';
 import { productionProblems } from './production';
 import { connectTemporal, createWorkflowClient, ensureSearchAttributes } from './temporal';
 import { initTracing, tracing } from './tracing';
@@ -140,7 +142,7 @@ export async function kafkaParts(svc: ServiceRuntime): Promise<KafkaParts> {
 /** A Temporal connection and workflow client; the OrderId/UserId search attributes are registered. */
 export async function temporalParts(
   svc: ServiceRuntime,
-): Promise<{ connection: Connection; client: Client }> {
+): Promise<{ connection: Connection; client: Client; dataConverter: DataConverter }> {
   const { TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } = svc.cfg;
   const connection = await svc.part(
     'temporal client',
@@ -148,7 +150,12 @@ export async function temporalParts(
     (c) => c.close(),
   );
   await ensureSearchAttributes(connection, TEMPORAL_NAMESPACE);
-  return { connection, client: createWorkflowClient(connection, TEMPORAL_NAMESPACE) };
+  const dataConverter = dataConverterFor(svc.cfg);
+  return {
+    connection,
+    client: createWorkflowClient(connection, TEMPORAL_NAMESPACE, dataConverter),
+    dataConverter,
+  };
 }
 
 /**

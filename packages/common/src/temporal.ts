@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 import { tracing } from './tracing';
 import { temporal } from '@temporalio/proto';
@@ -12,12 +13,20 @@ export async function connectTemporal(address: string): Promise<Connection> {
   return Connection.connect({ address, connectTimeout: 3000 });
 }
 
-/** A workflow client that puts the active trace context into every workflow it starts. */
-export function createWorkflowClient(connection: Connection, namespace: string): Client {
+/**
+ * A workflow client that puts the active trace context into every workflow it starts, and encrypts and
+ * decrypts payloads with `dataConverter` (dataConverterFor(cfg): the same as the workers').
+ */
+export function createWorkflowClient(
+  connection: Connection,
+  namespace: string,
+  dataConverter: DataConverter,
+): Client {
   tracing(); // the interceptor takes the global tracer when constructed: register the provider first
   return new Client({
     connection,
     namespace,
+    dataConverter,
     interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
   });
 }

@@ -57,7 +57,8 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
         });
       }
       metrics.emailsSent.inc();
-      return { messageId, to };
+      // Not the address: an activity's result is kept in the workflow's history.
+      return { messageId };
     },
 
     async publishDeadLetter(entry) {

@@ -26,6 +26,7 @@ runService('notification', async (svc) => {
     createNotificationWorker({
       address: cfg.TEMPORAL_ADDRESS,
       namespace: cfg.TEMPORAL_NAMESPACE,
+      dataConverter: temporal.dataConverter,
       activities: {
         mailer,
         from: cfg.MAIL_FROM,

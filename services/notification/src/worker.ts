@@ -1,4 +1,5 @@
 import { TASK_QUEUES } from '@paystream/common';
+import type { DataConverter } from '@temporalio/common';
 import { createWorker, WORKFLOWS_PATHS } from '@paystream/workflows';
 import { createNotificationActivities, type NotificationActivityDeps } from './activities';
 
@@ -7,11 +8,13 @@ export function createNotificationWorker(opts: {
   address: string;
   namespace: string;
   taskQueue?: string;
+  dataConverter: DataConverter;
   activities: NotificationActivityDeps;
 }) {
   return createWorker({
     address: opts.address,
     namespace: opts.namespace,
+    dataConverter: opts.dataConverter,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.notifications,
     workflowsPath: WORKFLOWS_PATHS.notification,
     activities: createNotificationActivities(opts.activities),

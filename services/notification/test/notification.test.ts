@@ -4,6 +4,8 @@ import {
   createKafka,
   createLogger,
   createProducer,
+  createWorkflowClient,
+  dataConverterFor,
   loadConfig,
   TOPICS,
   type NotificationDlqEntry,
@@ -65,6 +67,7 @@ const emailFailures = async () => (await metrics.emailFailures.get()).values[0]?
 async function startWorker(taskQueue: string, smtpPort: number) {
   const mailer = createMailer(loadConfig({ ...process.env, SMTP_PORT: String(smtpPort) }));
   const { worker, connection: native } = await createNotificationWorker({
+    dataConverter: dataConverterFor(cfg),
     address: cfg.TEMPORAL_ADDRESS,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
@@ -89,7 +92,7 @@ async function startWorker(taskQueue: string, smtpPort: number) {
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
+  client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg));
   producer = createProducer(kafka);
   await producer.connect();
   await startWorker(healthyQueue, cfg.SMTP_PORT);

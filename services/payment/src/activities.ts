@@ -6,13 +6,18 @@ import {
   SERVICE_TOKEN_HEADER,
   TOPICS,
   traceHeaders,
-  type PaymentDetails,
   type Stripe,
 } from '@paystream/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
-import type { ConfirmResult, IntentState, PaymentActivities, RefundRecord } from '@paystream/workflows';
+import type {
+  ConfirmResult,
+  IntentState,
+  PaymentActivities,
+  PaymentMethodRef,
+  RefundRecord,
+} from '@paystream/workflows';
 import { PAYMENT_ERRORS, refundEventKind } from '@paystream/workflows';
 
 export interface PaymentActivityDeps {
@@ -97,7 +102,7 @@ function intentState(intent: Stripe.PaymentIntent): IntentState {
 export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActivities {
   const { stripe } = deps;
   return {
-    async getPaymentDetails(userId: string): Promise<PaymentDetails> {
+    async getPaymentDetails(userId: string): Promise<PaymentMethodRef> {
       const res = await fetch(new URL(`/get/${encodeURIComponent(userId)}`, deps.userServiceUrl), {
         headers: { [SERVICE_TOKEN_HEADER]: deps.serviceToken, ...traceHeaders() },
         signal: AbortSignal.timeout(4000),
@@ -110,7 +115,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
         );
       }
       if (!res.ok) throw new Error(`user service answered HTTP ${res.status}`);
-      return paymentDetailsSchema.parse(await res.json());
+      const { stripeCustomerId, paymentMethodId } = paymentDetailsSchema.parse(await res.json());
+      return { stripeCustomerId, paymentMethodId }; // only the ids enter the history
     },
 
     async createPaymentIntent(input) {

@@ -21,6 +21,7 @@ runService('payment', async (svc) => {
     createPaymentWorker({
       address: cfg.TEMPORAL_ADDRESS,
       namespace: cfg.TEMPORAL_NAMESPACE,
+      dataConverter: temporal.dataConverter,
       activities: {
         userServiceUrl: cfg.USER_SERVICE_URL,
         serviceToken: cfg.SERVICE_TOKEN,

@@ -1,4 +1,5 @@
 import { TASK_QUEUES } from '@paystream/common';
+import type { DataConverter } from '@temporalio/common';
 import { createWorker, WORKFLOWS_PATHS } from '@paystream/workflows';
 import { createPaymentActivities, type PaymentActivityDeps } from './activities';
 
@@ -7,11 +8,13 @@ export function createPaymentWorker(opts: {
   address: string;
   namespace: string;
   taskQueue?: string;
+  dataConverter: DataConverter;
   activities: PaymentActivityDeps;
 }) {
   return createWorker({
     address: opts.address,
     namespace: opts.namespace,
+    dataConverter: opts.dataConverter,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.payments,
     workflowsPath: WORKFLOWS_PATHS.payment,
     activities: createPaymentActivities(opts.activities),

@@ -8,7 +8,7 @@ import {
 } from '@paystream/common';
 import type { Express } from 'express';
 import type { DataSource } from 'typeorm';
-import { SigninThrottle, type ThrottleLimits } from './domain/signin-throttle';
+import { DEFAULT_LIMITS, SigninThrottle, type ThrottleLimits } from './domain/signin-throttle';
 import { accountRoutes } from './routes/accounts';
 import { paymentDetailRoutes } from './routes/payment-details';
 import { setupIntentRoutes } from './routes/setup-intent';
@@ -24,7 +24,12 @@ export interface UserAppDeps {
 export function createUserApp({ logger, db, cfg, stripe, throttleLimits }: UserAppDeps): Express {
   const app = createServiceApp({ logger });
   app.use(healthRoutes({ postgres: () => db.query('SELECT 1') }));
-  app.use(accountRoutes(db, cfg, new SigninThrottle(db, throttleLimits)));
+  const limits = throttleLimits ?? {
+    ...DEFAULT_LIMITS,
+    signupsPerClient: cfg.SIGNUPS_PER_CLIENT,
+    perClient: cfg.SIGNINS_PER_CLIENT,
+  };
+  app.use(accountRoutes(db, cfg, new SigninThrottle(db, limits)));
   app.use(paymentDetailRoutes(db, cfg, stripe));
   app.use(setupIntentRoutes(db, cfg, stripe));
   return finish(app, logger);

@@ -47,7 +47,12 @@ export async function startUserBehindGateway(name: string): Promise<UserBehindGa
       db,
       cfg,
       stripe: createStripe(cfg),
-      throttleLimits: { perEmail: 5, perAddress: 1_000_000, windowSeconds: 900 },
+      throttleLimits: {
+        perAccountAndClient: 5,
+        perClient: 1_000_000,
+        signupsPerClient: 1_000_000,
+        windowSeconds: 900,
+      },
     }),
   );
   const gateway = await serve(

@@ -7,6 +7,7 @@ import {
 } from '@paystream/common';
 import type { DataSource } from 'typeorm';
 import { createUserApp } from '../src/app';
+import { DEFAULT_LIMITS, SigninThrottle } from '../src/domain/signin-throttle';
 import { PASSWORD, startUserBehindGateway, type UserBehindGateway } from './user-behind-gateway';
 import { cfg, serve, uniqueEmail, type RunningApp } from '../../../test/support';
 
@@ -70,9 +71,11 @@ describe('signup and signin', () => {
     expect(dup.type).toMatch(/application\/problem\+json/);
     expect(dup.body.type).toBe('https://paystream.dev/problems/conflict');
 
-    const weak = await post('/users/signup', { email: uniqueEmail(), password: 'password123', name: 'W' });
+    const weak = await post('/users/signup', { email: uniqueEmail(), password: 'password1234', name: 'W' });
     expect(weak.status).toBe(400);
-    expect(weak.body.errors).toEqual([{ field: 'password', message: 'is too common' }]);
+    expect(weak.body.errors).toEqual([
+      { field: 'password', message: 'is too common (it appears in lists of breached passwords)' },
+    ]);
 
     const bad = await post('/users/signup', { email: 'not-an-email', password: 12, name: '', admin: true });
     expect(bad.status).toBe(400);
@@ -90,15 +93,42 @@ describe('signup and signin', () => {
 
     for (let i = 2; i <= 5; i++)
       expect((await post('/users/signin', { email, password: `wrong ${i}` })).status).toBe(401);
-    // Over the per-email limit: refused even with the right password, with a time to come back.
+    // Over the limit for this account from this client: refused even with the right password, with a
+    // time to come back; the refused attempt is counted too, and hashed nothing.
     const locked = await post('/users/signin', { email, password: PASSWORD });
     expect(locked.status).toBe(429);
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(800);
     const [count] = await db.query<{ failures: number }[]>(
-      `SELECT failures FROM signin_failures WHERE key = $1`,
-      [`email:${email}`],
+      `SELECT failures FROM signin_failures WHERE key LIKE $1`,
+      [`signin:${email}|%`],
     );
-    expect(count!.failures).toBe(5);
+    expect(count!.failures).toBe(6);
+  });
+
+  it('counts each attempt before the hash: 30 guesses at once get at most 5 evaluated, and lock out only that client', async () => {
+    const { email } = await signedUp('burst');
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => post('/users/signin', { email, password: `wrong guess ${i}` })),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(25);
+    // The account's owner, from another address, still signs in: an attacker cannot lock them out everywhere.
+    const elsewhere = await fetch(`${user.url}/signin`, {
+      method: 'POST',
+      headers: { ...json, [SERVICE_TOKEN_HEADER]: cfg.SERVICE_TOKEN, 'x-forwarded-for': '203.0.113.9' },
+      body: JSON.stringify({ email, password: PASSWORD }),
+    });
+    expect(elsewhere.status).toBe(200);
+  });
+
+  it('limits sign-ups per client', async () => {
+    const throttle = new SigninThrottle(db, { ...DEFAULT_LIMITS, signupsPerClient: 2 });
+    const client = `198.51.100.${Math.floor(Math.random() * 250)}-${Date.now()}`;
+    expect(await throttle.signup(client)).toBe(0);
+    expect(await throttle.signup(client)).toBe(0);
+    expect(await throttle.signup(client)).toBeGreaterThan(800);
+    expect(await throttle.signup(`${client}-other`)).toBe(0);
   });
 });
 

@@ -15,6 +15,7 @@ const production = {
   STRIPE_WEBHOOK_SECRET: `whsec_${random(32)}`,
   STRIPE_SECRET_KEY: `sk_live_${random(24)}`,
   DATABASE_URL: 'postgres://paystream:Zq8-long-db-password@db.internal:5432/postgres',
+  PAYLOAD_CODEC_KEYS: `2026-11:${Buffer.alloc(32, 7).toString('base64')}`,
 };
 const problemsOf = (service: string, env: Record<string, string>) =>
   productionProblems(loadConfig(env), service, env);
@@ -43,6 +44,11 @@ describe('productionProblems', () => {
     ['STRIPE_SECRET_KEY', 'sk_test_paystreamlocal', /Stripe secret or restricted key/],
     ['STRIPE_API_BASE', 'http://localstripe:8420', /STRIPE_API_BASE must not be set/],
     ['DATABASE_URL', 'postgres://paystream:paystream@db:5432/postgres', /database URL/],
+    [
+      'PAYLOAD_CODEC_KEYS',
+      `k2:${Buffer.alloc(32, 1).toString('base64')},${loadConfig({}).PAYLOAD_CODEC_KEYS}`,
+      /development key/,
+    ],
   ])('refuses %s=%s', (key, value, message) => {
     const problems = ['gateway', 'user', 'order', 'payment', 'notification'].flatMap((s) =>
       problemsOf(s, { ...production, [key]: value }),
@@ -59,5 +65,8 @@ describe('productionProblems', () => {
     expect(problemsOf('notification', env)).toEqual([]);
     expect(problemsOf('gateway', env)).toEqual([]);
     expect(problemsOf('payment', env).length).toBe(3);
+    expect(problemsOf('gateway', { ...env, PAYLOAD_CODEC_KEYS: loadConfig({}).PAYLOAD_CODEC_KEYS })).toEqual(
+      [],
+    );
   });
 });

@@ -4,7 +4,13 @@
  *   npm run dlq -- replay --order <orderId>
  *   npm run dlq -- replay --all
  */
-import { connectTemporal, createKafka, createWorkflowClient, loadConfig } from '@paystream/common';
+import {
+  connectTemporal,
+  createKafka,
+  createWorkflowClient,
+  dataConverterFor,
+  loadConfig,
+} from '@paystream/common';
 import { readDlq } from './read';
 import { replayDlq } from './replay';
 import { retryBudget } from '../start-notification';
@@ -35,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'replay' && (flag === '--all' || (flag === '--order' && value))) {
     const connection = await connectTemporal(cfg.TEMPORAL_ADDRESS);
     try {
-      const client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE);
+      const client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg));
       const select = flag === '--all' ? { all: true } : { orderId: value };
       const outcomes = await replayDlq(client, records, retryBudget(cfg), select);
       if (!outcomes.length) console.log('no matching DLQ entries');

@@ -7,7 +7,13 @@
  */
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { connectTemporal, createWorkflowClient, HttpProblem, loadConfig } from '@paystream/common';
+import {
+  connectTemporal,
+  createWorkflowClient,
+  dataConverterFor,
+  HttpProblem,
+  loadConfig,
+} from '@paystream/common';
 import { z } from 'zod';
 import { refundOrder } from '../after-sale';
 
@@ -53,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
   const cfg = loadConfig();
   const connection = await connectTemporal(cfg.TEMPORAL_ADDRESS);
   try {
-    const client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE);
+    const client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg));
     const outcome = await refundOrder({ client, authTimeoutSeconds: cfg.PAYMENT_AUTH_TIMEOUT }, order, {
       requestId,
       ...(amount ? { amount } : {}),

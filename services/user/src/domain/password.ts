@@ -1,4 +1,6 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { HttpProblem } from '@paystream/common';
+import { dictionary } from '@zxcvbn-ts/language-common';
 
 /**
  * scrypt, Node's built-in memory-hard hash (no native add-on to build). N=2^15, r=8, p=3 is one of
@@ -15,6 +17,11 @@ const KEY_LENGTH = 32;
  * exhaust memory). A slot is handed straight to the next waiter, so the limit is never exceeded.
  */
 const MAX_CONCURRENT_HASHES = 2;
+/**
+ * And at most this many waiting (~50 ms each, so under half a second of queue): past it a request is
+ * answered 503 with Retry-After at once, instead of holding a connection and its memory for seconds.
+ */
+export const MAX_WAITING_HASHES = 16;
 let hashing = 0;
 const waiting: (() => void)[] = [];
 
@@ -24,6 +31,10 @@ async function derive(
   params: { N: number; r: number; p: number },
 ): Promise<Buffer> {
   if (hashing < MAX_CONCURRENT_HASHES) hashing++;
+  else if (waiting.length >= MAX_WAITING_HASHES)
+    throw new HttpProblem(503, 'service-unavailable', 'Too many sign-ins at once; try again shortly', {
+      retryAfter: 1,
+    });
   else await new Promise<void>((resolve) => waiting.push(resolve));
   try {
     const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r };
@@ -67,46 +78,27 @@ export function decoyHash(): Promise<string> {
   return decoy;
 }
 
-// A short list of the most common passwords (the long lists belong in a breach-check service).
-const COMMON = new Set([
-  'password',
-  'password1',
-  'password12',
-  'password123',
-  'password1234',
-  '123456789',
-  '1234567890',
-  '12345678910',
-  'qwertyuiop',
-  'qwerty123',
-  'qwerty1234',
-  '1q2w3e4r5t',
-  'iloveyou',
-  'iloveyou1',
-  'letmein123',
-  'welcome123',
-  'admin12345',
-  'administrator',
-  'passw0rd',
-  'p@ssw0rd',
-  'p@ssword1',
-  'football1',
-  'baseball1',
-  'sunshine1',
-  'princess1',
-  'dragon1234',
-  'monkey1234',
-  'abc1234567',
-  'aaaaaaaaaa',
-  '0000000000',
-  '1111111111',
-  'changeme123',
-  'trustno1!',
-  'superman1',
-  'starwars1',
-]);
+/**
+ * The common-password list of zxcvbn-ts (a maintained package: ~49,000 passwords seen in breaches, most
+ * common first), loaded on first use.
+ */
+let common: Set<string> | undefined;
+function commonPasswords(): Set<string> {
+  common ??= new Set(dictionary['passwords-common']);
+  return common;
+}
 
-export const PASSWORD_MIN = 10;
+/** A breached password with a little padding ("Password123!", "!!qwerty2024") is still that password. */
+function isCommon(lower: string): boolean {
+  const core = lower.replace(/^[^a-z]+|[^a-z]+$/g, '');
+  return (
+    commonPasswords().has(lower) ||
+    (core.length >= 4 && commonPasswords().has(core) && lower.length - core.length <= 6)
+  );
+}
+
+/** ASVS 4.0 L2 (2.1.1): at least 12 characters; long passphrases welcome (2.1.2). */
+export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 128;
 
 /** Returns why a password is refused, or undefined when it is acceptable. */
@@ -114,7 +106,7 @@ export function passwordProblem(password: string, email: string): string | undef
   if (password.length < PASSWORD_MIN) return `must be at least ${PASSWORD_MIN} characters`;
   if (password.length > PASSWORD_MAX) return `must be at most ${PASSWORD_MAX} characters`;
   const lower = password.toLowerCase();
-  if (COMMON.has(lower)) return 'is too common';
+  if (isCommon(lower)) return 'is too common (it appears in lists of breached passwords)';
   if (/^(.)\1+$/.test(password)) return 'must not repeat one character';
   if (lower === email.toLowerCase() || lower === email.split('@')[0]?.toLowerCase())
     return 'must not be your email';

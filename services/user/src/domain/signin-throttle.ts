@@ -1,17 +1,29 @@
 import type { DataSource } from 'typeorm';
 
 /**
- * Slows brute force: failed sign-ins are counted per email and per client address in Postgres (so every
- * replica sees the same counts) over a fixed window; over the limit, sign-in answers 429 until the
- * window ends, even for the right password. A success clears the email's counter.
+ * Slows password guessing and mass sign-up. Each attempt is counted BEFORE the password is hashed, in one
+ * atomic statement (INSERT … ON CONFLICT … RETURNING), so a parallel burst cannot slip more guesses past
+ * the limit than it allows: 30 wrong passwords at once for one account get at most `perAccountAndClient`
+ * hashes, the rest a 429. Counters live in Postgres (every replica sees the same) over a fixed window:
+ * - per (email, client): an attacker locks only his own address out of the victim's account, never the
+ *   victim everywhere; a right password starts this counter over;
+ * - per client: one address guessing across many accounts;
+ * - sign-ups per client.
+ * Table `signin_failures` keeps its name; its rows count attempts.
  */
 export interface ThrottleLimits {
-  perEmail: number;
-  perAddress: number;
+  perAccountAndClient: number;
+  perClient: number;
+  signupsPerClient: number;
   windowSeconds: number;
 }
 
-export const DEFAULT_LIMITS: ThrottleLimits = { perEmail: 5, perAddress: 50, windowSeconds: 15 * 60 };
+export const DEFAULT_LIMITS: ThrottleLimits = {
+  perAccountAndClient: 5,
+  perClient: 50,
+  signupsPerClient: 10,
+  windowSeconds: 15 * 60,
+};
 
 export class SigninThrottle {
   constructor(
@@ -19,41 +31,44 @@ export class SigninThrottle {
     private readonly limits: ThrottleLimits = DEFAULT_LIMITS,
   ) {}
 
-  private keys(email: string, address: string): [string, number][] {
-    return [
-      [`email:${email}`, this.limits.perEmail],
-      [`addr:${address}`, this.limits.perAddress],
-    ];
+  /** Counts a sign-in attempt; seconds to wait when it is over a limit (then nothing is hashed), else 0. */
+  signin(email: string, client: string): Promise<number> {
+    return this.count([
+      [`signin:${email}|${client}`, this.limits.perAccountAndClient],
+      [`signin-client:${client}`, this.limits.perClient],
+    ]);
   }
 
-  /** Seconds until the caller may try again, or 0 when not blocked. */
-  async retryAfter(email: string, address: string): Promise<number> {
-    const rows = await this.db.query<{ key: string; failures: number; left: string }[]>(
-      `SELECT key, failures, extract(epoch FROM window_started_at + make_interval(secs => $2) - now()) AS left
-         FROM signin_failures WHERE key = ANY($1) AND window_started_at > now() - make_interval(secs => $2)`,
-      [this.keys(email, address).map(([k]) => k), this.limits.windowSeconds],
+  /** The right password: this account's counter for this client starts over, and the attempt is not held against the client. */
+  async signedIn(email: string, client: string): Promise<void> {
+    await this.db.query(
+      `WITH gone AS (DELETE FROM signin_failures WHERE key = $1)
+       UPDATE signin_failures SET failures = greatest(failures - 1, 0) WHERE key = $2`,
+      [`signin:${email}|${client}`, `signin-client:${client}`],
     );
-    const limitOf = new Map(this.keys(email, address));
-    const blocked = rows.filter((r) => r.failures >= (limitOf.get(r.key) ?? Infinity));
-    return blocked.length ? Math.max(1, Math.ceil(Math.max(...blocked.map((r) => Number(r.left))))) : 0;
   }
 
-  async recordFailure(email: string, address: string): Promise<void> {
-    for (const [key] of this.keys(email, address)) {
-      // A window that has ended starts over at one failure.
-      await this.db.query(
-        `INSERT INTO signin_failures (key, failures, window_started_at) VALUES ($1, 1, now())
-         ON CONFLICT (key) DO UPDATE SET
-           failures = CASE WHEN signin_failures.window_started_at > now() - make_interval(secs => $2)
-                           THEN signin_failures.failures + 1 ELSE 1 END,
-           window_started_at = CASE WHEN signin_failures.window_started_at > now() - make_interval(secs => $2)
-                           THEN signin_failures.window_started_at ELSE now() END`,
-        [key, this.limits.windowSeconds],
-      );
-    }
+  /** Counts a sign-up attempt; seconds to wait when over the limit, else 0. */
+  signup(client: string): Promise<number> {
+    return this.count([[`signup-client:${client}`, this.limits.signupsPerClient]]);
   }
 
-  async recordSuccess(email: string): Promise<void> {
-    await this.db.query(`DELETE FROM signin_failures WHERE key = $1`, [`email:${email}`]);
+  private async count(keys: [key: string, limit: number][]): Promise<number> {
+    // One statement for all keys; the row lock of ON CONFLICT serialises concurrent attempts per key.
+    const rows = await this.db.query<{ key: string; failures: number; left: string }[]>(
+      `INSERT INTO signin_failures (key, failures, window_started_at)
+         SELECT unnest($1::text[]), 1, now()
+       ON CONFLICT (key) DO UPDATE SET
+         failures = CASE WHEN signin_failures.window_started_at > now() - make_interval(secs => $2)
+                         THEN signin_failures.failures + 1 ELSE 1 END,
+         window_started_at = CASE WHEN signin_failures.window_started_at > now() - make_interval(secs => $2)
+                         THEN signin_failures.window_started_at ELSE now() END
+       RETURNING key, failures,
+         extract(epoch FROM window_started_at + make_interval(secs => $2) - now()) AS left`,
+      [keys.map(([k]) => k), this.limits.windowSeconds],
+    );
+    const limitOf = new Map(keys);
+    const over = rows.filter((r) => r.failures > (limitOf.get(r.key) ?? Infinity));
+    return over.length ? Math.max(1, Math.ceil(Math.max(...over.map((r) => Number(r.left))))) : 0;
   }
 }

@@ -31,6 +31,9 @@ export function accountRoutes(db: DataSource, cfg: Config, throttle: SigninThrot
 
   router.post('/signup', async (req, res) => {
     const body = validate(signupBody, req.body);
+    const signupWait = await throttle.signup(clientAddress(req, cfg.SERVICE_TOKEN));
+    if (signupWait > 0)
+      throw problems.rateLimited(signupWait, 'Too many sign-ups from here; try again later');
     const weak = passwordProblem(body.password, body.email);
     if (weak) throw problems.validation([{ field: 'password', message: weak }]);
     try {
@@ -47,8 +50,9 @@ export function accountRoutes(db: DataSource, cfg: Config, throttle: SigninThrot
   router.post('/signin', async (req, res) => {
     const body = validate(signinBody, req.body);
     const address = clientAddress(req, cfg.SERVICE_TOKEN);
-    const wait = await throttle.retryAfter(body.email, address);
-    if (wait > 0) throw problems.rateLimited(wait, 'Too many failed sign-ins; try again later');
+    // Counted before the hash: a burst of guesses in parallel gets no more hashes than the limit.
+    const wait = await throttle.signin(body.email, address);
+    if (wait > 0) throw problems.rateLimited(wait, 'Too many sign-in attempts; try again later');
 
     const user = await users
       .createQueryBuilder('u')
@@ -57,11 +61,8 @@ export function accountRoutes(db: DataSource, cfg: Config, throttle: SigninThrot
       .getOne();
     // Unknown email and wrong password take the same time and get the same answer.
     const ok = await verifyPassword(body.password, user?.passwordHash ?? (await decoyHash()));
-    if (!user || !ok) {
-      await throttle.recordFailure(body.email, address);
-      throw problems.unauthorized('Invalid email or password');
-    }
-    await throttle.recordSuccess(body.email);
+    if (!user || !ok) throw problems.unauthorized('Invalid email or password');
+    await throttle.signedIn(body.email, address);
     res.json({
       token: signUserToken(cfg.JWT_SECRET, user.id, TOKEN_TTL_SECONDS),
       tokenType: 'Bearer',

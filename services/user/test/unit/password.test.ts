@@ -1,8 +1,10 @@
 import { scryptSync } from 'node:crypto';
+import { HttpProblem } from '@paystream/common';
 import {
   hashPassword,
   passwordProblem,
   PASSWORD_MAX,
+  MAX_WAITING_HASHES,
   PASSWORD_MIN,
   verifyPassword,
 } from '../../src/domain/password';
@@ -24,9 +26,13 @@ describe('passwordProblem', () => {
   });
 
   it('refuses common passwords whatever their case', () => {
-    expect(passwordProblem('password123', email)).toBe('is too common');
-    expect(passwordProblem('QWERTYUIOP', email)).toBe('is too common');
-    expect(passwordProblem('ChangeMe123', email)).toBe('is too common');
+    const common = 'is too common (it appears in lists of breached passwords)';
+    expect(passwordProblem('password1234', email)).toBe(common);
+    expect(passwordProblem('QWERTYUIOP12', email)).toBe(common);
+    // A breached password padded with digits or symbols is still that password.
+    expect(passwordProblem('Password123!', email)).toBe(common);
+    expect(passwordProblem('!!Sunshine2026', email)).toBe(common);
+    expect(passwordProblem('ChangeMe1234', email)).toBe(common);
   });
 
   it('refuses one character repeated', () => {
@@ -67,5 +73,20 @@ describe('hashPassword / verifyPassword', () => {
     await expect(verifyPassword('anything', 'bcrypt$2b$10$abc')).resolves.toBe(false);
     await expect(verifyPassword('anything', 'scrypt$32768$8$3$')).resolves.toBe(false);
     await expect(verifyPassword('anything', '')).resolves.toBe(false);
+  });
+});
+
+describe('the hash queue', () => {
+  it('is bounded: past two hashing and MAX_WAITING_HASHES waiting, a request is a 503 with Retry-After at once', async () => {
+    const burst = await Promise.allSettled(
+      Array.from({ length: 2 + MAX_WAITING_HASHES + 10 }, () => hashPassword('correct horse battery staple')),
+    );
+    const refused = burst.filter((r) => r.status === 'rejected').map((r) => r.reason as HttpProblem);
+    expect(refused).toHaveLength(10);
+    for (const problem of refused) {
+      expect(problem).toBeInstanceOf(HttpProblem);
+      expect(problem.status).toBe(503);
+      expect(problem.extensions.retryAfter).toBe(1);
+    }
   });
 });
