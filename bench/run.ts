@@ -32,6 +32,7 @@ async function startStackAndServices(): Promise<Target> {
     GATEWAY_RATE_LIMIT: '10000000',
     SIGNUPS_PER_CLIENT: '10000000',
     SIGNINS_PER_CLIENT: '10000000',
+    CARDS_PER_CLIENT: '10000000',
   });
   return { services, gatewayUrl: services.url('gateway'), orderUrl: services.url('order') };
 }

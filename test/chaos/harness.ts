@@ -89,6 +89,7 @@ export class ChaosHarness {
       GATEWAY_RATE_LIMIT: '1000000',
       SIGNUPS_PER_CLIENT: '1000000',
       SIGNINS_PER_CLIENT: '1000000',
+      CARDS_PER_CLIENT: '1000000',
       STRIPE_API_BASE: proxy.url,
       SMTP_PORT: String(SMTP_PORT),
       NOTIFY_MAX_ATTEMPTS: '30',

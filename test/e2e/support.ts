@@ -36,6 +36,7 @@ export const E2E_PORTS = {
   threeDSecure: 18200,
   threeDSecureChaos: 18300,
   cancelAndRefund: 18205,
+  hostileInput: 18210,
 } as const;
 
 /** A card localstripe (like Stripe) asks 3-D Secure for on every charge. */
@@ -165,6 +166,7 @@ export async function startE2E(basePort: number, extraEnv: NodeJS.ProcessEnv = {
       // Every test customer signs up and in from 127.0.0.1 (and the user tests guess wrong from there).
       SIGNUPS_PER_CLIENT: '100000',
       SIGNINS_PER_CLIENT: '100000',
+      CARDS_PER_CLIENT: '100000',
       STRIPE_API_BASE: stripeProxy.url,
       LOG_LEVEL: 'info', // the log lines are asserted too (trace id and order id on each)
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,

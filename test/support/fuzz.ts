@@ -64,6 +64,24 @@ export function randomObject(
   return obj;
 }
 
+/** Values that once broke a service somewhere: control characters, lone surrogates, huge and deep. */
+export const HOSTILE_VALUES: readonly unknown[] = [
+  '\u0000',
+  'Ada\u0000Lovelace',
+  '\u001b[31mred',
+  '\ud800',
+  'x\udfffy',
+  'a'.repeat(1_000_000),
+  JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown,
+  12345,
+  -1,
+  1e308,
+  true,
+  null,
+  ['a', 1],
+  { nested: { object: true } },
+];
+
 /** A request body: mostly objects with the right field names, sometimes raw junk or broken JSON. */
 export function randomBody(rand: () => number, fields: readonly string[]): string {
   const r = rand();

@@ -26,6 +26,8 @@ const schema = z.object({
    */
   SIGNUPS_PER_CLIENT: z.coerce.number().int().positive().default(10),
   SIGNINS_PER_CLIENT: z.coerce.number().int().positive().default(50),
+  /** Cards added per client address in 15 minutes (per user it is 5): card testing tries many. */
+  CARDS_PER_CLIENT: z.coerce.number().int().positive().default(20),
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   GATEWAY_MAX_BODY_BYTES: z.coerce
     .number()

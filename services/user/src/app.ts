@@ -8,7 +8,7 @@ import {
 } from '@paystream/common';
 import type { Express } from 'express';
 import type { DataSource } from 'typeorm';
-import { DEFAULT_LIMITS, SigninThrottle, type ThrottleLimits } from './domain/signin-throttle';
+import { DEFAULT_LIMITS, AttemptThrottle, type ThrottleLimits } from './domain/attempt-throttle';
 import { accountRoutes } from './routes/accounts';
 import { paymentDetailRoutes } from './routes/payment-details';
 import { setupIntentRoutes } from './routes/setup-intent';
@@ -28,9 +28,11 @@ export function createUserApp({ logger, db, cfg, stripe, throttleLimits }: UserA
     ...DEFAULT_LIMITS,
     signupsPerClient: cfg.SIGNUPS_PER_CLIENT,
     perClient: cfg.SIGNINS_PER_CLIENT,
+    cardsPerClient: cfg.CARDS_PER_CLIENT,
   };
-  app.use(accountRoutes(db, cfg, new SigninThrottle(db, limits)));
-  app.use(paymentDetailRoutes(db, cfg, stripe));
+  const throttle = new AttemptThrottle(db, limits);
+  app.use(accountRoutes(db, cfg, throttle));
+  app.use(paymentDetailRoutes(db, cfg, stripe, throttle));
   app.use(setupIntentRoutes(db, cfg, stripe));
   return finish(app, logger);
 }

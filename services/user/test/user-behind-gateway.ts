@@ -5,6 +5,7 @@ import { createAgent } from '../../gateway/src/proxy';
 import { createUserApp } from '../src/app';
 import { userDataSource } from '../src/db/data-source';
 import { cfg, serve, uniqueEmail, type RunningApp } from '../../../test/support';
+import { DEFAULT_LIMITS, type ThrottleLimits } from '../src/domain/attempt-throttle';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -37,6 +38,14 @@ export interface UserBehindGateway {
  * The per-address sign-in limit and the gateway's rate limit are lifted: tests send hundreds of requests
  * from one address, and the limits have tests of their own.
  */
+/** The per-client limits lifted (every test client is 127.0.0.1); per account and per user as shipped. */
+export const LIFTED_LIMITS: ThrottleLimits = {
+  ...DEFAULT_LIMITS,
+  perClient: 1_000_000,
+  signupsPerClient: 1_000_000,
+  cardsPerClient: 1_000_000,
+};
+
 export async function startUserBehindGateway(name: string): Promise<UserBehindGateway> {
   const logger = createLogger(name, 'silent');
   const agent = createAgent();
@@ -47,12 +56,7 @@ export async function startUserBehindGateway(name: string): Promise<UserBehindGa
       db,
       cfg,
       stripe: createStripe(cfg),
-      throttleLimits: {
-        perAccountAndClient: 5,
-        perClient: 1_000_000,
-        signupsPerClient: 1_000_000,
-        windowSeconds: 900,
-      },
+      throttleLimits: LIFTED_LIMITS,
     }),
   );
   const gateway = await serve(

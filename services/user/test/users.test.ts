@@ -7,8 +7,13 @@ import {
 } from '@paystream/common';
 import type { DataSource } from 'typeorm';
 import { createUserApp } from '../src/app';
-import { DEFAULT_LIMITS, SigninThrottle } from '../src/domain/signin-throttle';
-import { PASSWORD, startUserBehindGateway, type UserBehindGateway } from './user-behind-gateway';
+import { DEFAULT_LIMITS, AttemptThrottle } from '../src/domain/attempt-throttle';
+import {
+  LIFTED_LIMITS,
+  PASSWORD,
+  startUserBehindGateway,
+  type UserBehindGateway,
+} from './user-behind-gateway';
 import { cfg, serve, uniqueEmail, type RunningApp } from '../../../test/support';
 
 /**
@@ -123,7 +128,7 @@ describe('signup and signin', () => {
   });
 
   it('limits sign-ups per client', async () => {
-    const throttle = new SigninThrottle(db, { ...DEFAULT_LIMITS, signupsPerClient: 2 });
+    const throttle = new AttemptThrottle(db, { ...DEFAULT_LIMITS, signupsPerClient: 2 });
     const client = `198.51.100.${Math.floor(Math.random() * 250)}-${Date.now()}`;
     expect(await throttle.signup(client)).toBe(0);
     expect(await throttle.signup(client)).toBe(0);
@@ -259,12 +264,51 @@ describe('payment details', () => {
     }
   });
 
+  it('in production: takes Stripe.js ids only, never card numbers, and stops card testing per user', async () => {
+    const production = { ...cfg, NODE_ENV: 'production' };
+    const app = await serve(
+      createUserApp({
+        logger,
+        db,
+        cfg: production,
+        stripe: createStripe(cfg),
+        throttleLimits: LIFTED_LIMITS,
+      }),
+    );
+    try {
+      const { id } = await signedUp('prod-card');
+      const headers = { ...json, [SERVICE_TOKEN_HEADER]: cfg.SERVICE_TOKEN, 'x-user-id': id };
+      const add = async (body: unknown) => {
+        const res = await fetch(`${app.url}/add`, { method: 'POST', headers, body: JSON.stringify(body) });
+        return { status: res.status, body: (await res.json()) as { errors?: { field: string }[] } };
+      };
+      const raw = await add({
+        card: { number: '4242424242424242', expMonth: 12, expYear: 2034, cvc: '123' },
+      });
+      expect(raw.status).toBe(400);
+      expect(raw.body.errors?.map((e) => e.field)).toEqual(['card']);
+      // Five cards in the window, then the next is refused before Stripe sees it.
+      for (let i = 0; i < 5; i++) expect((await add({ paymentMethodId: 'pm_card_visa' })).status).toBe(201);
+      expect((await add({ paymentMethodId: 'pm_card_visa' })).status).toBe(429);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('conforms to the Stripe API: the same flow against stripe-mock', async () => {
     const mockCfg = loadConfig({
       ...process.env,
       STRIPE_API_BASE: `http://127.0.0.1:${cfg.STRIPE_MOCK_PORT}`,
     });
-    const app = await serve(createUserApp({ logger, db, cfg: mockCfg, stripe: createStripe(mockCfg) }));
+    const app = await serve(
+      createUserApp({
+        logger,
+        db,
+        cfg: mockCfg,
+        stripe: createStripe(mockCfg),
+        throttleLimits: LIFTED_LIMITS,
+      }),
+    );
     try {
       const { id } = await signedUp('mock');
       const headers = { ...json, [SERVICE_TOKEN_HEADER]: cfg.SERVICE_TOKEN, 'x-user-id': id };

@@ -46,10 +46,16 @@ interface StripeErrorLike {
  * Stripe's answer as a client error where it is the client's card, a 502 where Stripe itself failed.
  * `field` names what a refused request (400) is blamed on.
  */
-export function stripeProblem(err: unknown, field = 'paymentMethodId'): HttpProblem {
+export function stripeProblem(
+  err: unknown,
+  field = 'paymentMethodId',
+  { declineDetails = true }: { declineDetails?: boolean } = {},
+): HttpProblem {
   const e = err as StripeErrorLike;
   if (e.statusCode === 402 || e.type === 'StripeCardError')
-    return new HttpProblem(402, 'card-declined', e.message ?? 'The card was declined', { code: e.code });
+    return declineDetails
+      ? new HttpProblem(402, 'card-declined', e.message ?? 'The card was declined', { code: e.code })
+      : new HttpProblem(402, 'card-declined', 'The card was declined');
   if (e.type === 'StripeInvalidRequestError' && e.statusCode && e.statusCode < 500)
     return problems.validation([{ field, message: e.message ?? 'rejected by Stripe' }]);
   return new HttpProblem(502, 'payment-provider-error', 'Stripe is unavailable; try again');
@@ -60,7 +66,13 @@ export function stripeProblem(err: unknown, field = 'paymentMethodId'): HttpProb
  * reach the database or the logs), the user's Stripe customer is created once and reused, the method is
  * attached to it and becomes the user's default. Only Stripe's ids, brand, last 4 and expiry are kept.
  */
-export async function saveCard(db: DataSource, stripe: Stripe, userId: string, input: CardInput) {
+export async function saveCard(
+  db: DataSource,
+  stripe: Stripe,
+  userId: string,
+  input: CardInput,
+  opts: { declineDetails?: boolean } = {},
+) {
   const user = await db.getRepository(User).findOneBy({ id: userId });
   if (!user) throw problems.notFound('No such user');
   try {
@@ -103,7 +115,7 @@ export async function saveCard(db: DataSource, stripe: Stripe, userId: string, i
     });
   } catch (err) {
     if (err instanceof HttpProblem) throw err;
-    throw stripeProblem(err);
+    throw stripeProblem(err, 'paymentMethodId', opts);
   }
 }
 

@@ -4,7 +4,7 @@ import { QueryFailedError, type DataSource } from 'typeorm';
 import { z } from 'zod';
 import { User } from '../db/entities';
 import { decoyHash, hashPassword, passwordProblem, PASSWORD_MAX, verifyPassword } from '../domain/password';
-import type { SigninThrottle } from '../domain/signin-throttle';
+import type { AttemptThrottle } from '../domain/attempt-throttle';
 
 export const TOKEN_TTL_SECONDS = 15 * 60;
 
@@ -25,7 +25,7 @@ const isUniqueViolation = (err: unknown) =>
   err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505';
 
 /** POST /signup and POST /signin: public, reached through the gateway without a token. */
-export function accountRoutes(db: DataSource, cfg: Config, throttle: SigninThrottle): Router {
+export function accountRoutes(db: DataSource, cfg: Config, throttle: AttemptThrottle): Router {
   const router = Router();
   const users = db.getRepository(User);
 

@@ -1,4 +1,13 @@
-import { problems, requireService, requireUser, validate, type Config, type Stripe } from '@paystream/common';
+import {
+  clientAddress,
+  problems,
+  requireService,
+  requireUser,
+  validate,
+  type Config,
+  type Stripe,
+} from '@paystream/common';
+import type { AttemptThrottle } from '../domain/attempt-throttle';
 import { Router } from 'express';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -21,7 +30,13 @@ const addBody = z
 
 const uuid = z.uuid();
 
-export function paymentDetailRoutes(db: DataSource, cfg: Config, stripe: Stripe): Router {
+export function paymentDetailRoutes(
+  db: DataSource,
+  cfg: Config,
+  stripe: Stripe,
+  throttle: AttemptThrottle,
+): Router {
+  const production = cfg.NODE_ENV === 'production';
   const router = Router();
 
   // POST /add: the signed-in user's own card (the gateway vouches for the user id).
@@ -30,8 +45,20 @@ export function paymentDetailRoutes(db: DataSource, cfg: Config, stripe: Stripe)
     const userId = req.userId!;
     if (body.userId !== undefined && body.userId !== userId)
       throw problems.forbidden('You can only add payment details to your own account');
+    // In production card numbers never reach Paystream: Stripe.js turns them into a pm_… in the browser.
+    if (body.card && production)
+      throw problems.validation([
+        {
+          field: 'card',
+          message: 'send a paymentMethodId (pm_…) from Stripe.js; card numbers are not accepted',
+        },
+      ]);
+    // Counted before Stripe sees the card: trying stolen numbers one after another runs out quickly.
+    const wait = await throttle.card(userId, clientAddress(req, cfg.SERVICE_TOKEN));
+    if (wait > 0) throw problems.rateLimited(wait, 'Too many cards tried; try again later');
     const input: CardInput = body.card ? { card: body.card } : { paymentMethodId: body.paymentMethodId! };
-    const saved = await saveCard(db, stripe, userId, input);
+    // In production a decline says only that: its code helps a card tester more than a customer.
+    const saved = await saveCard(db, stripe, userId, input, { declineDetails: !production });
     req.log.info({ userId, brand: saved.brand, last4: saved.last4 }, 'payment method saved');
     res.status(201).json({
       id: saved.id,

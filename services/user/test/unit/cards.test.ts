@@ -81,6 +81,25 @@ describe('stripeProblem', () => {
     });
   });
 
+  it('says only "declined" when decline details are withheld (production: card testers learn from codes)', () => {
+    const p = stripeProblem(
+      {
+        type: 'StripeCardError',
+        statusCode: 402,
+        code: 'card_declined',
+        message: 'Your card has insufficient funds.',
+      },
+      'paymentMethodId',
+      { declineDetails: false },
+    );
+    expect(p.toBody()).toEqual({
+      type: expect.stringMatching(/card-declined$/) as unknown,
+      title: expect.any(String) as unknown,
+      status: 402,
+      detail: 'The card was declined',
+    });
+  });
+
   it('maps Stripe refusing the request to a 400 on paymentMethodId', () => {
     const p = stripeProblem({
       type: 'StripeInvalidRequestError',

@@ -8,13 +8,16 @@ import type { DataSource } from 'typeorm';
  * - per (email, client): an attacker locks only his own address out of the victim's account, never the
  *   victim everywhere; a right password starts this counter over;
  * - per client: one address guessing across many accounts;
- * - sign-ups per client.
+ * - sign-ups per client;
+ * - cards added per user and per client (card testing: trying stolen numbers one after another).
  * Table `signin_failures` keeps its name; its rows count attempts.
  */
 export interface ThrottleLimits {
   perAccountAndClient: number;
   perClient: number;
   signupsPerClient: number;
+  cardsPerUser: number;
+  cardsPerClient: number;
   windowSeconds: number;
 }
 
@@ -22,10 +25,12 @@ export const DEFAULT_LIMITS: ThrottleLimits = {
   perAccountAndClient: 5,
   perClient: 50,
   signupsPerClient: 10,
+  cardsPerUser: 5,
+  cardsPerClient: 20,
   windowSeconds: 15 * 60,
 };
 
-export class SigninThrottle {
+export class AttemptThrottle {
   constructor(
     private readonly db: DataSource,
     private readonly limits: ThrottleLimits = DEFAULT_LIMITS,
@@ -51,6 +56,14 @@ export class SigninThrottle {
   /** Counts a sign-up attempt; seconds to wait when over the limit, else 0. */
   signup(client: string): Promise<number> {
     return this.count([[`signup-client:${client}`, this.limits.signupsPerClient]]);
+  }
+
+  /** Counts an attempt to add a card, before Stripe sees it; seconds to wait when over a limit, else 0. */
+  card(userId: string, client: string): Promise<number> {
+    return this.count([
+      [`card-user:${userId}`, this.limits.cardsPerUser],
+      [`card-client:${client}`, this.limits.cardsPerClient],
+    ]);
   }
 
   private async count(keys: [key: string, limit: number][]): Promise<number> {
