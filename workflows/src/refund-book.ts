@@ -85,8 +85,13 @@ export class RefundBook {
         ledger = await this.read();
       }
       const made = ledger.refunds.find((r) => r.requestKey === requestKey);
-      // Stripe just answered with this refund; not finding it is a bug here, not a refusal: the task retries.
-      if (!made) throw new Error(`refund ${requestKey} missing from Stripe's list after it was created`);
+      // Stripe answered with this refund but does not list it as made: the request fails (it may be asked
+      // again), rather than a workflow task that would fail the same way on every retry.
+      if (!made)
+        throw ApplicationFailure.nonRetryable(
+          'Stripe did not keep the refund; ask again',
+          PAYMENT_ERRORS.refundRefused,
+        );
       const refundedAmount = totalRefunded(ledger);
       return {
         status: refundedAmount >= ledger.amount ? 'refunded' : 'partially_refunded',

@@ -7,6 +7,9 @@ import { z } from 'zod';
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const url = (fallback: string) => z.string().url().default(fallback);
 
+/** The development codec key: shipped in this repository, so production refuses its bytes under any id. */
+export const DEV_PAYLOAD_CODEC_KEYS = 'dev-only-1:/peBCGb+66QpZTTixvNHpFsW1mm8NRElETV8XbMEvhg=';
+
 const schema = z.object({
   NODE_ENV: z.string().default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -104,7 +107,7 @@ const schema = z.object({
    * AES-256-GCM keys of the Temporal payload codec, `id:base64,…` (the first encrypts, all decrypt), or a file
    * holding the same (PAYLOAD_CODEC_KEYS_FILE, e.g. a mounted secret). The default is for development only.
    */
-  PAYLOAD_CODEC_KEYS: z.string().default('dev-only-1:/peBCGb+66QpZTTixvNHpFsW1mm8NRElETV8XbMEvhg='),
+  PAYLOAD_CODEC_KEYS: z.string().default(DEV_PAYLOAD_CODEC_KEYS),
   PAYLOAD_CODEC_KEYS_FILE: z.string().optional(),
   /** The codec server (npm run codec-server): decrypts payloads for the Temporal Web UI of an operator. */
   CODEC_SERVER_PORT: port(8089),

@@ -30,8 +30,9 @@ export function parseCodecKeys(spec: string): CodecKey[] {
     .map((entry) => {
       const [id, material] = entry.split(':', 2);
       const key = Buffer.from(material ?? '', 'base64');
-      if (!id || !/^[A-Za-z0-9_.-]{1,64}$/.test(id))
-        throw new Error('a payload codec key id is missing or malformed');
+      // Never echoed when malformed: in a bare key (no `id:`) the "id" is the secret.
+      if (!id || material === undefined || !/^[A-Za-z0-9_.-]{1,32}$/.test(id))
+        throw new Error('a payload codec key is not `id:base64` (id: up to 32 of A-Z a-z 0-9 _ . -)');
       if (key.length !== 32) throw new Error(`payload codec key ${id} is not 32 bytes of base64`);
       return { id, key };
     });

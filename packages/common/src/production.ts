@@ -1,4 +1,5 @@
-import type { Config } from './config';
+import { DEV_PAYLOAD_CODEC_KEYS, type Config } from './config';
+import { codecKeysFrom, parseCodecKeys, type CodecKey } from './payload-codec';
 
 /**
  * What a service may not start with when NODE_ENV=production: a secret shipped in this repository (the
@@ -48,6 +49,26 @@ function databasePassword(url: string): string {
   }
 }
 
+/** The codec keys (from the env or the file): the shipped key's bytes under any id, or a uniform key, would let
+ * anyone read the histories. */
+function codecKeyProblems(cfg: Config): string[] {
+  let keys: CodecKey[];
+  try {
+    keys = codecKeysFrom(cfg);
+  } catch (err) {
+    return [`PAYLOAD_CODEC_KEYS: ${(err as Error).message}`];
+  }
+  const shipped = parseCodecKeys(DEV_PAYLOAD_CODEC_KEYS).map((k) => k.key);
+  const problems: string[] = [];
+  for (const { id, key } of keys) {
+    if (shipped.some((s) => s.equals(key)))
+      problems.push(`PAYLOAD_CODEC_KEYS: key ${id} is the development key shipped in the repository`);
+    else if (new Set(key).size < 16)
+      problems.push(`PAYLOAD_CODEC_KEYS: key ${id} is too uniform to be random`);
+  }
+  return problems;
+}
+
 /** Why this service must not start in production; empty when it may (or when not in production). */
 export function productionProblems(
   cfg: Config,
@@ -72,16 +93,14 @@ export function productionProblems(
     }
     if (need === 'STRIPE_SECRET_KEY') {
       if (!/^(sk|rk)_(live|test)_[A-Za-z0-9]{20,}$/.test(cfg.STRIPE_SECRET_KEY))
-        problems.push('STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_live_…, rk_live_…)');
+        problems.push(
+          'STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_… or rk_…, live or test)',
+        );
       // A fake Stripe in production would take "payments" that never reach a bank.
       if (env.STRIPE_API_BASE !== undefined)
         problems.push('STRIPE_API_BASE must not be set in production: Stripe is api.stripe.com');
     }
-    if (need === 'PAYLOAD_CODEC_KEYS' && !cfg.PAYLOAD_CODEC_KEYS_FILE) {
-      // Each key's id and material: a shipped one would let anyone with the repository read the histories.
-      if (/(^|,)\s*dev-only-/.test(cfg.PAYLOAD_CODEC_KEYS))
-        problems.push('PAYLOAD_CODEC_KEYS holds the development key shipped in the repository; set your own');
-    }
+    if (need === 'PAYLOAD_CODEC_KEYS') problems.push(...codecKeyProblems(cfg));
     if (need === 'DATABASE') {
       const url = service === 'order' ? cfg.ORDER_DATABASE_URL : cfg.USER_DATABASE_URL;
       const password = databasePassword(url);

@@ -231,9 +231,14 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
 
     async createRefund(input) {
       try {
-        // A retry after a lost answer: the refund the first attempt made is found by its request key.
+        // A retry after a lost answer: the refund the first attempt made is found by its request key. One
+        // that failed at Stripe does not count: the request may try again, under a new idempotency key.
+        let failedBefore = 0;
         for await (const r of stripe.refunds.list({ payment_intent: input.paymentIntentId, limit: 100 }))
-          if (r.metadata?.requestKey === input.requestKey) return r.id;
+          if (r.metadata?.requestKey === input.requestKey) {
+            if (r.status === 'succeeded' || r.status === 'pending') return r.id;
+            failedBefore += 1;
+          }
         const refund = await stripe.refunds.create(
           {
             payment_intent: input.paymentIntentId,
@@ -245,10 +250,16 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
               ...(input.reason ? { reason: input.reason.slice(0, 500) } : {}),
             },
           },
-          { idempotencyKey: input.requestKey },
+          { idempotencyKey: failedBefore ? `${input.requestKey}-again-${failedBefore}` : input.requestKey },
         );
+        if (refund.status === 'failed' || refund.status === 'canceled')
+          throw ApplicationFailure.nonRetryable(
+            `Stripe did not make the refund (${refund.failure_reason ?? refund.status})`,
+            PAYMENT_ERRORS.refundRefused,
+          );
         return refund.id;
       } catch (err) {
+        if (err instanceof ApplicationFailure) throw err;
         throw stripeFailure(err);
       }
     },

@@ -1,5 +1,7 @@
 import { HttpProblem, metrics, TASK_QUEUES, type OrderCreateEvent } from '@paystream/common';
 import {
+  ActivityFailure,
+  ApplicationFailure,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -7,7 +9,6 @@ import {
   WorkflowUpdateStage,
   type Client,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import {
   cancelPaymentUpdate,
   CANCEL_UPDATE_ID,
@@ -52,7 +53,12 @@ export async function cancelPayment(
   deps: AfterSaleDeps,
   order: OrderCreateEvent,
   waitMs: number,
+  /** The order's PaymentIntent when the order service already holds it as paid: straight to the refund. */
+  paidIntentId?: string,
 ): Promise<CancelOutcome | undefined> {
+  // Paid: never a payment workflow again (after the namespace's retention one could start anew and
+  // report "cancelled" for a charge it never saw). The refunds workflow reads Stripe.
+  if (paidIntentId) return refundOnCancel(deps, order.orderId, paidIntentId, waitMs);
   const taskQueue = deps.taskQueue ?? TASK_QUEUES.payments;
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
     workflowId: paymentWorkflowId(order.orderId),
@@ -75,14 +81,25 @@ export async function cancelPayment(
     });
     return await within(update.result(), waitMs);
   } catch (err) {
-    if (!closed(err)) throw err;
+    // Any refusal of the cancel itself (e.g. a run from before cancels existed) is a 409, never a 5xx.
+    if (!closed(err)) throw refusalOf(err, false) ?? err;
   }
   const paid = await paymentOf(deps.client, order.orderId);
   if (paid.status === 'cancelled') return { status: 'cancelled' };
   if (paid.status !== 'succeeded')
     return { status: 'failed', ...(paid.failureReason ? { failureReason: paid.failureReason } : {}) };
+  return refundOnCancel(deps, order.orderId, paid.paymentIntentId!, waitMs);
+}
+
+/** A paid order's cancel: a full refund under request id `cancel`, so cancelling twice never refunds twice. */
+async function refundOnCancel(
+  deps: AfterSaleDeps,
+  orderId: string,
+  paymentIntentId: string,
+  waitMs: number,
+): Promise<CancelOutcome | undefined> {
   const refund = await within(
-    refundPayment(deps, order.orderId, paid.paymentIntentId!, {
+    refundPayment(deps, orderId, paymentIntentId, {
       requestId: CANCEL_UPDATE_ID,
       reason: 'requested_by_customer',
     }),
@@ -118,15 +135,29 @@ async function refundPayment(
     metrics.refunds.inc({ result: 'refunded' });
     return outcome;
   } catch (err) {
-    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-    if (cause instanceof ApplicationFailure) {
-      metrics.refunds.inc({ result: 'refused' });
-      // The workflow's refusal (over-refund) or its validator's (a malformed amount).
-      if (cause.type === PAYMENT_ERRORS.refundRefused) throw refused(cause.message);
-      throw new HttpProblem(400, 'validation-error', cause.message);
-    }
-    throw err;
+    const problem = refusalOf(err);
+    if (problem) metrics.refunds.inc({ result: 'refused' });
+    throw problem ?? err;
   }
+}
+
+/**
+ * An update's failure as the caller's 4xx: the workflow's refusal (an over-refund, Stripe refusing the
+ * refund — also when it arrives inside an activity failure) is a 409, its validator's (a malformed amount)
+ * a 400. Anything else (Temporal or Stripe unreachable) is not the caller's doing: undefined.
+ */
+function refusalOf(err: unknown, validatorIs400 = true): HttpProblem | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const failure = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
+  if (!(failure instanceof ApplicationFailure)) return undefined;
+  const ours: string[] = [PAYMENT_ERRORS.refundRefused, PAYMENT_ERRORS.invalidRequest];
+  if (
+    !validatorIs400 ||
+    err.cause instanceof ActivityFailure ||
+    (failure.type && ours.includes(failure.type))
+  )
+    return refused(failure.message);
+  return new HttpProblem(400, 'validation-error', failure.message);
 }
 
 /** The order's refunds workflow; a closed one may start again (it re-reads Stripe, nothing is lost). */

@@ -1,6 +1,7 @@
 import { orderCreateEvent, requireService, validate } from '@paystream/common';
 import express, { Router } from 'express';
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { cancelPayment, type AfterSaleDeps } from './after-sale';
 
 /** How long a cancel waits for its outcome before it answers 202 (the order changes when it is known). */
@@ -8,7 +9,16 @@ const CANCEL_WAIT_MS = 10_000;
 
 const cancelBody = orderCreateEvent
   .pick({ userId: true, amount: true, currency: true, createdAt: true })
+  .extend({
+    /** The order's status and PaymentIntent as the order service holds them. */
+    status: z.string().min(1).max(40),
+    paymentIntentId: z
+      .string()
+      .regex(/^pi_[A-Za-z0-9_]{1,200}$/)
+      .optional(),
+  })
   .strict();
+const PAID = new Set(['paid', 'partially_refunded']);
 
 /**
  * POST /internal/orders/:orderId/cancel (service token; the order service calls it for the order's
@@ -23,8 +33,10 @@ export function cancelRoutes(deps: AfterSaleDeps & { serviceToken: string }): Ro
     express.json({ limit: '4kb' }),
     async (req, res) => {
       const { orderId } = validate(orderCreateEvent.pick({ orderId: true }), req.params);
-      const order = { ...validate(cancelBody, req.body), orderId, eventId: randomUUID() };
-      const outcome = await cancelPayment(deps, order, CANCEL_WAIT_MS);
+      const { status, paymentIntentId, ...held } = validate(cancelBody, req.body);
+      const order = { ...held, orderId, eventId: randomUUID() };
+      const paidIntentId = PAID.has(status) ? paymentIntentId : undefined;
+      const outcome = await cancelPayment(deps, order, CANCEL_WAIT_MS, paidIntentId);
       req.log.info({ orderId, outcome: outcome?.status ?? 'cancelling' }, 'cancel requested');
       if (!outcome) res.status(202).json({ orderId, status: 'cancelling' });
       else res.json({ orderId, ...outcome });

@@ -1,4 +1,4 @@
-import { loadConfig } from '../../src/config';
+import { DEV_PAYLOAD_CODEC_KEYS, loadConfig } from '../../src/config';
 import { productionProblems, SERVICE_SECRETS } from '../../src/production';
 
 const random = (n: number) =>
@@ -15,7 +15,7 @@ const production = {
   STRIPE_WEBHOOK_SECRET: `whsec_${random(32)}`,
   STRIPE_SECRET_KEY: `sk_live_${random(24)}`,
   DATABASE_URL: 'postgres://paystream:Zq8-long-db-password@db.internal:5432/postgres',
-  PAYLOAD_CODEC_KEYS: `2026-11:${Buffer.alloc(32, 7).toString('base64')}`,
+  PAYLOAD_CODEC_KEYS: `2026-11:${Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7)).toString('base64')}`,
 };
 const problemsOf = (service: string, env: Record<string, string>) =>
   productionProblems(loadConfig(env), service, env);
@@ -46,9 +46,13 @@ describe('productionProblems', () => {
     ['DATABASE_URL', 'postgres://paystream:paystream@db:5432/postgres', /database URL/],
     [
       'PAYLOAD_CODEC_KEYS',
-      `k2:${Buffer.alloc(32, 1).toString('base64')},${loadConfig({}).PAYLOAD_CODEC_KEYS}`,
+      `k2:${production.PAYLOAD_CODEC_KEYS.split(':')[1]},${DEV_PAYLOAD_CODEC_KEYS}`,
       /development key/,
     ],
+    // The shipped key's bytes under another id are still the shipped key; a bare key is not echoed.
+    ['PAYLOAD_CODEC_KEYS', `k1:${DEV_PAYLOAD_CODEC_KEYS.split(':')[1]}`, /key k1 is the development key/],
+    ['PAYLOAD_CODEC_KEYS', `k1:${Buffer.alloc(32, 1).toString('base64')}`, /too uniform/],
+    ['PAYLOAD_CODEC_KEYS', random(64), /not `id:base64`/],
   ])('refuses %s=%s', (key, value, message) => {
     const problems = ['gateway', 'user', 'order', 'payment', 'notification'].flatMap((s) =>
       problemsOf(s, { ...production, [key]: value }),

@@ -42,6 +42,8 @@ export async function cancelOrder(
         amount: order.amount,
         currency: order.currency,
         createdAt: order.createdAt.toISOString(),
+        status: order.status,
+        ...(order.paymentIntentId ? { paymentIntentId: order.paymentIntentId } : {}),
       }),
       signal: AbortSignal.timeout(20_000),
     });

@@ -56,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { order, amount, reason, 'request-id': requestId } = args.data;
+  // First, so an operator whose command timed out or crashed can ask again with the same id.
+  console.error(`refund request ${requestId} for order ${order}`);
   const cfg = loadConfig();
   const connection = await connectTemporal(cfg.TEMPORAL_ADDRESS);
   try {
