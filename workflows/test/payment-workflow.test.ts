@@ -142,15 +142,18 @@ interface RunOptions {
   during?: (handle: WorkflowHandle<typeof paymentWorkflow>, workflowId: string) => Promise<void>;
 }
 
+/** A new order.create event, as the payment workflow receives it (4200 eur). */
+const newOrder = (): PaymentInput => ({
+  eventId: randomUUID(),
+  orderId: randomUUID(),
+  userId: randomUUID(),
+  amount: 4200,
+  currency: 'eur',
+  createdAt: new Date().toISOString(),
+});
+
 async function run(name: string, stubs: Stubs, { traced = false, options, during }: RunOptions = {}) {
-  const order: PaymentInput = {
-    eventId: randomUUID(),
-    orderId: randomUUID(),
-    userId: randomUUID(),
-    amount: 4200,
-    currency: 'eur',
-    createdAt: new Date().toISOString(),
-  };
+  const order = newOrder();
   const workflowId = `payment-${order.orderId}`;
   scenarios.set(workflowId, stubs);
   const start = () =>
@@ -445,14 +448,7 @@ describe("paymentWorkflow and the customer's cancel", () => {
 
   it('before the payment started (the cancel starts it): nothing is asked of Stripe, the order is cancelled', async () => {
     // As the payment service does when the cancel overtakes order.create: update-with-start.
-    const order: PaymentInput = {
-      eventId: randomUUID(),
-      orderId: randomUUID(),
-      userId: randomUUID(),
-      amount: 4200,
-      currency: 'eur',
-      createdAt: new Date().toISOString(),
-    };
+    const order = newOrder();
     const workflowId = `payment-${order.orderId}`;
     const outcome = await client.workflow.executeUpdateWithStart(cancelPaymentUpdate, {
       updateId: 'cancel',
