@@ -72,7 +72,7 @@ export async function measureGatewayOverhead(
 
 /** 5. Consumer lag of each service's group at the end of the run. */
 export async function lagByGroup(): Promise<Record<string, number>> {
-  const admin = createKafka('bench', cfg.KAFKA_BROKERS).admin();
+  const admin = createKafka('bench', cfg).admin();
   await admin.connect();
   try {
     const groups: [string, string][] = [

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { ALL_TOPICS, CONFIG_KEYS } from '@paystream/common';
+import { ALL_TOPICS, CONFIG_KEYS, KAFKA_ACCESS, type KafkaAccess } from '@paystream/common';
 import { SERVICE_NAMES } from './services';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -32,6 +32,9 @@ export interface ComposeFile {
 
 /** Secrets compose passes to the services: each must come from the environment (or .env), never a default. */
 const COMPOSE_SECRETS = ['JWT_SECRET', 'SERVICE_TOKEN', 'STRIPE_WEBHOOK_SECRET', 'PAYLOAD_CODEC_KEYS'];
+
+/** Keys whose value is or holds a password. */
+const SECRET_BEARING = /(PASSWORD|_PWD|_DATABASE_URL)$/;
 
 export function checkCompose(compose: ComposeFile): string[] {
   const errors: string[] = [];
@@ -72,9 +75,13 @@ export function checkCompose(compose: ComposeFile): string[] {
     if (hasHealthcheck) healthy.add(name);
 
     // A secret is never defaulted: `docker compose up` without it stops and says what to set.
-    for (const [key, value] of Object.entries(svc.environment ?? {}))
+    for (const [key, value] of Object.entries(svc.environment ?? {})) {
       if (COMPOSE_SECRETS.includes(key) && !new RegExp(`^\\$\\{${key}:\\?.+\\}$`).test(String(value)))
         errors.push(`${where}: ${key} must be required as \${${key}:?…}, not defaulted or written in`);
+      // Passwords (and the URLs that carry one) come from a required variable too.
+      else if (SECRET_BEARING.test(key) && !/^[^$]*\$\{[A-Z0-9_]+:\?[^}]+\}[^$]*$/.test(String(value)))
+        errors.push(`${where}: ${key} must take its secret from a required variable (\${…:?…})`);
+    }
 
     for (const value of Object.values(svc.environment ?? {})) {
       if (typeof value !== 'string' || value.includes('${')) continue;
@@ -136,12 +143,39 @@ export function checkCompose(compose: ComposeFile): string[] {
         errors.push(`prometheus: ${service} is not scraped`);
   }
 
-  const init = services['kafka-init']?.command;
-  const script = Array.isArray(init) ? init.join('\n') : (init ?? '');
+  // kafka-init: its command, or the script it mounts; every topic, and exactly the ACLs of kafka-access.ts.
+  const initSvc = services['kafka-init'];
+  const initFile = initSvc?.volumes?.map((v) => v.split(':')[0] ?? '').find((v) => v.endsWith('.sh'));
+  const script = [
+    ...(Array.isArray(initSvc?.command) ? initSvc.command : [initSvc?.command ?? '']),
+    initFile && fs.existsSync(path.join(ROOT, initFile))
+      ? fs.readFileSync(path.join(ROOT, initFile), 'utf8')
+      : '',
+  ].join('\n');
   for (const topic of ALL_TOPICS)
     if (!script.includes(topic)) errors.push(`services.kafka-init: topic ${topic} is not created`);
+  const granted = new Set(script.match(/^acl .+$/gm)?.map((l) => l.trim()) ?? []);
+  const wanted = new Set(kafkaAclLines());
+  for (const line of wanted) if (!granted.has(line)) errors.push(`services.kafka-init: missing \`${line}\``);
+  for (const line of granted)
+    if (!wanted.has(line)) errors.push(`services.kafka-init: \`${line}\` is not in kafka-access.ts`);
 
   return errors;
+}
+
+/** kafka-access.ts as the `acl` lines of deploy/kafka/init.sh. */
+function kafkaAclLines(): string[] {
+  return Object.entries(KAFKA_ACCESS as Record<string, KafkaAccess>).flatMap(([p, a]) => [
+    ...a.produces.map((t) => `acl ${p} Write topic ${t}`),
+    ...a.consumes.map((t) => `acl ${p} Read topic ${t}`),
+    ...a.groups.map((g) => `acl ${p} Read group ${g}`),
+    ...(a.groupPrefixes ?? []).map((g) => `acl ${p} Read group ${g} prefixed`),
+  ]);
+}
+
+/** The variables the file requires (`${NAME:?…}`), for `docker compose config` with placeholders. */
+function requiredVariables(text: string): string[] {
+  return [...new Set([...text.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => m[1]!))];
 }
 
 function composeClient(): boolean {
@@ -159,7 +193,8 @@ if (require.main === module) {
   if (composeClient()) {
     try {
       // Placeholder secrets: the file requires them, and this only checks its syntax.
-      const secrets = Object.fromEntries(COMPOSE_SECRETS.map((k) => [k, `compose-check-${k}`]));
+      const text = fs.readFileSync(COMPOSE_FILE, 'utf8');
+      const secrets = Object.fromEntries(requiredVariables(text).map((k) => [k, `compose-check-${k}`]));
       execFileSync('docker', ['compose', '-f', COMPOSE_FILE, 'config', '-q'], {
         stdio: 'pipe',
         env: { ...process.env, ...secrets },

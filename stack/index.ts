@@ -13,7 +13,7 @@ import { alive, cachePaths, createAptInstall, log, portOpen, readPid, stopDaemon
 import { kafkaServer } from './servers/kafka';
 import { localstripeServer } from './servers/localstripe';
 import { mailpitServer } from './servers/mailpit';
-import { postgresServer } from './servers/postgres';
+import { postgresCaPath, postgresServer } from './servers/postgres';
 import type { LocalServer, ServerDeps } from './servers/server';
 import { stripeMockServer } from './servers/stripe-mock';
 import { temporalServer } from './servers/temporal';
@@ -53,6 +53,11 @@ export function defaultCacheDir(): string {
 /** The built Temporal CLI, for tests that run a dev server of their own. */
 export function temporalBinaryPath(cacheDir = defaultCacheDir()): string {
   return path.join(cachePaths(cacheDir).bin, `temporal-${VERSIONS.temporalCli}`);
+}
+
+/** The CA of the local Postgres server's certificate (for `sslmode=verify-full&sslrootcert=…`). */
+export function postgresCaFile(cacheDir = defaultCacheDir()): string {
+  return postgresCaPath(cachePaths(cacheDir).cache);
 }
 
 /** The built Mailpit, for tests that run a second SMTP server they can stop and start. */

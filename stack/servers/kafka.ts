@@ -2,7 +2,15 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ALL_TOPICS, createKafka, ensureTopics } from '@paystream/common';
+import {
+  ALL_TOPICS,
+  createKafka,
+  devKafkaPassword,
+  ensureKafkaAcls,
+  ensureTopics,
+  KAFKA_ACCESS,
+  KAFKA_ADMIN_PRINCIPAL,
+} from '@paystream/common';
 import { portOpen, runLogged, startDaemon, stopDaemon, timed, waitFor, which } from '../process';
 import { VERSIONS } from '../versions';
 import type { LocalServer, ServerDeps } from './server';
@@ -10,17 +18,40 @@ import type { LocalServer, ServerDeps } from './server';
 /** Resolves the broker and its dependencies from Maven Central (see the comment in that pom). */
 const POM = path.join(__dirname, '..', 'kafka', 'pom.xml');
 
+/** Principals with SCRAM credentials: the admin (super user: topics, ACLs, tests) and one per service. */
+const PRINCIPALS = [KAFKA_ADMIN_PRINCIPAL, ...Object.keys(KAFKA_ACCESS)];
+
+/** The controller listener's own login (SASL/PLAIN: SCRAM credentials live in the metadata it serves). */
+const CONTROLLER_PASSWORD = devKafkaPassword('controller');
+
+const jaas = (module: string, user: string, password: string, extra = '') =>
+  `org.apache.kafka.common.security.${module} required username="${user}" password="${password}"${extra};`;
+
+/**
+ * One broker that is also the KRaft controller, as production runs it: clients authenticate with
+ * SCRAM-SHA-512 and the StandardAuthorizer allows only what kafka-access.ts grants (no ACL, no access).
+ * The local stack skips TLS (loopback only); clients have KAFKA_SSL for a real cluster.
+ */
 function serverProperties(port: number, controllerPort: number, dataDir: string): string {
   return [
-    '# Written by stack/servers/kafka.ts: one broker that is also the KRaft controller.',
+    '# Written by stack/servers/kafka.ts: one broker that is also the KRaft controller, SASL + ACLs.',
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=SASL_PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=SASL_PLAINTEXT://127.0.0.1:${port}`,
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT',
+    'inter.broker.listener.name=SASL_PLAINTEXT',
+    'sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512',
+    'sasl.mechanism.controller.protocol=PLAIN',
+    'listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512',
+    `listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=${jaas('scram.ScramLoginModule', KAFKA_ADMIN_PRINCIPAL, devKafkaPassword(KAFKA_ADMIN_PRINCIPAL))}`,
+    'listener.name.controller.sasl.enabled.mechanisms=PLAIN',
+    `listener.name.controller.plain.sasl.jaas.config=${jaas('plain.PlainLoginModule', 'controller', CONTROLLER_PASSWORD, ` user_controller="${CONTROLLER_PASSWORD}"`)}`,
+    'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    `super.users=User:${KAFKA_ADMIN_PRINCIPAL};User:controller`,
+    'allow.everyone.if.no.acl.found=false',
     `log.dirs=${dataDir}`,
     'num.partitions=3',
     'auto.create.topics.enable=false',
@@ -52,7 +83,7 @@ export function kafkaServer({ cfg, paths, aptInstall }: ServerDeps): LocalServer
 
   async function answers(): Promise<boolean> {
     if (!(await portOpen(port))) return false;
-    const admin = createKafka('stack-probe', cfg.KAFKA_BROKERS).admin({ retry: { retries: 0 } });
+    const admin = createKafka('stack-probe', cfg).admin({ retry: { retries: 0 } });
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
@@ -92,7 +123,8 @@ export function kafkaServer({ cfg, paths, aptInstall }: ServerDeps): LocalServer
     },
     ready: answers,
     async start(jars) {
-      const dataDir = path.join(dir, 'data');
+      // SCRAM credentials are written when the storage is formatted: new principals, new storage.
+      const dataDir = path.join(dir, `data-sasl-${PRINCIPALS.join('-')}`);
       const props = path.join(dir, 'server.properties');
       fs.mkdirSync(dataDir, { recursive: true });
       fs.writeFileSync(props, serverProperties(port, controllerPort, dataDir));
@@ -114,6 +146,10 @@ export function kafkaServer({ cfg, paths, aptInstall }: ServerDeps): LocalServer
             '-c',
             props,
             '--ignore-formatted',
+            ...PRINCIPALS.flatMap((name) => [
+              '--add-scram',
+              `SCRAM-SHA-512=[name=${name},password=${devKafkaPassword(name)}]`,
+            ]),
           ],
           'kafka-format.log',
         );
@@ -123,7 +159,14 @@ export function kafkaServer({ cfg, paths, aptInstall }: ServerDeps): LocalServer
     },
     stop: () => stopDaemon(paths.run, 'kafka'),
     /** Every topic the services use, also on a Kafka that was already running. */
-    provision: () => ensureTopics(createKafka('stack-admin', cfg.KAFKA_BROKERS), ALL_TOPICS, 3),
-    describe: () => `kafka        ${cfg.KAFKA_BROKERS.join(',')} (topics ${ALL_TOPICS.join(', ')})`,
+    async provision() {
+      const kafka = createKafka('stack-admin', cfg);
+      await ensureTopics(kafka, ALL_TOPICS, 3);
+      const admin = kafka.admin();
+      await admin.connect();
+      await ensureKafkaAcls(admin).finally(() => admin.disconnect());
+    },
+    describe: () =>
+      `kafka        ${cfg.KAFKA_BROKERS.join(',')} SASL/SCRAM as admin|order|payment|notification, ACLs per service (topics ${ALL_TOPICS.join(', ')})`,
   };
 }

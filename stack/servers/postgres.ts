@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { isRoot, pidFile, readPid, run, runLogged, stopDaemon, timed, waitFor } from '../process';
+import { isRoot, pidFile, readPid, run, runLogged, stopDaemon, timed, waitFor, which } from '../process';
 import type { LocalServer, ServerDeps } from './server';
 
 function findPgBin(): string | undefined {
@@ -21,11 +21,78 @@ function asPostgres(cmd: string, args: string[]): [string, string[]] {
   return isRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
 }
 
+/** The local CA that signed the server's certificate: `sslrootcert` of a `sslmode=verify-full` URL. */
+export function postgresCaPath(cache: string): string {
+  return path.join(cache, 'postgres', 'tls', 'ca.pem');
+}
+
+/**
+ * A certificate for 127.0.0.1/localhost signed by a CA of the stack's own (generated once), so the local
+ * server speaks TLS as a production one does and `sslmode=verify-full` can be tried for real.
+ */
+function ensureServerCertificate(tlsDir: string, aptInstall: (pkg: string) => void): void {
+  if (fs.existsSync(path.join(tlsDir, 'server.key'))) return;
+  if (!which('openssl')) aptInstall('openssl');
+  fs.mkdirSync(tlsDir, { recursive: true });
+  const at = (f: string) => path.join(tlsDir, f);
+  fs.writeFileSync(at('san.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  const openssl = (...args: string[]) =>
+    run('openssl', args, { what: `openssl ${args[0]}`, stdio: 'ignore' });
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=Paystream local CA',
+    '-keyout',
+    at('ca.key'),
+    '-out',
+    at('ca.pem'),
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    at('server.key.tmp'),
+    '-out',
+    at('server.csr'),
+  );
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    at('server.csr'),
+    '-CA',
+    at('ca.pem'),
+    '-CAkey',
+    at('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '3650',
+    '-extfile',
+    at('san.cnf'),
+    '-out',
+    at('server.pem'),
+  );
+  fs.chmodSync(at('server.key.tmp'), 0o600);
+  if (isRoot) run('chown', ['-R', 'postgres:postgres', tlsDir]);
+  fs.renameSync(at('server.key.tmp'), at('server.key')); // last: its presence means "done"
+}
+
 export function postgresServer({ cfg, paths, aptInstall }: ServerDeps): LocalServer {
   const pgUrl = new URL(cfg.DATABASE_URL);
   const port = Number(pgUrl.port || 5432);
   const dir = path.join(paths.cache, 'postgres');
   const data = path.join(dir, 'data');
+  const tlsDir = path.join(dir, 'tls');
 
   async function connects(): Promise<boolean> {
     const client = new PgClient({ connectionString: cfg.DATABASE_URL, connectionTimeoutMillis: 1000 });
@@ -61,6 +128,24 @@ export function postgresServer({ cfg, paths, aptInstall }: ServerDeps): LocalSer
     fs.rmSync(pwFile, { force: true });
   }
 
+  /** A database and every table in it (sequences follow their tables) to `role`. */
+  async function handOver(db: string, role: string): Promise<void> {
+    const url = new URL(cfg.DATABASE_URL);
+    url.pathname = `/${db}`;
+    const client = new PgClient({ connectionString: url.toString() });
+    await client.connect();
+    try {
+      const owner = client.escapeIdentifier(role);
+      await client.query(`ALTER DATABASE ${client.escapeIdentifier(db)} OWNER TO ${owner}`);
+      const { rows } = await client.query<{ name: string }>(
+        `SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'`,
+      );
+      for (const { name } of rows) await client.query(`ALTER TABLE ${name} OWNER TO ${owner}`);
+    } finally {
+      await client.end();
+    }
+  }
+
   return {
     name: 'postgres',
     ports: [port],
@@ -83,6 +168,7 @@ export function postgresServer({ cfg, paths, aptInstall }: ServerDeps): LocalSer
     },
     ready: connects,
     async start(pgBin) {
+      ensureServerCertificate(tlsDir, aptInstall);
       const logFile = path.join(paths.logs, 'postgres.log');
       fs.mkdirSync(paths.logs, { recursive: true });
       if (isRoot) {
@@ -98,7 +184,8 @@ export function postgresServer({ cfg, paths, aptInstall }: ServerDeps): LocalSer
         '-w',
         '-o',
         // Sockets in our own folder: /var/run/postgresql may not exist without the distro cluster.
-        `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c max_connections=200 -c fsync=on`,
+        `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c max_connections=200 -c fsync=on` +
+          ` -c ssl=on -c ssl_cert_file=${tlsDir}/server.pem -c ssl_key_file=${tlsDir}/server.key`,
       ]);
       run(cmd, args, { what: 'pg_ctl start', stdio: 'ignore' });
       fs.mkdirSync(paths.run, { recursive: true });
@@ -117,21 +204,41 @@ export function postgresServer({ cfg, paths, aptInstall }: ServerDeps): LocalSer
       }
       return stopDaemon(paths.run, 'postgres');
     },
-    /** The services' databases (users, orders) on the one server. */
+    /**
+     * Least privilege: each service's role owns its database and may connect to nothing else (CONNECT is
+     * revoked from PUBLIC). A database an older stack created as the administrator is handed over.
+     */
     async provision() {
-      const client = new PgClient({ connectionString: cfg.DATABASE_URL });
-      await client.connect();
+      const admin = new PgClient({ connectionString: cfg.DATABASE_URL });
+      await admin.connect();
       try {
+        await admin.query(`REVOKE CONNECT ON DATABASE postgres FROM PUBLIC`);
         for (const url of [cfg.USER_DATABASE_URL, cfg.ORDER_DATABASE_URL]) {
-          const db = new URL(url).pathname.slice(1);
-          const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [db]);
-          if (!rowCount) await client.query(`CREATE DATABASE "${db.replace(/"/g, '""')}"`);
+          const u = new URL(url);
+          const db = u.pathname.slice(1);
+          const role = decodeURIComponent(u.username);
+          const ident = (name: string) => admin.escapeIdentifier(name);
+          if (role !== decodeURIComponent(pgUrl.username)) {
+            const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+            const password = admin.escapeLiteral(decodeURIComponent(u.password));
+            await admin.query(
+              `${exists.rowCount ? 'ALTER' : 'CREATE'} ROLE ${ident(role)} LOGIN PASSWORD ${password}`,
+            );
+          }
+          const { rows } = await admin.query<{ owner: string }>(
+            'SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1',
+            [db],
+          );
+          if (!rows.length) await admin.query(`CREATE DATABASE ${ident(db)} OWNER ${ident(role)}`);
+          else if (rows[0]!.owner !== role) await handOver(db, role);
+          await admin.query(`REVOKE ALL ON DATABASE ${ident(db)} FROM PUBLIC`);
+          await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${ident(db)} TO ${ident(role)}`);
         }
       } finally {
-        await client.end();
+        await admin.end();
       }
     },
     describe: () =>
-      `postgres     ${cfg.DATABASE_URL.replace(/:[^:@/]+@/, ':***@')} (databases users, orders)`,
+      `postgres     ${cfg.DATABASE_URL.replace(/:[^:@/]+@/, ':***@')} (TLS; databases users, orders, each owned by its service's role)`,
   };
 }

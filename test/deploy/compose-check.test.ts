@@ -20,7 +20,11 @@ describe('docker-compose.yml static check', () => {
     svc.order!.environment = { ...svc.order!.environment, ORDERS_DB: 'x', KAFKA_BROKERS: 'broker:9092' };
     svc.payment!.depends_on = { temporal: { condition: 'service_healthy' }, ghost: {} };
     svc['stripe-mock']!.ports = ['8080:12111'];
-    svc['kafka-init']!.command = ['echo order.create'];
+    // The ACL script replaced by one that creates a topic and over-grants.
+    svc['kafka-init']!.volumes = [];
+    svc['kafka-init']!.command = ['echo order.create', 'acl order Write topic payment.event'];
+    svc.order!.environment = { ...svc.order!.environment, KAFKA_PASSWORD: 'hunter2' };
+    svc.postgres!.environment = { ...svc.postgres!.environment, USER_DB_PASSWORD: '${USER_DB_PASSWORD:-x}' };
     delete svc.notification;
     svc.gateway!.depends_on = { jaeger: { condition: 'service_started' } };
     svc.user!.environment = { ...svc.user!.environment, JWT_SECRET: '${JWT_SECRET:-changeme}' };
@@ -31,7 +35,13 @@ describe('docker-compose.yml static check', () => {
     expect(errors).toContain('broker:9092 points at broker');
     expect(errors).toContain('depends on unknown service ghost');
     expect(errors).toContain('host port 8080 is also published');
-    expect(errors).toContain('topic payment.event is not created');
+    expect(errors).toContain('topic stripe.events is not created');
+    expect(errors).toContain('missing `acl order Write topic order.create`');
+    expect(errors).toContain('`acl order Write topic payment.event` is not in kafka-access.ts');
+    expect(errors).toContain('services.order: KAFKA_PASSWORD must take its secret from a required variable');
+    expect(errors).toContain(
+      'services.postgres: USER_DB_PASSWORD must take its secret from a required variable',
+    );
     expect(errors).toContain('service notification is missing');
     expect(errors).toContain('depends on jaeger, which runs only with a profile');
     expect(errors).toContain('services.user: JWT_SECRET must be required as ${JWT_SECRET:?…}');

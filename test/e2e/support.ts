@@ -177,7 +177,7 @@ export async function startE2E(basePort: number, extraEnv: NodeJS.ProcessEnv = {
     const temporal = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
     closers.push(() => temporal.close());
     const client = createWorkflowClient(temporal, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg));
-    const producer = createProducer(createKafka('e2e-test', cfg.KAFKA_BROKERS));
+    const producer = createProducer(createKafka('e2e-test', cfg));
     await producer.connect();
     closers.push(() => producer.disconnect());
     const orders = new PgClient({ connectionString: cfg.ORDER_DATABASE_URL });

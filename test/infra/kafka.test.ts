@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { cfg, collectTopic, eventually } from '../support';
 
 describe('Kafka 3.9 KRaft broker (real, via kafkajs)', () => {
-  const kafka = createKafka('infra-test', cfg.KAFKA_BROKERS);
+  const kafka = createKafka('infra-test', cfg);
 
   it('has the topics the services use, with several partitions', async () => {
     const admin = kafka.admin();

@@ -99,7 +99,7 @@ export interface CollectedMessage {
  * key matches; a test then asserts on exactly what arrived on the broker.
  */
 export async function collectTopic(topic: string, keyFilter: (key: string | null) => boolean) {
-  const kafka = createKafka(`test-${randomUUID().slice(0, 8)}`, cfg.KAFKA_BROKERS);
+  const kafka = createKafka(`test-${randomUUID().slice(0, 8)}`, cfg);
   const consumer: Consumer = kafka.consumer({ groupId: `test-${randomUUID()}`, sessionTimeout: 10_000 });
   const messages: CollectedMessage[] = [];
   await consumer.connect();

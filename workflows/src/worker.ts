@@ -1,11 +1,12 @@
-import { tracing } from '@paystream/common';
+import { tracing, type TemporalConnectionOptions } from '@paystream/common';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { bundleWorkflows } from './bundle';
 import { tracingWorkerOptions } from './worker-tracing';
 
 export interface WorkerOptions<Activities> {
-  address: string;
+  /** temporalConnectionOptions(cfg): address, TLS/mTLS, API key. */
+  connection: TemporalConnectionOptions;
   namespace: string;
   taskQueue: string;
   /** The file of the workflows this worker runs (WORKFLOWS_PATHS.payment, …), bundled at start. */
@@ -21,7 +22,7 @@ export interface WorkerOptions<Activities> {
 export async function createWorker<Activities extends object>(
   opts: WorkerOptions<Activities>,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect({ address: opts.address });
+  const connection = await NativeConnection.connect(opts.connection);
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,

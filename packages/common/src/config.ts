@@ -6,6 +6,11 @@ import { z } from 'zod';
  */
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const url = (fallback: string) => z.string().url().default(fallback);
+/** `true`/`1` or `false`/`0`/unset. */
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
 
 /** The development codec key: shipped in this repository, so production refuses its bytes under any id. */
 export const DEV_PAYLOAD_CODEC_KEYS = 'dev-only-1:/peBCGb+66QpZTTixvNHpFsW1mm8NRElETV8XbMEvhg=';
@@ -52,7 +57,12 @@ const schema = z.object({
   /** The gateway forwards Stripe's webhooks here. */
   PAYMENT_SERVICE_URL: url('http://127.0.0.1:8083'),
 
-  // The server (and an account that may create databases); each service's own database defaults to it.
+  /**
+   * The server and its administrator (the local stack creates the databases and roles with it). Each service
+   * connects as its own role to its own database: USER_DATABASE_URL / ORDER_DATABASE_URL, by default the
+   * same server as `user_service` / `order_service` with their development passwords. TLS the libpq way, in
+   * the URL: `?sslmode=verify-full&sslrootcert=/path/ca.pem`.
+   */
   DATABASE_URL: url('postgres://paystream:paystream@127.0.0.1:5432/postgres'),
   USER_DATABASE_URL: z.string().url().optional(),
   ORDER_DATABASE_URL: z.string().url().optional(),
@@ -67,9 +77,31 @@ const schema = z.object({
         .filter(Boolean),
     ),
 
+  /**
+   * How a service authenticates to Kafka: SCRAM-SHA-512 by default (the local stack runs SASL with ACLs), each
+   * service as its own principal (its name) unless KAFKA_USERNAME says otherwise. KAFKA_PASSWORD defaults to
+   * the local stack's development password of that principal; production refuses it (production.ts).
+   */
+  KAFKA_SASL_MECHANISM: z.enum(['scram-sha-512', 'scram-sha-256', 'plain', 'none']).default('scram-sha-512'),
+  KAFKA_USERNAME: z.string().min(1).optional(),
+  KAFKA_PASSWORD: z.string().min(1).optional(),
+  /** TLS to the brokers; KAFKA_SSL_CA_FILE adds a private CA to the trusted ones. */
+  KAFKA_SSL: booleanFlag,
+  KAFKA_SSL_CA_FILE: z.string().optional(),
+
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_UI_PORT: port(8233),
+  /**
+   * TLS to the Temporal frontend (system CAs, or TEMPORAL_TLS_CA_FILE); mTLS with a client certificate and
+   * key (TEMPORAL_TLS_CERT_FILE + TEMPORAL_TLS_KEY_FILE); TEMPORAL_API_KEY for Temporal Cloud (implies TLS).
+   */
+  TEMPORAL_TLS: booleanFlag,
+  TEMPORAL_TLS_CA_FILE: z.string().optional(),
+  TEMPORAL_TLS_CERT_FILE: z.string().optional(),
+  TEMPORAL_TLS_KEY_FILE: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
 
   // Stripe: a real test key talks to api.stripe.com; otherwise STRIPE_API_BASE points the SDK at a fake.
   STRIPE_SECRET_KEY: z.string().default('sk_test_paystreamlocal'),
@@ -121,9 +153,23 @@ export type Config = Omit<z.infer<typeof schema>, 'USER_DATABASE_URL' | 'ORDER_D
   ORDER_DATABASE_URL: string;
 };
 
-function withDatabase(serverUrl: string, database: string): string {
+/** The services' databases and the roles that own them (each role may connect to its own database only). */
+export const SERVICE_DATABASES = {
+  user: { database: 'users', role: 'user_service' },
+  order: { database: 'orders', role: 'order_service' },
+} as const;
+
+/** A service role's password on the local stack; production refuses it (production.ts). */
+export function devDatabasePassword(role: string): string {
+  return `dev-only-db-${role}`;
+}
+
+function serviceDatabaseUrl(serverUrl: string, service: keyof typeof SERVICE_DATABASES): string {
+  const { database, role } = SERVICE_DATABASES[service];
   const u = new URL(serverUrl);
   u.pathname = `/${database}`;
+  u.username = role;
+  u.password = devDatabasePassword(role);
   return u.toString();
 }
 
@@ -135,8 +181,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const cfg: Config = {
     ...parsed.data,
-    USER_DATABASE_URL: parsed.data.USER_DATABASE_URL ?? withDatabase(parsed.data.DATABASE_URL, 'users'),
-    ORDER_DATABASE_URL: parsed.data.ORDER_DATABASE_URL ?? withDatabase(parsed.data.DATABASE_URL, 'orders'),
+    USER_DATABASE_URL: parsed.data.USER_DATABASE_URL ?? serviceDatabaseUrl(parsed.data.DATABASE_URL, 'user'),
+    ORDER_DATABASE_URL:
+      parsed.data.ORDER_DATABASE_URL ?? serviceDatabaseUrl(parsed.data.DATABASE_URL, 'order'),
   };
   // What production refuses (shipped or weak secrets, fakes) is checked per service: production.ts.
   return cfg;

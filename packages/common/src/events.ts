@@ -13,6 +13,16 @@ export const TOPICS = {
 
 export const ALL_TOPICS = Object.values(TOPICS);
 
+/** The services' consumer groups (their principals may join only these: kafka-access.ts). */
+export const CONSUMER_GROUPS = {
+  order: 'order-service',
+  payment: 'payment-service',
+  notification: 'notification-service',
+} as const;
+
+/** Prefix of the one-off groups the DLQ reader joins (one per run, so it never moves another's offsets). */
+export const DLQ_READER_GROUP_PREFIX = 'dlq-reader-';
+
 /** The Stripe webhook events Paystream acts on: a Stripe endpoint (or `stripe listen`) sends these. */
 export const STRIPE_WEBHOOK_EVENTS = [
   'payment_intent.succeeded',

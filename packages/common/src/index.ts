@@ -14,3 +14,4 @@ export * from './stripe';
 export * from './contracts';
 export * from './metrics';
 export * from './tracing';
+export * from './kafka-access';

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import {
   Kafka,
   logLevel,
@@ -6,8 +7,10 @@ import {
   type IHeaders,
   type KafkaMessage,
   type Producer,
+  type SASLOptions,
 } from 'kafkajs';
 import type { ZodType } from 'zod';
+import type { Config } from './config';
 import type { Logger } from './logger';
 import { TOPICS, type ParkedMessage } from './events';
 import { loggableError } from './http';
@@ -15,12 +18,47 @@ import { metrics } from './metrics';
 import { propagation, ROOT_CONTEXT, type Context, type TextMapGetter } from '@opentelemetry/api';
 import { inSpan, SpanKind, traceHeaders, withLogFields } from './tracing';
 
-export function createKafka(clientId: string, brokers: string[], logger?: Logger): Kafka {
+/** The settings a Kafka client reads (a Config satisfies it). */
+export type KafkaSettings = Pick<
+  Config,
+  | 'KAFKA_BROKERS'
+  | 'KAFKA_SASL_MECHANISM'
+  | 'KAFKA_USERNAME'
+  | 'KAFKA_PASSWORD'
+  | 'KAFKA_SSL'
+  | 'KAFKA_SSL_CA_FILE'
+>;
+
+/** The local stack's development password of a Kafka principal; production refuses it (production.ts). */
+export function devKafkaPassword(principal: string): string {
+  return `dev-only-kafka-${principal}`;
+}
+
+/** The principal tools and tests use on the local stack: a super user (it creates topics and ACLs). */
+export const KAFKA_ADMIN_PRINCIPAL = 'admin';
+
+/**
+ * A Kafka client authenticated as `principal` (a service's name; the admin for tools and tests), unless
+ * KAFKA_USERNAME names another. SASL over TLS when KAFKA_SSL is set.
+ */
+export function createKafka(
+  clientId: string,
+  cfg: KafkaSettings,
+  opts: { principal?: string; logger?: Logger | undefined } = {},
+): Kafka {
+  const { logger } = opts;
+  const username = cfg.KAFKA_USERNAME ?? opts.principal ?? KAFKA_ADMIN_PRINCIPAL;
+  const password = cfg.KAFKA_PASSWORD ?? devKafkaPassword(username);
+  const mechanism = cfg.KAFKA_SASL_MECHANISM;
   return new Kafka({
     clientId,
-    brokers,
+    brokers: cfg.KAFKA_BROKERS,
     connectionTimeout: 3000,
     retry: { initialRetryTime: 200, retries: 8 },
+    ...(mechanism === 'none' ? {} : { sasl: { mechanism, username, password } as SASLOptions }),
+    ...(cfg.KAFKA_SSL
+      ? { ssl: cfg.KAFKA_SSL_CA_FILE ? { ca: [fs.readFileSync(cfg.KAFKA_SSL_CA_FILE, 'utf8')] } : true }
+      : {}),
     // kafkajs' own logs go through pino so they are structured like ours.
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => {

@@ -47,6 +47,13 @@ export const metrics = {
     labelNames: ['result'] as const,
     registers: [registry],
   }),
+  // Should stay 0: a non-zero value means a forged event or a bug between payment and order (alert on it).
+  paymentEventsRefused: new Counter({
+    name: 'payment_events_refused_total',
+    help: 'payment.event messages the order service refused and parked, by reason (amount_mismatch)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  }),
   emailsSent: new Counter({
     name: 'emails_sent_total',
     help: 'Emails accepted by SMTP',

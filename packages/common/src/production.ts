@@ -1,5 +1,7 @@
 import { DEV_PAYLOAD_CODEC_KEYS, type Config } from './config';
+import { devKafkaPassword } from './kafka';
 import { codecKeysFrom, parseCodecKeys, type CodecKey } from './payload-codec';
+import { temporalConnectionOptions } from './temporal';
 
 /**
  * What a service may not start with when NODE_ENV=production: a secret shipped in this repository (the
@@ -25,15 +27,24 @@ type Secret =
   | 'STRIPE_SECRET_KEY'
   | 'STRIPE_WEBHOOK_SECRET'
   | 'DATABASE'
-  | 'PAYLOAD_CODEC_KEYS';
+  | 'PAYLOAD_CODEC_KEYS'
+  | 'KAFKA'
+  | 'TEMPORAL';
 
 /** The secrets each service holds. */
 export const SERVICE_SECRETS: Record<string, readonly Secret[]> = {
   gateway: ['JWT_SECRET', 'SERVICE_TOKEN'],
   user: ['JWT_SECRET', 'SERVICE_TOKEN', 'STRIPE_SECRET_KEY', 'DATABASE'],
-  order: ['SERVICE_TOKEN', 'DATABASE'],
-  payment: ['SERVICE_TOKEN', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'PAYLOAD_CODEC_KEYS'],
-  notification: ['SERVICE_TOKEN', 'PAYLOAD_CODEC_KEYS'],
+  order: ['SERVICE_TOKEN', 'DATABASE', 'KAFKA'],
+  payment: [
+    'SERVICE_TOKEN',
+    'STRIPE_SECRET_KEY',
+    'STRIPE_WEBHOOK_SECRET',
+    'PAYLOAD_CODEC_KEYS',
+    'KAFKA',
+    'TEMPORAL',
+  ],
+  notification: ['SERVICE_TOKEN', 'PAYLOAD_CODEC_KEYS', 'KAFKA', 'TEMPORAL'],
 };
 
 /** At least 32 characters and not one repeated pattern: `openssl rand -hex 32` passes, `aaaa…` does not. */
@@ -101,11 +112,25 @@ export function productionProblems(
         problems.push('STRIPE_API_BASE must not be set in production: Stripe is api.stripe.com');
     }
     if (need === 'PAYLOAD_CODEC_KEYS') problems.push(...codecKeyProblems(cfg));
+    if (need === 'KAFKA') {
+      // Without SASL any client writes any topic (payment.event included); without TLS every event is readable.
+      if (cfg.KAFKA_SASL_MECHANISM === 'none')
+        problems.push('KAFKA_SASL_MECHANISM must not be none: each service authenticates to Kafka (SCRAM)');
+      else secret('KAFKA_PASSWORD', cfg.KAFKA_PASSWORD ?? devKafkaPassword(cfg.KAFKA_USERNAME ?? service));
+      if (!cfg.KAFKA_SSL) problems.push('KAFKA_SSL must be on: Kafka traffic is encrypted in production');
+    }
+    if (need === 'TEMPORAL' && !temporalConnectionOptions(cfg).tls)
+      problems.push(
+        'TEMPORAL_TLS must be on: the Temporal connection needs TLS, mTLS or an API key in production',
+      );
     if (need === 'DATABASE') {
       const url = service === 'order' ? cfg.ORDER_DATABASE_URL : cfg.USER_DATABASE_URL;
       const password = databasePassword(url);
-      if (!password || SHIPPED_SECRETS.has(password))
+      if (!password || SHIPPED_SECRETS.has(password) || password.startsWith('dev-only-'))
         problems.push(`the ${service} database URL uses no password or the one shipped in the repository`);
+      const sslmode = new URL(url).searchParams.get('sslmode');
+      if (!['require', 'verify-ca', 'verify-full'].includes(sslmode ?? ''))
+        problems.push(`the ${service} database URL must ask for TLS (sslmode=verify-full, or require)`);
     }
   }
   return problems;

@@ -12,7 +12,12 @@ import { createLogger, type Logger } from './logger';
 import { scrapedGauge } from './metrics';
 import { dataConverterFor } from './payload-codec';
 import { productionProblems } from './production';
-import { connectTemporal, createWorkflowClient, ensureSearchAttributes } from './temporal';
+import {
+  connectTemporal,
+  createWorkflowClient,
+  ensureSearchAttributes,
+  temporalConnectionOptions,
+} from './temporal';
 import { initTracing, tracing } from './tracing';
 
 /**
@@ -117,7 +122,7 @@ export interface KafkaParts {
 
 /** A Kafka client with a connected admin (health, lag) and an idempotent producer. */
 export async function kafkaParts(svc: ServiceRuntime): Promise<KafkaParts> {
-  const kafka = createKafka(svc.name, svc.cfg.KAFKA_BROKERS, svc.logger);
+  const kafka = createKafka(svc.name, svc.cfg, { principal: svc.name, logger: svc.logger });
   const admin = await svc.part(
     'kafka admin',
     async () => {
@@ -143,10 +148,10 @@ export async function kafkaParts(svc: ServiceRuntime): Promise<KafkaParts> {
 export async function temporalParts(
   svc: ServiceRuntime,
 ): Promise<{ connection: Connection; client: Client; dataConverter: DataConverter }> {
-  const { TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } = svc.cfg;
+  const { TEMPORAL_NAMESPACE } = svc.cfg;
   const connection = await svc.part(
     'temporal client',
-    () => connectTemporal(TEMPORAL_ADDRESS),
+    () => connectTemporal(temporalConnectionOptions(svc.cfg)),
     (c) => c.close(),
   );
   await ensureSearchAttributes(connection, TEMPORAL_NAMESPACE);

@@ -3,6 +3,7 @@ import {
   httpPart,
   kafkaParts,
   runService,
+  temporalConnectionOptions,
   temporalParts,
   TOPICS,
   workerPart,
@@ -24,7 +25,7 @@ runService('notification', async (svc) => {
   );
   await workerPart(svc, () =>
     createNotificationWorker({
-      address: cfg.TEMPORAL_ADDRESS,
+      connection: temporalConnectionOptions(cfg),
       namespace: cfg.TEMPORAL_NAMESPACE,
       dataConverter: temporal.dataConverter,
       activities: {

@@ -1,18 +1,18 @@
-import { TASK_QUEUES } from '@paystream/common';
+import { TASK_QUEUES, type TemporalConnectionOptions } from '@paystream/common';
 import type { DataConverter } from '@temporalio/common';
 import { createWorker, WORKFLOWS_PATHS } from '@paystream/workflows';
 import { createNotificationActivities, type NotificationActivityDeps } from './activities';
 
 /** The Temporal worker for the `notifications` task queue: the notification workflow and its activities. */
 export function createNotificationWorker(opts: {
-  address: string;
+  connection: TemporalConnectionOptions;
   namespace: string;
   taskQueue?: string;
   dataConverter: DataConverter;
   activities: NotificationActivityDeps;
 }) {
   return createWorker({
-    address: opts.address,
+    connection: opts.connection,
     namespace: opts.namespace,
     dataConverter: opts.dataConverter,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.notifications,

@@ -7,6 +7,7 @@ import {
   createWorkflowClient,
   dataConverterFor,
   loadConfig,
+  temporalConnectionOptions,
   TOPICS,
   type NotificationDlqEntry,
   type PaymentEvent,
@@ -31,7 +32,7 @@ import { cfg, collectTopic, eventually, mailpit, uniqueEmail } from '../../../te
  */
 const FLAKY_SMTP = 18391;
 const FLAKY_API = 18392;
-const kafka = createKafka('notification-test', cfg.KAFKA_BROKERS);
+const kafka = createKafka('notification-test', cfg);
 const logger = createLogger('notification-test', 'silent');
 const healthyQueue = `notify-test-${randomUUID()}`;
 const flakyQueue = `notify-flaky-${randomUUID()}`;
@@ -68,7 +69,7 @@ async function startWorker(taskQueue: string, smtpPort: number) {
   const mailer = createMailer(loadConfig({ ...process.env, SMTP_PORT: String(smtpPort) }));
   const { worker, connection: native } = await createNotificationWorker({
     dataConverter: dataConverterFor(cfg),
-    address: cfg.TEMPORAL_ADDRESS,
+    connection: temporalConnectionOptions(cfg),
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
     activities: {

@@ -45,7 +45,7 @@ async function list(
 
 beforeAll(async () => {
   db = await initDataSource(orderDataSource(cfg.ORDER_DATABASE_URL));
-  admin = createKafka('order-history-test', cfg.KAFKA_BROKERS).admin();
+  admin = createKafka('order-history-test', cfg).admin();
   await admin.connect();
   app = await serve(
     createOrderApp({ logger: createLogger('order-history-test', 'silent'), db, kafkaAdmin: admin, cfg }),

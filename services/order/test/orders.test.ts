@@ -4,6 +4,7 @@ import {
   createLogger,
   createProducer,
   initDataSource,
+  metrics,
   publishJson,
   TOPICS,
   type OrderCreateEvent,
@@ -21,7 +22,7 @@ import { cfg, collectTopic, eventually } from '../../../test/support';
 const logger = createLogger('order-test', 'silent');
 let db: DataSource;
 let producer: Producer;
-const kafka = createKafka('order-test', cfg.KAFKA_BROKERS);
+const kafka = createKafka('order-test', cfg);
 
 const newOrder = (userId = randomUUID()) =>
   createOrder(db, userId, { amount: 1000, currency: 'usd', items: null }, undefined).then((r) => r.order);
@@ -199,4 +200,50 @@ describe('payment results', () => {
       await parked.stop();
     }
   });
+
+  it('refuses a payment of another amount or currency: order unchanged, event parked and counted', async () => {
+    const order = await newOrder();
+    const paid = paymentEventFor(order.id, order.userId, 'succeeded');
+    const forged = [
+      { ...paid, eventId: randomUUID(), amount: 1 },
+      { ...paid, eventId: randomUUID(), currency: 'eur' },
+    ];
+    const groupId = `order-test-${randomUUID()}`;
+    const consumer = kafka.consumer({ groupId });
+    const parked = await collectTopic(TOPICS.parked, (k) => k === order.id);
+    const refusedBefore = await refusedCount();
+    const joined = new Promise((r) => consumer.on(consumer.events.GROUP_JOIN, r));
+    await consumePaymentEvents({ consumer, producer, db, logger, groupId, fromBeginning: false });
+    try {
+      await joined;
+      await new Promise((r) => setTimeout(r, 1000));
+      for (const event of forged) await publishJson(producer, TOPICS.paymentEvent, order.id, event);
+      const refusals = await parked.waitFor(2);
+      expect(refusals.map((m) => JSON.parse(m.value) as unknown)).toEqual([
+        expect.objectContaining({ consumerGroup: groupId, reason: expect.stringContaining('1 usd') }),
+        expect.objectContaining({ reason: expect.stringContaining('1000 eur') }),
+      ]);
+      expect(await refusedCount()).toBe(refusedBefore + 2);
+      const [row] = await db.query<{ status: string }[]>(`SELECT status FROM orders WHERE id = $1`, [
+        order.id,
+      ]);
+      expect(row!.status).toBe('pending');
+      // Neither forged id was recorded: the genuine event still applies.
+      await publishJson(producer, TOPICS.paymentEvent, order.id, paid);
+      await eventually(async () => {
+        const [after] = await db.query<{ status: string }[]>(`SELECT status FROM orders WHERE id = $1`, [
+          order.id,
+        ]);
+        if (after!.status !== 'paid') throw new Error(after!.status);
+      });
+    } finally {
+      await consumer.disconnect();
+      await parked.stop();
+    }
+  });
 });
+
+async function refusedCount(): Promise<number> {
+  const metric = await metrics.paymentEventsRefused.get();
+  return metric.values.find((v) => v.labels.reason === 'amount_mismatch')?.value ?? 0;
+}

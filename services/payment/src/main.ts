@@ -4,6 +4,7 @@ import {
   httpPart,
   kafkaParts,
   runService,
+  temporalConnectionOptions,
   temporalParts,
   TOPICS,
   workerPart,
@@ -19,7 +20,7 @@ runService('payment', async (svc) => {
   const stripe = createStripe(cfg);
   await workerPart(svc, () =>
     createPaymentWorker({
-      address: cfg.TEMPORAL_ADDRESS,
+      connection: temporalConnectionOptions(cfg),
       namespace: cfg.TEMPORAL_NAMESPACE,
       dataConverter: temporal.dataConverter,
       activities: {

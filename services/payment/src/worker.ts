@@ -1,18 +1,18 @@
-import { TASK_QUEUES } from '@paystream/common';
+import { TASK_QUEUES, type TemporalConnectionOptions } from '@paystream/common';
 import type { DataConverter } from '@temporalio/common';
 import { createWorker, WORKFLOWS_PATHS } from '@paystream/workflows';
 import { createPaymentActivities, type PaymentActivityDeps } from './activities';
 
 /** The Temporal worker for the `payments` task queue: the payment workflow and its activities. */
 export function createPaymentWorker(opts: {
-  address: string;
+  connection: TemporalConnectionOptions;
   namespace: string;
   taskQueue?: string;
   dataConverter: DataConverter;
   activities: PaymentActivityDeps;
 }) {
   return createWorker({
-    address: opts.address,
+    connection: opts.connection,
     namespace: opts.namespace,
     dataConverter: opts.dataConverter,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.payments,

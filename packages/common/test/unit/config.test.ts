@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { CONFIG_KEYS, loadConfig, stripeClientOptions } from '../../src/config';
+import { temporalConnectionOptions } from '../../src/temporal';
 
 // loadConfig reads only the object it is given: no test here depends on the shell's environment.
 describe('loadConfig', () => {
@@ -12,8 +16,13 @@ describe('loadConfig', () => {
       CORS_ORIGINS: [],
     });
     expect(cfg.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
-    expect(cfg.USER_DATABASE_URL).toBe('postgres://paystream:paystream@127.0.0.1:5432/users');
-    expect(cfg.ORDER_DATABASE_URL).toBe('postgres://paystream:paystream@127.0.0.1:5432/orders');
+    // Each service as its own role, never the administrator.
+    expect(cfg.USER_DATABASE_URL).toBe(
+      'postgres://user_service:dev-only-db-user_service@127.0.0.1:5432/users',
+    );
+    expect(cfg.ORDER_DATABASE_URL).toBe(
+      'postgres://order_service:dev-only-db-order_service@127.0.0.1:5432/orders',
+    );
   });
 
   it('coerces numbers and splits lists', () => {
@@ -36,7 +45,9 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://u:p@db.internal:6432/postgres?sslmode=require',
       ORDER_DATABASE_URL: 'postgres://o:p@orders.internal/orders',
     });
-    expect(cfg.USER_DATABASE_URL).toBe('postgres://u:p@db.internal:6432/users?sslmode=require');
+    expect(cfg.USER_DATABASE_URL).toBe(
+      'postgres://user_service:dev-only-db-user_service@db.internal:6432/users?sslmode=require',
+    );
     expect(cfg.ORDER_DATABASE_URL).toBe('postgres://o:p@orders.internal/orders');
   });
 
@@ -85,5 +96,47 @@ describe('stripeClientOptions', () => {
     expect(stripeClientOptions(cfg)).toEqual({});
     process.env.STRIPE_API_BASE = 'http://127.0.0.1:8420';
     expect(stripeClientOptions(cfg)).toMatchObject({ port: 8420 });
+  });
+});
+
+describe('temporalConnectionOptions', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'temporal-tls-'));
+  const file = (name: string, text: string) => {
+    fs.writeFileSync(path.join(dir, name), text);
+    return path.join(dir, name);
+  };
+
+  it('is a bare address for the local dev server', () => {
+    expect(temporalConnectionOptions(loadConfig({}))).toEqual({ address: '127.0.0.1:7233' });
+  });
+
+  it('reads the CA and the client certificate pair for mTLS', () => {
+    const options = temporalConnectionOptions(
+      loadConfig({
+        TEMPORAL_ADDRESS: 'temporal.internal:7233',
+        TEMPORAL_TLS_CA_FILE: file('ca.pem', 'CA'),
+        TEMPORAL_TLS_CERT_FILE: file('client.pem', 'CRT'),
+        TEMPORAL_TLS_KEY_FILE: file('client.key', 'KEY'),
+        TEMPORAL_TLS_SERVER_NAME: 'temporal',
+      }),
+    );
+    expect(options).toEqual({
+      address: 'temporal.internal:7233',
+      tls: {
+        serverNameOverride: 'temporal',
+        serverRootCACertificate: Buffer.from('CA'),
+        clientCertPair: { crt: Buffer.from('CRT'), key: Buffer.from('KEY') },
+      },
+    });
+  });
+
+  it('turns TLS on for an API key (Temporal Cloud) and refuses half a certificate pair', () => {
+    expect(temporalConnectionOptions(loadConfig({ TEMPORAL_API_KEY: 'key' }))).toMatchObject({
+      tls: {},
+      apiKey: 'key',
+    });
+    expect(() =>
+      temporalConnectionOptions(loadConfig({ TEMPORAL_TLS_CERT_FILE: file('only.pem', 'CRT') })),
+    ).toThrow(/go together/);
   });
 });

@@ -14,7 +14,13 @@ const production = {
   SERVICE_TOKEN: random(40),
   STRIPE_WEBHOOK_SECRET: `whsec_${random(32)}`,
   STRIPE_SECRET_KEY: `sk_live_${random(24)}`,
-  DATABASE_URL: 'postgres://paystream:Zq8-long-db-password@db.internal:5432/postgres',
+  USER_DATABASE_URL:
+    'postgres://user_service:Zq8-long-db-password@db.internal:5432/users?sslmode=verify-full',
+  ORDER_DATABASE_URL:
+    'postgres://order_service:Q7x-long-db-password@db.internal:5432/orders?sslmode=verify-full',
+  KAFKA_PASSWORD: random(36),
+  KAFKA_SSL: 'true',
+  TEMPORAL_TLS: 'true',
   PAYLOAD_CODEC_KEYS: `2026-11:${Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7)).toString('base64')}`,
 };
 const problemsOf = (service: string, env: Record<string, string>) =>
@@ -32,7 +38,7 @@ describe('productionProblems', () => {
   it.each(Object.keys(SERVICE_SECRETS))('refuses %s with the development defaults', (service) => {
     const problems = problemsOf(service, { NODE_ENV: 'production' });
     expect(problems.length).toBeGreaterThan(0);
-    for (const p of problems) expect(p).toMatch(/shipped|must be|too short/);
+    for (const p of problems) expect(p).toMatch(/shipped|must be|must ask|too short/);
   });
 
   it.each([
@@ -43,7 +49,12 @@ describe('productionProblems', () => {
     ['STRIPE_WEBHOOK_SECRET', random(40), /whsec_/],
     ['STRIPE_SECRET_KEY', 'sk_test_paystreamlocal', /Stripe secret or restricted key/],
     ['STRIPE_API_BASE', 'http://localstripe:8420', /STRIPE_API_BASE must not be set/],
-    ['DATABASE_URL', 'postgres://paystream:paystream@db:5432/postgres', /database URL/],
+    [
+      'ORDER_DATABASE_URL',
+      'postgres://paystream:paystream@db:5432/orders?sslmode=require',
+      /database URL uses/,
+    ],
+    ['USER_DATABASE_URL', 'postgres://user_service:Zq8-long-db-password@db:5432/users', /must ask for TLS/],
     [
       'PAYLOAD_CODEC_KEYS',
       `k2:${production.PAYLOAD_CODEC_KEYS.split(':')[1]},${DEV_PAYLOAD_CODEC_KEYS}`,
@@ -53,6 +64,11 @@ describe('productionProblems', () => {
     ['PAYLOAD_CODEC_KEYS', `k1:${DEV_PAYLOAD_CODEC_KEYS.split(':')[1]}`, /key k1 is the development key/],
     ['PAYLOAD_CODEC_KEYS', `k1:${Buffer.alloc(32, 1).toString('base64')}`, /too uniform/],
     ['PAYLOAD_CODEC_KEYS', random(64), /not `id:base64`/],
+    ['KAFKA_PASSWORD', 'dev-only-kafka-order', /KAFKA_PASSWORD is a value shipped/],
+    ['KAFKA_PASSWORD', 'hunter2', /KAFKA_PASSWORD is too short/],
+    ['KAFKA_SASL_MECHANISM', 'none', /KAFKA_SASL_MECHANISM must not be none/],
+    ['KAFKA_SSL', 'false', /KAFKA_SSL must be on/],
+    ['TEMPORAL_TLS', 'false', /TEMPORAL_TLS must be on/],
   ])('refuses %s=%s', (key, value, message) => {
     const problems = ['gateway', 'user', 'order', 'payment', 'notification'].flatMap((s) =>
       problemsOf(s, { ...production, [key]: value }),
@@ -69,6 +85,10 @@ describe('productionProblems', () => {
     expect(problemsOf('notification', env)).toEqual([]);
     expect(problemsOf('gateway', env)).toEqual([]);
     expect(problemsOf('payment', env).length).toBe(3);
+    // An API key (Temporal Cloud) is TLS too.
+    expect(
+      problemsOf('payment', { ...production, TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: random(40) }),
+    ).toEqual([]);
     expect(problemsOf('gateway', { ...env, PAYLOAD_CODEC_KEYS: loadConfig({}).PAYLOAD_CODEC_KEYS })).toEqual(
       [],
     );

@@ -10,6 +10,7 @@ import {
   createWorkflowClient,
   dataConverterFor,
   loadConfig,
+  temporalConnectionOptions,
 } from '@paystream/common';
 import { readDlq } from './read';
 import { replayDlq } from './replay';
@@ -18,7 +19,7 @@ import { retryBudget } from '../start-notification';
 async function main(argv: string[]): Promise<number> {
   const [command, flag, value] = argv;
   const cfg = loadConfig();
-  const kafka = createKafka('dlq-cli', cfg.KAFKA_BROKERS);
+  const kafka = createKafka('dlq-cli', cfg, { principal: 'notification' });
   const records = await readDlq(kafka);
 
   if (command === 'list') {
@@ -39,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'replay' && (flag === '--all' || (flag === '--order' && value))) {
-    const connection = await connectTemporal(cfg.TEMPORAL_ADDRESS);
+    const connection = await connectTemporal(temporalConnectionOptions(cfg));
     try {
       const client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg));
       const select = flag === '--all' ? { all: true } : { orderId: value };

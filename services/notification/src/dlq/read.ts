@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { notificationDlqEntry, TOPICS, type NotificationDlqEntry } from '@paystream/common';
+import {
+  DLQ_READER_GROUP_PREFIX,
+  notificationDlqEntry,
+  TOPICS,
+  type NotificationDlqEntry,
+} from '@paystream/common';
 import type { Kafka } from 'kafkajs';
 
 export interface DlqRecord {
@@ -21,7 +26,7 @@ export async function readDlq(kafka: Kafka, timeoutMs = 30_000): Promise<DlqReco
   const records: DlqRecord[] = [];
   if (!pending.size) return records;
 
-  const consumer = kafka.consumer({ groupId: `dlq-reader-${randomUUID()}` });
+  const consumer = kafka.consumer({ groupId: `${DLQ_READER_GROUP_PREFIX}${randomUUID()}` });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic: TOPICS.notificationDlq, fromBeginning: true });

@@ -1,4 +1,5 @@
 import {
+  CONSUMER_GROUPS,
   metrics,
   paymentEvent,
   publishJson,
@@ -12,7 +13,7 @@ import type { Consumer, Producer } from 'kafkajs';
 import type { RetryBudget } from '@paystream/workflows';
 import { startNotification } from '../start-notification';
 
-export const NOTIFICATION_CONSUMER_GROUP = 'notification-service';
+export const NOTIFICATION_CONSUMER_GROUP = CONSUMER_GROUPS.notification;
 
 /**
  * payment.event → one notification workflow per event id. A message that is not a valid

@@ -83,7 +83,7 @@ function sameRequest(existing: Order, input: NewOrder): Order {
   return existing;
 }
 
-export type ApplyResult = 'applied' | 'duplicate' | 'already-final' | 'unknown-order';
+export type ApplyResult = 'applied' | 'duplicate' | 'already-final' | 'unknown-order' | 'amount-mismatch';
 
 /**
  * Applies a payment result exactly once: the event id is recorded in the same transaction as the
@@ -93,6 +93,16 @@ export type ApplyResult = 'applied' | 'duplicate' | 'already-final' | 'unknown-o
 export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Promise<ApplyResult> {
   const outcome: PaymentOutcome = event.status;
   return db.transaction(async (tx) => {
+    // A payment of another amount or currency than the order's never marks it paid: a forged event or a
+    // bug upstream. Checked before the event id is recorded, so a redelivery is refused (and parked) again.
+    if (outcome === 'succeeded') {
+      const [order] = await tx.query<{ amount: number; currency: string }[]>(
+        `SELECT amount, currency FROM orders WHERE id = $1`,
+        [event.orderId],
+      );
+      if (order && (Number(order.amount) !== event.amount || order.currency !== event.currency))
+        return 'amount-mismatch';
+    }
     const fresh = await tx.query<unknown[]>(
       `INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING event_id`,
       [event.eventId],

@@ -1,9 +1,17 @@
-import { parkTo, paymentEvent, runJsonConsumer, TOPICS, type Logger } from '@paystream/common';
+import {
+  CONSUMER_GROUPS,
+  metrics,
+  parkTo,
+  paymentEvent,
+  runJsonConsumer,
+  TOPICS,
+  type Logger,
+} from '@paystream/common';
 import type { Consumer, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { applyPaymentEvent } from '../domain/orders';
 
-export const ORDER_CONSUMER_GROUP = 'order-service';
+export const ORDER_CONSUMER_GROUP = CONSUMER_GROUPS.order;
 
 /** payment.event → order status, exactly once per event id (see applyPaymentEvent). */
 export function consumePaymentEvents(deps: {
@@ -15,6 +23,7 @@ export function consumePaymentEvents(deps: {
   fromBeginning?: boolean;
 }): Promise<void> {
   const { db, logger, groupId = ORDER_CONSUMER_GROUP } = deps;
+  const park = parkTo(deps.producer, groupId);
   return runJsonConsumer({
     consumer: deps.consumer,
     topic: TOPICS.paymentEvent,
@@ -22,11 +31,16 @@ export function consumePaymentEvents(deps: {
     schema: paymentEvent,
     logger,
     fromBeginning: deps.fromBeginning,
-    onInvalid: parkTo(deps.producer, groupId),
-    handle: async (event) => {
+    onInvalid: park,
+    handle: async (event, message, partition) => {
       const result = await applyPaymentEvent(db, event);
       const log = { orderId: event.orderId, eventId: event.eventId, status: event.status, result };
-      if (result === 'unknown-order') logger.warn(log, 'payment event for an unknown order');
+      if (result === 'amount-mismatch') {
+        const reason = `${event.status} event of ${event.amount} ${event.currency} does not match the order's amount`;
+        logger.error(log, 'payment event refused and parked: amount or currency differs from the order');
+        metrics.paymentEventsRefused.inc({ reason: 'amount_mismatch' });
+        await park({ topic: TOPICS.paymentEvent, partition, message, reason });
+      } else if (result === 'unknown-order') logger.warn(log, 'payment event for an unknown order');
       else logger.info(log, 'payment event processed');
     },
   });

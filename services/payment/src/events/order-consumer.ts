@@ -1,4 +1,5 @@
 import {
+  CONSUMER_GROUPS,
   metrics,
   orderCreateEvent,
   parkTo,
@@ -12,7 +13,7 @@ import type { Consumer, Producer } from 'kafkajs';
 import type { paymentWorkflow } from '@paystream/workflows';
 import { ORDER_ID, paymentWorkflowId, USER_ID } from '@paystream/workflows';
 
-export const PAYMENT_CONSUMER_GROUP = 'payment-service';
+export const PAYMENT_CONSUMER_GROUP = CONSUMER_GROUPS.payment;
 
 export interface OrderConsumerDeps {
   consumer: Consumer;

@@ -13,6 +13,7 @@ import {
   dataConverterFor,
   HttpProblem,
   loadConfig,
+  temporalConnectionOptions,
 } from '@paystream/common';
 import { z } from 'zod';
 import { refundOrder } from '../after-sale';
@@ -59,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
   // First, so an operator whose command timed out or crashed can ask again with the same id.
   console.error(`refund request ${requestId} for order ${order}`);
   const cfg = loadConfig();
-  const connection = await connectTemporal(cfg.TEMPORAL_ADDRESS);
+  const connection = await connectTemporal(temporalConnectionOptions(cfg));
   try {
     const client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg));
     const outcome = await refundOrder({ client, authTimeoutSeconds: cfg.PAYMENT_AUTH_TIMEOUT }, order, {
