@@ -2,7 +2,8 @@
  * `npm run bench`: drives users × orders through the gateway against the real local stack and prints figures.
  * Not a test: it asserts nothing and never fails on a slow figure; it measures and writes bench/results/latest.json.
  *
- *   BENCH_USERS=20 BENCH_ORDERS_PER_USER=25 BENCH_CONCURRENCY=32 npm run bench
+ *   BENCH_USERS=20 BENCH_ORDERS_PER_USER=25 BENCH_CONCURRENCY=32 npm run bench   (burst: a queue draining)
+ *   npm run bench -- --rate 10,20,40,60 --duration 30                         (open loop: sweep.ts)
  *
  * It starts the stack and the five services itself (unless BENCH_GATEWAY_URL points at running ones).
  * The steps live beside it: settings, client (HTTP), load, drain, measure, report.
@@ -14,6 +15,7 @@ import { placeOrders, signUpUsers } from './load';
 import { lagByGroup, measureGatewayOverhead, rssSampler } from './measure';
 import { announce, buildResults, printResults, printServicesTail, writeResults } from './report';
 import { cfg } from './settings';
+import { parseSweep, runSweep } from './sweep';
 
 interface Target {
   gatewayUrl: string;
@@ -38,9 +40,16 @@ async function startStackAndServices(): Promise<Target> {
 }
 
 async function main(): Promise<void> {
+  const sweep = parseSweep(process.argv.slice(2));
   const target = await startStackAndServices();
   const rss = rssSampler(target.services?.running ?? []);
   try {
+    if (sweep) {
+      const users = await signUpUsers(target.gatewayUrl);
+      const services = (target.services?.running ?? []).map((s) => ({ name: s.name, pid: s.child.pid }));
+      await runSweep(sweep, { gatewayUrl: target.gatewayUrl, services }, users);
+      return;
+    }
     announce();
     const users = await signUpUsers(target.gatewayUrl);
     const load = await placeOrders(target.gatewayUrl, users);

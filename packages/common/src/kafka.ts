@@ -189,30 +189,43 @@ export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<
     await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? true });
     await consumer.run({
       autoCommit: false,
-      eachMessage: async ({ topic: t, partition, message }) => {
-        const key = message.key?.toString('utf8');
-        // Continue the producer's trace; every log line of this message carries its order id.
-        await inSpan(
-          `${t} process`,
+      eachBatchAutoResolve: false,
+      // Each partition's batch in parallel with the others; inside one, keys side by side (processJsonBatch).
+      partitionsConsumedConcurrently: 3,
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        await processJsonBatch(
           {
-            kind: SpanKind.CONSUMER,
-            parent: contextFromKafka(message.headers),
-            attributes: { ...messagingAttributes(t, key), 'messaging.kafka.offset': message.offset },
+            ...opts,
+            around: traced,
+            commit: async (offsets, settled) => {
+              await consumer.commitOffsets(offsets);
+              for (const offset of settled) payload.resolveOffset(offset);
+            },
           },
-          () =>
-            withLogFields(key ? { orderId: key } : {}, () =>
-              processJsonMessage(
-                { ...opts, commit: (offsets) => consumer.commitOffsets(offsets) },
-                t,
-                partition,
-                message,
-              ),
-            ),
+          batch.topic,
+          batch.partition,
+          batch.messages,
         );
+        await payload.heartbeat();
       },
     });
   };
   await start();
+}
+
+/** Continues the producer's trace around one message; every log line of it carries its order id. */
+function traced(topic: string, message: KafkaMessage, fn: () => Promise<void>): Promise<void> {
+  const key = message.key?.toString('utf8');
+  return inSpan(
+    `${topic} process`,
+    {
+      kind: SpanKind.CONSUMER,
+      parent: contextFromKafka(message.headers),
+      attributes: { ...messagingAttributes(topic, key), 'messaging.kafka.offset': message.offset },
+    },
+    () => withLogFields(key ? { orderId: key } : {}, fn),
+  );
 }
 
 /** A message's value checked against `schema`: the value, or why it can never be valid. */
@@ -236,28 +249,36 @@ export interface MessageSteps<T> extends Pick<
   JsonConsumerOptions<T>,
   'schema' | 'logger' | 'handle' | 'onInvalid'
 > {
-  /** Commits offsets (the consumer's `commitOffsets`). */
-  commit: (offsets: { topic: string; partition: number; offset: string }[]) => Promise<void>;
+  /** Commits offsets (the consumer's `commitOffsets`); `settled` are the offsets of the messages it covers. */
+  commit: (
+    offsets: { topic: string; partition: number; offset: string }[],
+    settled: string[],
+  ) => Promise<void>;
+  /** Runs around each message (the consumer's trace span and log fields). */
+  around?: (topic: string, message: KafkaMessage, fn: () => Promise<void>) => Promise<void>;
 }
 
+const nextOffset = (offset: string) => (BigInt(offset) + 1n).toString();
+
 /**
- * What `runJsonConsumer` does with one message: a valid one is handled, then its offset committed; one
- * that can never be valid goes to `onInvalid` (parked), then is committed; when `handle` or `onInvalid`
- * throws nothing is committed and the error propagates, so the message is delivered again.
+ * What must happen to one message before its offset may be committed: a valid one is handled; one that
+ * can never be valid goes to `onInvalid` (parked). When `handle` or `onInvalid` throws, it propagates.
  */
-export async function processJsonMessage<T>(
+async function settleJsonMessage<T>(
   steps: MessageSteps<T>,
   topic: string,
   partition: number,
   message: KafkaMessage,
 ): Promise<void> {
-  const decoded = decodeJsonMessage(steps.schema, message.value?.toString('utf8') ?? '');
-  if (!decoded.ok) {
-    const { reason } = decoded;
-    steps.logger.warn({ topic, partition, offset: message.offset, reason }, 'parking invalid message');
-    await steps.onInvalid({ topic, partition, message, reason });
-    metrics.kafkaMessages.inc({ topic, direction: 'consumed', result: 'invalid' });
-  } else {
+  const settle = async () => {
+    const decoded = decodeJsonMessage(steps.schema, message.value?.toString('utf8') ?? '');
+    if (!decoded.ok) {
+      const { reason } = decoded;
+      steps.logger.warn({ topic, partition, offset: message.offset, reason }, 'parking invalid message');
+      await steps.onInvalid({ topic, partition, message, reason });
+      metrics.kafkaMessages.inc({ topic, direction: 'consumed', result: 'invalid' });
+      return;
+    }
     try {
       await steps.handle(decoded.value, message, partition);
     } catch (err) {
@@ -265,8 +286,70 @@ export async function processJsonMessage<T>(
       throw err;
     }
     metrics.kafkaMessages.inc({ topic, direction: 'consumed', result: 'ok' });
+  };
+  await (steps.around ? steps.around(topic, message, settle) : settle());
+}
+
+/**
+ * One message: settled (handled, or parked when it can never be valid), then its offset committed; when
+ * `handle` or `onInvalid` throws nothing is committed and the error propagates, so it is delivered again.
+ */
+export async function processJsonMessage<T>(
+  steps: MessageSteps<T>,
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+): Promise<void> {
+  await settleJsonMessage(steps, topic, partition, message);
+  await steps.commit([{ topic, partition, offset: nextOffset(message.offset) }], [message.offset]);
+}
+
+/**
+ * A fetched batch of one partition, with one commit instead of one per message. Messages with the same
+ * key (one order) are settled one after another in offset order; different keys side by side, at most
+ * `concurrency` at a time. If one fails, only the offsets before the first unsettled message are
+ * committed and the error propagates: the rest is delivered again, which the handlers' idempotence
+ * (event ids, workflow ids) absorbs — at-least-once, with per-order ordering kept.
+ */
+export async function processJsonBatch<T>(
+  steps: MessageSteps<T>,
+  topic: string,
+  partition: number,
+  messages: KafkaMessage[],
+  concurrency = 16,
+): Promise<void> {
+  const byKey = new Map<string, KafkaMessage[]>();
+  for (const m of messages) {
+    const key = m.key?.toString('utf8') ?? `offset:${m.offset}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), m]);
   }
-  await steps.commit([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+  const queues = [...byKey.values()];
+  const settled = new Set<string>();
+  let failure: { err: unknown } | undefined;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, queues.length) }, async () => {
+      while (next < queues.length && !failure) {
+        for (const m of queues[next++]!) {
+          try {
+            await settleJsonMessage(steps, topic, partition, m);
+            settled.add(m.offset);
+          } catch (err) {
+            failure ??= { err };
+            break; // the rest of this key waits for the redelivery, in order
+          }
+        }
+      }
+    }),
+  );
+  const prefix: string[] = [];
+  for (const m of messages) {
+    if (!settled.has(m.offset)) break;
+    prefix.push(m.offset);
+  }
+  const last = prefix[prefix.length - 1];
+  if (last !== undefined) await steps.commit([{ topic, partition, offset: nextOffset(last) }], prefix);
+  if (failure) throw failure.err;
 }
 
 /** Default parking: the raw message and the reason go to `paystream.parked` for an operator. */

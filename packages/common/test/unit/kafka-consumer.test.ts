@@ -1,7 +1,13 @@
 import type { KafkaMessage, Producer, ProducerRecord } from 'kafkajs';
 import { z } from 'zod';
 import { parkedMessage, TOPICS } from '../../src/events';
-import { decodeJsonMessage, parkTo, processJsonMessage, type MessageSteps } from '../../src/kafka';
+import {
+  decodeJsonMessage,
+  parkTo,
+  processJsonBatch,
+  processJsonMessage,
+  type MessageSteps,
+} from '../../src/kafka';
 import { createLogger } from '../../src/logger';
 
 // The per-message decision of runJsonConsumer, with our own callbacks recorded: no broker involved.
@@ -136,5 +142,72 @@ describe('decodeJsonMessage', () => {
       'orderId',
       'amount',
     ]);
+  });
+});
+
+describe('processJsonBatch', () => {
+  const valid = (orderId: string, offset: string) =>
+    message(JSON.stringify({ orderId, amount: 1 }), offset, orderId);
+
+  /** A handler that records start/end per message and waits `ms` for the given orders. */
+  function batchSetup(fail?: string, slow: Record<string, number> = {}) {
+    const events: string[] = [];
+    let running = 0;
+    let maxRunning = 0;
+    const steps: MessageSteps<Order> = {
+      schema,
+      logger: createLogger('unit', 'silent'),
+      handle: async (value, m) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        events.push(`start ${value.orderId}@${m.offset}`);
+        await new Promise((r) => setTimeout(r, slow[value.orderId] ?? 1));
+        running--;
+        if (value.orderId === fail && m.offset !== '0') throw new Error(`fail ${m.offset}`);
+        events.push(`done ${value.orderId}@${m.offset}`);
+      },
+      onInvalid: () => Promise.resolve(),
+      commit: (offsets, settled) => {
+        events.push(`commit @${offsets.map((o) => o.offset).join()} [${settled.join()}]`);
+        return Promise.resolve();
+      },
+    };
+    const run = (messages: KafkaMessage[], concurrency?: number) =>
+      processJsonBatch(steps, 'order.create', 0, messages, concurrency);
+    return { run, events, maxRunning: () => maxRunning };
+  }
+
+  it('keeps one order in offset order, runs different orders side by side, commits once', async () => {
+    const { run, events, maxRunning } = batchSetup(undefined, { a: 20 });
+    await run([valid('a', '0'), valid('b', '1'), valid('a', '2'), valid('c', '3')]);
+    const a = events.filter((e) => e.includes(' a@'));
+    expect(a).toEqual(['start a@0', 'done a@0', 'start a@2', 'done a@2']);
+    // b and c finished while a's first message was still running.
+    expect(events.indexOf('done b@1')).toBeLessThan(events.indexOf('done a@0'));
+    expect(maxRunning()).toBe(3);
+    expect(events.filter((e) => e.startsWith('commit'))).toEqual(['commit @4 [0,1,2,3]']);
+  });
+
+  it('respects the concurrency bound', async () => {
+    const { run, maxRunning } = batchSetup();
+    await run(
+      ['a', 'b', 'c', 'd', 'e'].map((k, i) => valid(k, String(i))),
+      2,
+    );
+    expect(maxRunning()).toBe(2);
+  });
+
+  it('on a failure commits only the settled prefix and throws: the rest is delivered again', async () => {
+    const { run, events } = batchSetup('b');
+    // b@1 fails; a@0 and c@2 settle, but only offset 0 is before the first unsettled one.
+    await expect(run([valid('a', '0'), valid('b', '1'), valid('c', '2')])).rejects.toThrow('fail 1');
+    expect(events.filter((e) => e.startsWith('commit'))).toEqual(['commit @1 [0]']);
+  });
+
+  it('stops an order at its failed message so its later messages never overtake it', async () => {
+    const { run, events } = batchSetup('a');
+    await expect(run([valid('a', '0'), valid('a', '1'), valid('a', '2')])).rejects.toThrow('fail 1');
+    expect(events).not.toContain('start a@2');
+    expect(events.filter((e) => e.startsWith('commit'))).toEqual(['commit @1 [0]']);
   });
 });
