@@ -312,6 +312,15 @@ export class ChaosHarness {
     return counts;
   }
 
+  /** order.create events committed by the order service and not yet published by its relay. */
+  async unpublishedOutboxRows(): Promise<number> {
+    const { rows } = await this.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`,
+      [],
+    );
+    return rows[0]!.n;
+  }
+
   /** Queries survive a Postgres restart: a broken connection is replaced. */
   private async query<T extends object>(sql: string, params: unknown[]): Promise<{ rows: T[] }> {
     try {

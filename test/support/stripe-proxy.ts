@@ -8,21 +8,34 @@ import type { AddressInfo } from 'node:net';
  *   costs seconds per page once it holds thousands.
  * - It injects faults: for a share of calls it answers 500 without forwarding ("Stripe is down"); for
  *   another share it forwards, lets Stripe act, and drops the connection before the answer ("timeout
- *   after the charge happened") — the case that double-charges a naive client.
+ *   after the charge happened") — the case that double-charges a naive client. For a third share it holds
+ *   the request past every client timeout before Stripe sees it ("Stripe slower than the activity
+ *   timeout"): the retry arrives first and the original lands at Stripe late, to a client long gone.
  */
 export interface FaultProxy {
   url: string;
-  stats: { forwarded: number; failed500: number; droppedAfterForward: number };
+  stats: { forwarded: number; failed500: number; droppedAfterForward: number; delayed: number };
   /** PaymentIntent ids Stripe created, by metadata.orderId. */
   intents: Map<string, Set<string>>;
-  setRates(rates: { error500: number; dropAfterForward: number }): void;
+  setRates(rates: Partial<FaultRates>): void;
   close(): Promise<void>;
 }
 
+export interface FaultRates {
+  error500: number;
+  dropAfterForward: number;
+  /** Share of calls held `slowMs` before they are forwarded. */
+  slow: number;
+  slowMs: number;
+}
+
+const NO_FAULTS: FaultRates = { error500: 0, dropAfterForward: 0, slow: 0, slowMs: 25_000 };
+
 export async function startStripeFaultProxy(upstream: string, seed = 1): Promise<FaultProxy> {
   const target = new URL(upstream);
-  let rates = { error500: 0, dropAfterForward: 0 };
-  const stats = { forwarded: 0, failed500: 0, droppedAfterForward: 0 };
+  let rates = NO_FAULTS;
+  const stats = { forwarded: 0, failed500: 0, droppedAfterForward: 0, delayed: 0 };
+  const timers = new Set<NodeJS.Timeout>();
   const intents = new Map<string, Set<string>>();
   const record = (body: Buffer) => {
     try {
@@ -50,35 +63,56 @@ export async function startStripeFaultProxy(upstream: string, seed = 1): Promise
       return;
     }
     const drop = roll < rates.error500 + rates.dropAfterForward;
-    const upstreamReq = http.request(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-        agent,
-      },
-      (upstreamRes) => {
-        stats.forwarded++;
-        const chunks: Buffer[] = [];
-        upstreamRes.on('data', (c: Buffer) => chunks.push(c));
-        upstreamRes.on('end', () => {
-          const body = Buffer.concat(chunks);
-          if (req.method === 'POST' && req.url === '/v1/payment_intents' && upstreamRes.statusCode === 200)
-            record(body);
-          if (drop) {
-            stats.droppedAfterForward++;
-            req.socket.destroy();
-            return;
-          }
-          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-          res.end(body);
-        });
-      },
-    );
-    upstreamReq.on('error', () => res.destroy());
-    req.pipe(upstreamReq);
+    const slow = !drop && roll < rates.error500 + rates.dropAfterForward + rates.slow;
+    if (slow) {
+      // The whole request is buffered, then sent once every client timeout has passed.
+      stats.delayed++;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          forward(Buffer.concat(chunks), false);
+        }, rates.slowMs);
+        timers.add(timer);
+      });
+      return;
+    }
+    forward(req, drop);
+
+    function forward(body: Buffer | http.IncomingMessage, dropAnswer: boolean) {
+      const upstreamReq = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+          agent,
+        },
+        (upstreamRes) => {
+          stats.forwarded++;
+          const chunks: Buffer[] = [];
+          upstreamRes.on('data', (c: Buffer) => chunks.push(c));
+          upstreamRes.on('end', () => {
+            const body = Buffer.concat(chunks);
+            if (req.method === 'POST' && req.url === '/v1/payment_intents' && upstreamRes.statusCode === 200)
+              record(body);
+            if (dropAnswer) {
+              stats.droppedAfterForward++;
+              req.socket.destroy();
+              return;
+            }
+            if (res.destroyed || res.writableEnded) return; // a slow call's client gave up long ago
+            res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+            res.end(body);
+          });
+        },
+      );
+      upstreamReq.on('error', () => res.destroy());
+      if (Buffer.isBuffer(body)) upstreamReq.end(body);
+      else body.pipe(upstreamReq);
+    }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -87,10 +121,11 @@ export async function startStripeFaultProxy(upstream: string, seed = 1): Promise
     stats,
     intents,
     setRates: (r) => {
-      rates = r;
+      rates = { ...NO_FAULTS, ...r };
     },
     close: () =>
       new Promise((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
         agent.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
