@@ -152,7 +152,10 @@ export async function paystreamStep(
   }
 }
 
-/** One rate step of the no-op floor (its Node side is this process). */
+/**
+ * One rate step of the no-op floor. Its Node side is this process' own CPU (not its descendants: the
+ * services and servers it may have started are not the floor's).
+ */
 export async function floorStep(
   floor: Floor,
   rate: number,
@@ -160,6 +163,7 @@ export async function floorStep(
   roots: Roots,
 ): Promise<RateStep> {
   const window = new UsageWindow(roots);
+  const ownStart = process.cpuUsage();
   const latencies: number[] = [];
   let errors = 0;
   const first = performance.now();
@@ -174,7 +178,9 @@ export async function floorStep(
       errors++;
     }
   });
-  const cpu = window.close();
+  const own = process.cpuUsage(ownStart);
+  const cpu = { ...window.close(), 'floor (node)': (own.user + own.system) / 1000 };
+  window.peakRssMb['floor (node)'] = process.memoryUsage.rss() / 2 ** 20;
   const { per, total } = perOrder(cpu, latencies.length);
   const offered = Math.round(rate * seconds);
   return {

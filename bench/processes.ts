@@ -8,13 +8,15 @@ import fs from 'node:fs';
 import { cachePaths, readPid } from '../stack/process';
 import { defaultCacheDir } from '../stack';
 
-const TICKS_PER_SECOND = (() => {
+const getconf = (name: string, fallback: number) => {
   try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    return Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback;
   } catch {
-    return 100;
+    return fallback;
   }
-})();
+};
+const TICKS_PER_SECOND = getconf('CLK_TCK', 100);
+const PAGE_KB = getconf('PAGESIZE', 4096) / 1024;
 
 export const STACK_SERVERS = ['postgres', 'kafka', 'temporal', 'localstripe', 'mailpit'] as const;
 
@@ -32,8 +34,7 @@ function readStat(pid: number): Stat | undefined {
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     const n = (i: number) => Number(fields[i - 3]);
     const ticks = n(14) + n(15) + n(16) + n(17); // utime stime cutime cstime
-    const pageKb = 4;
-    return { ppid: n(4), cpuMs: (ticks * 1000) / TICKS_PER_SECOND, rssMb: (n(24) * pageKb) / 1024 };
+    return { ppid: n(4), cpuMs: (ticks * 1000) / TICKS_PER_SECOND, rssMb: (n(24) * PAGE_KB) / 1024 };
   } catch {
     return undefined;
   }

@@ -68,10 +68,7 @@ export async function runSweep(
   const floor: RateStep[] = [];
   if (opts.floor) {
     const noop = await startFloor(cfg.TEMPORAL_ADDRESS, cfg.TEMPORAL_NAMESPACE);
-    const floorRoots: Roots = {
-      ...(roots.temporal ? { temporal: roots.temporal } : {}),
-      'floor (node)': process.pid,
-    };
+    const floorRoots: Roots = roots.temporal ? { temporal: roots.temporal } : {};
     try {
       for (const rate of opts.rates) {
         console.log(`[bench] no-op floor: ${rate} orders/s for ${opts.seconds} s`);

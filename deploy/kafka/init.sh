@@ -14,6 +14,13 @@ for topic in order.create payment.event notification.dlq paystream.parked stripe
   "$bin/kafka-topics.sh" "${admin[@]}" --create --if-not-exists --topic "$topic" --partitions 3 --replication-factor 1
 done
 
+# The services' SCRAM credentials, on every run: a volume formatted earlier, or a password changed in .env.
+for user in order payment notification; do
+  var="KAFKA_${user^^}_PASSWORD"
+  "$bin/kafka-configs.sh" "${admin[@]}" --alter --entity-type users --entity-name "$user" \
+    --add-config "SCRAM-SHA-512=[password=${!var}]" >/dev/null
+done
+
 # acl <principal> <Write|Read> <topic|group> <name> [prefixed]
 acl() {
   "$bin/kafka-acls.sh" "${admin[@]}" --add --allow-principal "User:$1" --operation "$2" \

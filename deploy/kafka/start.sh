@@ -18,6 +18,8 @@ inter.broker.listener.name=INTERNAL
 sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
 listener.name.internal.scram-sha-512.sasl.jaas.config=$(jaas scram.ScramLoginModule admin "$KAFKA_ADMIN_PASSWORD" '')
+# Every SASL listener needs its own JAAS entry (the broker side of SCRAM holds no credentials).
+listener.name.host.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 # The controller authenticates with PLAIN: SCRAM credentials live in the metadata it serves.
 sasl.mechanism.controller.protocol=PLAIN
 listener.name.controller.sasl.enabled.mechanisms=PLAIN

@@ -136,11 +136,12 @@ export function postgresServer({ cfg, paths, aptInstall }: ServerDeps): LocalSer
     await client.connect();
     try {
       const owner = client.escapeIdentifier(role);
-      await client.query(`ALTER DATABASE ${client.escapeIdentifier(db)} OWNER TO ${owner}`);
       const { rows } = await client.query<{ name: string }>(
         `SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'`,
       );
       for (const { name } of rows) await client.query(`ALTER TABLE ${name} OWNER TO ${owner}`);
+      // The database last: its owner is what says the hand-over is done, so an interrupted one runs again.
+      await client.query(`ALTER DATABASE ${client.escapeIdentifier(db)} OWNER TO ${owner}`);
     } finally {
       await client.end();
     }

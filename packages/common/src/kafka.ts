@@ -198,6 +198,8 @@ export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<
           {
             ...opts,
             around: traced,
+            heartbeat: () => payload.heartbeat(),
+            isRunning: () => payload.isRunning() && !payload.isStale(),
             commit: async (offsets, settled) => {
               await consumer.commitOffsets(offsets);
               for (const offset of settled) payload.resolveOffset(offset);
@@ -256,6 +258,13 @@ export interface MessageSteps<T> extends Pick<
   ) => Promise<void>;
   /** Runs around each message (the consumer's trace span and log fields). */
   around?: (topic: string, message: KafkaMessage, fn: () => Promise<void>) => Promise<void>;
+  /**
+   * kafkajs heartbeats only between batches: called after each message (it throttles itself) so a long batch
+   * keeps the member in its group; it throws when the group is rebalancing, which ends the batch early.
+   */
+  heartbeat?: () => Promise<void>;
+  /** False once the consumer is stopping: no new key is started, the settled prefix is committed. */
+  isRunning?: () => boolean;
 }
 
 const nextOffset = (offset: string) => (BigInt(offset) + 1n).toString();
@@ -327,13 +336,15 @@ export async function processJsonBatch<T>(
   const settled = new Set<string>();
   let failure: { err: unknown } | undefined;
   let next = 0;
+  const running = () => !failure && (steps.isRunning?.() ?? true);
   await Promise.all(
     Array.from({ length: Math.min(concurrency, queues.length) }, async () => {
-      while (next < queues.length && !failure) {
+      while (next < queues.length && running()) {
         for (const m of queues[next++]!) {
           try {
             await settleJsonMessage(steps, topic, partition, m);
             settled.add(m.offset);
+            await steps.heartbeat?.();
           } catch (err) {
             failure ??= { err };
             break; // the rest of this key waits for the redelivery, in order

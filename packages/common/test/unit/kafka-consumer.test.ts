@@ -150,7 +150,11 @@ describe('processJsonBatch', () => {
     message(JSON.stringify({ orderId, amount: 1 }), offset, orderId);
 
   /** A handler that records start/end per message and waits `ms` for the given orders. */
-  function batchSetup(fail?: string, slow: Record<string, number> = {}) {
+  function batchSetup(
+    fail?: string,
+    slow: Record<string, number> = {},
+    group: Pick<MessageSteps<Order>, 'heartbeat' | 'isRunning'> = {},
+  ) {
     const events: string[] = [];
     let running = 0;
     let maxRunning = 0;
@@ -167,6 +171,7 @@ describe('processJsonBatch', () => {
         events.push(`done ${value.orderId}@${m.offset}`);
       },
       onInvalid: () => Promise.resolve(),
+      ...group,
       commit: (offsets, settled) => {
         events.push(`commit @${offsets.map((o) => o.offset).join()} [${settled.join()}]`);
         return Promise.resolve();
@@ -208,6 +213,46 @@ describe('processJsonBatch', () => {
     const { run, events } = batchSetup('a');
     await expect(run([valid('a', '0'), valid('a', '1'), valid('a', '2')])).rejects.toThrow('fail 1');
     expect(events).not.toContain('start a@2');
+    expect(events.filter((e) => e.startsWith('commit'))).toEqual(['commit @1 [0]']);
+  });
+
+  it('heartbeats after every message, so a long batch keeps its place in the group', async () => {
+    let beats = 0;
+    const { run } = batchSetup(undefined, {}, { heartbeat: () => Promise.resolve(void beats++) });
+    await run([valid('a', '0'), valid('b', '1'), valid('a', '2')]);
+    expect(beats).toBe(3);
+  });
+
+  it('ends the batch when a heartbeat says the group rebalances: settled prefix committed, error thrown', async () => {
+    let beats = 0;
+    const rebalancing = () =>
+      ++beats === 2 ? Promise.reject(new Error('REBALANCE_IN_PROGRESS')) : Promise.resolve();
+    const { run, events } = batchSetup(undefined, {}, { heartbeat: rebalancing });
+    await expect(
+      run(
+        ['a', 'b', 'c', 'd'].map((k, i) => valid(k, String(i))),
+        1,
+      ),
+    ).rejects.toThrow('REBALANCE_IN_PROGRESS');
+    expect(events.filter((e) => e.startsWith('start'))).toEqual(['start a@0', 'start b@1']);
+    expect(events.filter((e) => e.startsWith('commit'))).toEqual(['commit @2 [0,1]']);
+  });
+
+  it('starts no new order once the consumer stops, and commits what it finished', async () => {
+    let running = true;
+    const { run, events } = batchSetup(
+      undefined,
+      {},
+      {
+        heartbeat: () => Promise.resolve(void (running = false)),
+        isRunning: () => running,
+      },
+    );
+    await run(
+      ['a', 'b', 'c'].map((k, i) => valid(k, String(i))),
+      1,
+    );
+    expect(events.filter((e) => e.startsWith('start'))).toEqual(['start a@0']);
     expect(events.filter((e) => e.startsWith('commit'))).toEqual(['commit @1 [0]']);
   });
 });
