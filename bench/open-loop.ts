@@ -144,7 +144,7 @@ export async function paystreamStep(
       allFinal,
       cpuMsPerOrder: per,
       cpuMsPerOrderTotal: total,
-      peakRssMb: Object.fromEntries(Object.entries(window.peakRssMb).map(([k, v]) => [k, Math.round(v)])),
+      peakRssMb: window.peaks(),
     };
   } finally {
     window.close();
@@ -195,7 +195,7 @@ export async function floorStep(
     allFinal: latencies.length === offered,
     cpuMsPerOrder: per,
     cpuMsPerOrderTotal: total,
-    peakRssMb: Object.fromEntries(Object.entries(window.peakRssMb).map(([k, v]) => [k, Math.round(v)])),
+    peakRssMb: window.peaks(),
   };
 }
 

@@ -75,7 +75,11 @@ export function systemRoots(services: { name: string; pid: number | undefined }[
 export function usage(roots: Roots): Record<string, Usage> {
   const all = allProcesses();
   const children = new Map<number, number[]>();
-  for (const [pid, stat] of all) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), pid]);
+  for (const [pid, stat] of all) {
+    const siblings = children.get(stat.ppid);
+    if (siblings) siblings.push(pid);
+    else children.set(stat.ppid, [pid]);
+  }
   const result: Record<string, Usage> = {};
   for (const [name, root] of Object.entries(roots)) {
     const total = { cpuMs: 0, rssMb: 0 };
@@ -98,6 +102,7 @@ export class UsageWindow {
   private readonly start: Record<string, Usage>;
   readonly peakRssMb: Record<string, number> = {};
   private readonly timer: NodeJS.Timeout;
+  private cpuMs?: Record<string, number>;
 
   constructor(private readonly roots: Roots) {
     this.start = usage(roots);
@@ -111,12 +116,18 @@ export class UsageWindow {
     return now;
   }
 
-  /** Stops sampling; CPU ms per process since the window opened. */
+  /** Stops sampling; CPU ms per process since the window opened (read once: closing again returns it). */
   close(): Record<string, number> {
+    if (this.cpuMs) return this.cpuMs;
     clearInterval(this.timer);
     const end = this.sample();
-    return Object.fromEntries(
+    return (this.cpuMs = Object.fromEntries(
       Object.keys(this.roots).map((name) => [name, (end[name]?.cpuMs ?? 0) - (this.start[name]?.cpuMs ?? 0)]),
-    );
+    ));
+  }
+
+  /** Peak RSS per process in whole MB. */
+  peaks(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.peakRssMb).map(([k, v]) => [k, Math.round(v)]));
   }
 }

@@ -330,7 +330,9 @@ export async function processJsonBatch<T>(
   const byKey = new Map<string, KafkaMessage[]>();
   for (const m of messages) {
     const key = m.key?.toString('utf8') ?? `offset:${m.offset}`;
-    byKey.set(key, [...(byKey.get(key) ?? []), m]);
+    const queue = byKey.get(key);
+    if (queue) queue.push(m);
+    else byKey.set(key, [m]);
   }
   const queues = [...byKey.values()];
   const settled = new Set<string>();

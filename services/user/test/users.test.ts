@@ -4,6 +4,7 @@ import {
   loadConfig,
   SERVICE_TOKEN_HEADER,
   verifyUserToken,
+  type Config,
 } from '@paystream/common';
 import type { DataSource } from 'typeorm';
 import { createUserApp } from '../src/app';
@@ -265,16 +266,7 @@ describe('payment details', () => {
   });
 
   it('in production: takes Stripe.js ids only, never card numbers, and stops card testing per user', async () => {
-    const production = { ...cfg, NODE_ENV: 'production' };
-    const app = await serve(
-      createUserApp({
-        logger,
-        db,
-        cfg: production,
-        stripe: createStripe(cfg),
-        throttleLimits: LIFTED_LIMITS,
-      }),
-    );
+    const app = await serveUserApp({ ...cfg, NODE_ENV: 'production' }, cfg);
     try {
       const { id } = await signedUp('prod-card');
       const headers = { ...json, [SERVICE_TOKEN_HEADER]: cfg.SERVICE_TOKEN, 'x-user-id': id };
@@ -300,15 +292,7 @@ describe('payment details', () => {
       ...process.env,
       STRIPE_API_BASE: `http://127.0.0.1:${cfg.STRIPE_MOCK_PORT}`,
     });
-    const app = await serve(
-      createUserApp({
-        logger,
-        db,
-        cfg: mockCfg,
-        stripe: createStripe(mockCfg),
-        throttleLimits: LIFTED_LIMITS,
-      }),
-    );
+    const app = await serveUserApp(mockCfg);
     try {
       const { id } = await signedUp('mock');
       const headers = { ...json, [SERVICE_TOKEN_HEADER]: cfg.SERVICE_TOKEN, 'x-user-id': id };
@@ -377,3 +361,16 @@ describe('bad input', () => {
     }
   });
 });
+
+/** The user service in process with its own configuration (and Stripe's), sign-in limits lifted. */
+function serveUserApp(appCfg: Config, stripeCfg: Config = appCfg): Promise<RunningApp> {
+  return serve(
+    createUserApp({
+      logger,
+      db,
+      cfg: appCfg,
+      stripe: createStripe(stripeCfg),
+      throttleLimits: LIFTED_LIMITS,
+    }),
+  );
+}
