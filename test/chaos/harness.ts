@@ -217,6 +217,8 @@ export class ChaosHarness {
       );
       await faultRun;
       const drainStarted = Date.now();
+      // What is left after the fault drains at a few orders a second here: scale the wait with the run.
+      const drainTimeout = Math.max(240_000, orderCount * 600);
       const ids = new Set(orderIds);
 
       // Every order reaches a final state...
@@ -231,7 +233,7 @@ export class ChaosHarness {
             pending = rows[0]!.n;
             if (pending > 0) throw new Error(`${pending} orders pending`);
           },
-          240_000,
+          drainTimeout,
           500,
         );
       } catch {
@@ -249,7 +251,7 @@ export class ChaosHarness {
             const untold = orderIds.filter((id) => !emails.has(id) && !dead.has(id)).length;
             if (untold) throw new Error(`${untold} customers not told yet`);
           },
-          240_000,
+          drainTimeout,
           1000,
         );
       } catch {

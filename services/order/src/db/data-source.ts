@@ -4,12 +4,18 @@ import { Order, OutboxMessage } from './entities';
 import { CreateOrders1764000000000 } from './migrations/1764000000000-create-orders';
 import { OutboxHeaders1764100000000 } from './migrations/1764100000000-outbox-headers';
 import { OrderLifecycle1764200000000 } from './migrations/1764200000000-order-lifecycle';
+import { RefusedPaymentEvents1764300000000 } from './migrations/1764300000000-refused-payment-events';
 
-/** The order service's own database (orders, outbox, processed events). */
+/** The order service's own database (orders, outbox, processed and refused events). */
 export function orderDataSource(url: string): DataSource {
   return createDataSource(
     url,
     [Order, OutboxMessage],
-    [CreateOrders1764000000000, OutboxHeaders1764100000000, OrderLifecycle1764200000000],
+    [
+      CreateOrders1764000000000,
+      OutboxHeaders1764100000000,
+      OrderLifecycle1764200000000,
+      RefusedPaymentEvents1764300000000,
+    ],
   );
 }

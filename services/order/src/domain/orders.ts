@@ -83,7 +83,8 @@ function sameRequest(existing: Order, input: NewOrder): Order {
   return existing;
 }
 
-export type ApplyResult = 'applied' | 'duplicate' | 'already-final' | 'unknown-order' | 'amount-mismatch';
+export type ApplyResult =
+  'applied' | 'duplicate' | 'already-final' | 'unknown-order' | 'amount-mismatch' | 'amount-mismatch-again';
 
 /**
  * Applies a payment result exactly once: the event id is recorded in the same transaction as the
@@ -94,14 +95,21 @@ export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Pr
   const outcome: PaymentOutcome = event.status;
   return db.transaction(async (tx) => {
     // A payment of another amount or currency than the order's never marks it paid: a forged event or a
-    // bug upstream. Checked before the event id is recorded, so a redelivery is refused (and parked) again.
+    // bug upstream. Recorded among the refused, not the processed, events: its id can never block a genuine
+    // one, and a redelivery is refused again without a second alert.
     if (outcome === 'succeeded') {
       const [order] = await tx.query<{ amount: number; currency: string }[]>(
         `SELECT amount, currency FROM orders WHERE id = $1`,
         [event.orderId],
       );
-      if (order && (Number(order.amount) !== event.amount || order.currency !== event.currency))
-        return 'amount-mismatch';
+      if (order && (Number(order.amount) !== event.amount || order.currency !== event.currency)) {
+        const first = await tx.query<unknown[]>(
+          `INSERT INTO refused_payment_events (event_id, order_id, amount, currency) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING RETURNING event_id`,
+          [event.eventId, event.orderId, event.amount, event.currency],
+        );
+        return first.length ? 'amount-mismatch' : 'amount-mismatch-again';
+      }
     }
     const fresh = await tx.query<unknown[]>(
       `INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING event_id`,

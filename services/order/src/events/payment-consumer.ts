@@ -40,7 +40,9 @@ export function consumePaymentEvents(deps: {
         logger.error(log, 'payment event refused and parked: amount or currency differs from the order');
         metrics.paymentEventsRefused.inc({ reason: 'amount_mismatch' });
         await park({ topic: TOPICS.paymentEvent, partition, message, reason });
-      } else if (result === 'unknown-order') logger.warn(log, 'payment event for an unknown order');
+      } else if (result === 'amount-mismatch-again')
+        logger.warn(log, 'refused payment event delivered again');
+      else if (result === 'unknown-order') logger.warn(log, 'payment event for an unknown order');
       else logger.info(log, 'payment event processed');
     },
   });
