@@ -1,9 +1,8 @@
 import { Worker as Thread } from 'node:worker_threads';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { FAILURE_CONVERTER_PATH } from '@paystream/common';
-import { WORKFLOW_TRACING_MODULES } from './worker-tracing';
 
-// Runs in the thread: webpack bundles the workflows (and the tracing interceptors) into one script.
+// Runs in the thread: webpack bundles the workflows (and their interceptors) into one script.
 const BUNDLE_IN_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { bundleWorkflowCode, DefaultLogger } = require(workerData.temporalWorker);
@@ -20,14 +19,17 @@ bundleWorkflowCode({
  * webpack and everything it loads leave with the thread instead of staying in the worker's heap
  * for the life of the process (−85 MB RSS measured per worker). Always built from the sources, so never stale.
  */
-export function bundleWorkflows(workflowsPath: string): Promise<WorkflowBundle> {
+export function bundleWorkflows(
+  workflowsPath: string,
+  interceptorModules: string[],
+): Promise<WorkflowBundle> {
   return new Promise((resolve, reject) => {
     const thread = new Thread(BUNDLE_IN_THREAD, {
       eval: true,
       workerData: {
         temporalWorker: require.resolve('@temporalio/worker'),
         workflowsPath,
-        interceptorModules: WORKFLOW_TRACING_MODULES,
+        interceptorModules,
         // Failures are converted inside the sandbox: their messages leave it encoded, for the codec.
         failureConverterPath: FAILURE_CONVERTER_PATH,
       },

@@ -23,13 +23,14 @@ export async function createWorker<Activities extends object>(
   opts: WorkerOptions<Activities>,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect(opts.connection);
+  const traced = tracingWorkerOptions(tracing());
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowBundle: await bundleWorkflows(opts.workflowsPath),
+    workflowBundle: await bundleWorkflows(opts.workflowsPath, traced.interceptors.workflowModules),
     dataConverter: opts.dataConverter,
-    ...tracingWorkerOptions(tracing()),
+    ...traced,
     activities: opts.activities,
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities,
   });

@@ -35,17 +35,22 @@ async function replay(workflowBundle: WorkflowBundle, prefix: string) {
   return results;
 }
 
-// Bundled as the workers bundle them: the tracing interceptors must replay old histories too.
-const quiet = {
-  logger: new DefaultLogger('WARN'),
-  workflowInterceptorModules: WORKFLOW_TRACING_MODULES,
-  failureConverterPath: FAILURE_CONVERTER_PATH,
-};
+// Bundled as the workers bundle them: with the tracing interceptors (spans exported) and without (the
+// default): a history recorded by either kind of worker must replay on the other.
+const bundle = (workflowsPath: string, tracingModules: string[] = WORKFLOW_TRACING_MODULES) =>
+  bundleWorkflowCode({
+    workflowsPath,
+    logger: new DefaultLogger('WARN'),
+    workflowInterceptorModules: tracingModules,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+  });
 
-describe('workflow replay', () => {
+describe.each([
+  ['traced', WORKFLOW_TRACING_MODULES],
+  ['untraced', []],
+])('workflow replay, %s workers', (_, tracingModules) => {
   it('replays every recorded payment history without a determinism error', async () => {
-    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/payment'), ...quiet });
-    const results = await replay(bundle, 'payment-');
+    const results = await replay(await bundle(require.resolve('../src/payment'), tracingModules), 'payment-');
     expect(results.map((r) => r.workflowId).sort()).toEqual([
       'payment-3ds-abandoned.json', // 3-D Secure (patch payment-3ds): the window closed, intent cancelled
       'payment-3ds-authenticated.json', // a webhook signal (and its redelivery), the intent re-read: paid
@@ -81,8 +86,7 @@ describe('workflow replay', () => {
 
   it('replays every recorded refunds history without a determinism error', async () => {
     // The refunds workflow runs on the payment worker: the same bundle.
-    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/payment'), ...quiet });
-    const results = await replay(bundle, 'refunds-');
+    const results = await replay(await bundle(require.resolve('../src/payment'), tracingModules), 'refunds-');
     expect(results.map((r) => r.workflowId).sort()).toEqual([
       'refunds-encrypted-partial-over-dashboard.json', // the same, encrypted
       'refunds-partial-over-dashboard.json', // parts, a refused over-refund, a repeat, a dashboard refund
@@ -92,11 +96,8 @@ describe('workflow replay', () => {
   });
 
   it('replays every recorded notification history without a determinism error', async () => {
-    const bundle = await bundleWorkflowCode({
-      workflowsPath: require.resolve('../src/notification'),
-      ...quiet,
-    });
-    const results = await replay(bundle, 'notification-');
+    const notification = await bundle(require.resolve('../src/notification'), tracingModules);
+    const results = await replay(notification, 'notification-');
     expect(results.map((r) => r.workflowId).sort()).toEqual([
       'notification-dead-lettered.json', // local activities
       'notification-encrypted-dead-lettered.json', // encrypted payloads and failure messages
@@ -110,13 +111,12 @@ describe('workflow replay', () => {
     for (const r of results)
       expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
   });
+});
 
+describe('workflow replay', () => {
   it('catches a non-deterministic change to the workflow', async () => {
-    const bundle = await bundleWorkflowCode({
-      workflowsPath: require.resolve('./fixtures/payment-reordered'),
-      ...quiet,
-    });
-    const results = await replay(bundle, 'payment-v1-succeeded'); // activities, like the fixture
+    const reordered = await bundle(require.resolve('./fixtures/payment-reordered'));
+    const results = await replay(reordered, 'payment-v1-succeeded'); // activities, like the fixture
     expect(results).toHaveLength(1);
     expect(results[0]!.error?.name).toBe('DeterminismViolationError');
   });

@@ -51,6 +51,8 @@ export interface Tracing {
   /** Every span of the process ends here, workflow spans included (the worker's exporter sink). */
   spanProcessor: SpanProcessor;
   addSpanProcessor(processor: SpanProcessor): void;
+  /** Whether spans leave the process (an OTLP endpoint, a test's exporter): costly tracing is worth it then. */
+  exporting(): boolean;
   /** Flushes what is buffered; called on shutdown so the last spans are not lost. */
   shutdown(): Promise<void>;
 }
@@ -82,6 +84,7 @@ export function initTracing(service: string, otlpEndpoint?: string): Tracing {
     resource,
     spanProcessor: fanOut,
     addSpanProcessor: (p) => fanOut.processors.push(p),
+    exporting: () => fanOut.processors.length > 0,
     shutdown: () => provider.forceFlush().catch(() => undefined),
   };
   return current;
