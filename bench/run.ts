@@ -4,6 +4,7 @@
  *
  *   BENCH_USERS=20 BENCH_ORDERS_PER_USER=25 BENCH_CONCURRENCY=32 npm run bench   (burst: a queue draining)
  *   npm run bench -- --rate 10,20,40,60 --duration 30                         (open loop: sweep.ts)
+ *   npm run bench -- --startup                                                  (start-up time and idle RSS)
  *
  * It starts the stack and the five services itself (unless BENCH_GATEWAY_URL points at running ones).
  * The steps live beside it: settings, client (HTTP), load, drain, measure, report.
@@ -15,6 +16,7 @@ import { placeOrders, signUpUsers } from './load';
 import { lagByGroup, measureGatewayOverhead, rssSampler } from './measure';
 import { announce, buildResults, printResults, printServicesTail, writeResults } from './report';
 import { cfg } from './settings';
+import { runStartup } from './startup';
 import { parseSweep, runSweep } from './sweep';
 
 interface Target {
@@ -40,6 +42,10 @@ async function startStackAndServices(): Promise<Target> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--startup')) {
+    await up();
+    return runStartup();
+  }
   const sweep = parseSweep(process.argv.slice(2));
   const target = await startStackAndServices();
   const rss = rssSampler(target.services?.running ?? []);

@@ -64,7 +64,20 @@ export function checkCompose(compose: ComposeFile): string[] {
     if (svc.build) {
       const dockerfile = path.join(ROOT, svc.build.context ?? '.', svc.build.dockerfile ?? 'Dockerfile');
       if (!fs.existsSync(dockerfile)) errors.push(`${where}: ${svc.build.dockerfile} does not exist`);
-      else hasHealthcheck ||= /^HEALTHCHECK /m.test(fs.readFileSync(dockerfile, 'utf8'));
+      else {
+        const recipe = fs.readFileSync(dockerfile, 'utf8');
+        hasHealthcheck ||= /^HEALTHCHECK /m.test(recipe);
+        // The image runs the build output on node: no TypeScript at run time, no dev dependencies.
+        if (!/^RUN npm run build$/m.test(recipe))
+          errors.push(`${where}: the image does not run npm run build`);
+        if (!/^RUN npm ci --omit=dev/m.test(recipe))
+          errors.push(`${where}: the image's node_modules keep dev dependencies`);
+        if (
+          !/^CMD .*node .*--conditions=built services\/\$\{SERVICE\}\/dist\/main\.js/m.test(recipe) ||
+          /^[^#]*\btsx\b/m.test(recipe)
+        )
+          errors.push(`${where}: the image must run node on services/<name>/dist/main.js, not tsx`);
+      }
       const target = svc.build.args?.SERVICE;
       if (target !== name) errors.push(`${where}: build arg SERVICE is ${target}, expected ${name}`);
       else if (!fs.existsSync(path.join(ROOT, 'services', name, 'src', 'main.ts')))

@@ -1,6 +1,7 @@
 /**
- * Starts the five services as child processes (tsx, so no build step) and waits until each one's
- * /readyz answers 200. Used by `npm start` and by the end-to-end tests.
+ * Starts the five services as child processes and waits until each one's /readyz answers 200. Used by
+ * `npm start`, the benchmark and the end-to-end tests. They run what the image runs: node on the build
+ * output (`npm run build`); PAYSTREAM_RUN_FROM=source runs the TypeScript sources through tsx instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -37,17 +38,15 @@ export function startService(
   // PAYSTREAM_CPU_PROFILE_DIR=dir: each service writes a V8 CPU profile there when it stops (bench profiling).
   const profileDir = env.PAYSTREAM_CPU_PROFILE_DIR;
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : [];
-  const child = spawn(
-    process.execPath,
-    [
-      '--max-old-space-size=256',
-      ...profile,
-      '--import',
-      'tsx',
-      path.join(ROOT, 'services', name, 'src', 'main.ts'),
-    ],
-    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const entry =
+    env.PAYSTREAM_RUN_FROM === 'source'
+      ? ['--import', 'tsx', path.join(ROOT, 'services', name, 'src', 'main.ts')]
+      : ['--conditions=built', path.join(ROOT, 'services', name, 'dist', 'main.js')];
+  const child = spawn(process.execPath, ['--max-old-space-size=256', ...profile, ...entry], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   for (const stream of [child.stdout, child.stderr]) {
     let buffered = '';
     stream?.on('data', (chunk: Buffer) => {

@@ -3,6 +3,7 @@
  * Ctrl-C stops the services and exactly the stack parts this command started.
  */
 import { spawn } from 'node:child_process';
+import { prettyFactory } from 'pino-pretty';
 import { down, up } from '../stack';
 import { SERVICE_NAMES, startService, stopService, waitReady, type RunningService } from './services';
 
@@ -13,6 +14,21 @@ const COLORS: Record<string, string> = {
   payment: '\x1b[35m',
   notification: '\x1b[34m',
 };
+
+/**
+ * On a terminal, each service's JSON lines read as pino's pretty printer shows them (Temporal's own lines
+ * come through the same logger, see installTemporalLogging); piped or redirected, they stay JSON.
+ */
+function lineFormatter(): (line: string) => string {
+  if (!process.stdout.isTTY) return (line) => line;
+  const pretty = prettyFactory({
+    colorize: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service,name',
+    singleLine: true,
+  });
+  return (line) => (line.startsWith('{') ? pretty(line).trimEnd() : line);
+}
 
 async function main(): Promise<void> {
   const startedStack = await up();
@@ -34,11 +50,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
+  const format = lineFormatter();
   for (const name of SERVICE_NAMES) {
     const color = process.stdout.isTTY ? (COLORS[name] ?? '') : '';
     const reset = color ? '\x1b[0m' : '';
     const service = startService(name, process.env, (line) =>
-      console.log(`${color}${name.padEnd(12)}${reset} ${line}`),
+      console.log(`${color}${name.padEnd(12)}${reset} ${format(line)}`),
     );
     service.child.on('exit', (code, signal) => {
       if (!stopping) {

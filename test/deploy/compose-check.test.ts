@@ -28,6 +28,14 @@ describe('docker-compose.yml static check', () => {
     delete svc.notification;
     svc.gateway!.depends_on = { jaeger: { condition: 'service_started' } };
     svc.user!.environment = { ...svc.user!.environment, JWT_SECRET: '${JWT_SECRET:-changeme}' };
+    // An image that ships the sources and runs them through tsx, dev dependencies and all.
+    const tsxRecipe = '.cache/compose-check/Dockerfile.tsx';
+    fs.mkdirSync(path.join(__dirname, '../..', path.dirname(tsxRecipe)), { recursive: true });
+    fs.writeFileSync(
+      path.join(__dirname, '../..', tsxRecipe),
+      'FROM node:20.20-bookworm-slim\nRUN npm ci\nCMD ["node", "--import", "tsx", "services/order/src/main.ts"]\n',
+    );
+    svc.order!.build = { ...svc.order!.build, dockerfile: tsxRecipe };
 
     const errors = checkCompose(compose).join('\n');
     expect(errors).toContain('pin axllent/mailpit:latest');
@@ -46,5 +54,10 @@ describe('docker-compose.yml static check', () => {
     expect(errors).toContain('depends on jaeger, which runs only with a profile');
     expect(errors).toContain('services.user: JWT_SECRET must be required as ${JWT_SECRET:?…}');
     expect(errors).toContain('prometheus: scrape target notification:8084 is not a compose service');
+    expect(errors).toContain('services.order: the image does not run npm run build');
+    expect(errors).toContain("services.order: the image's node_modules keep dev dependencies");
+    expect(errors).toContain(
+      'services.order: the image must run node on services/<name>/dist/main.js, not tsx',
+    );
   });
 });

@@ -61,16 +61,20 @@ const subjectsTo = (to: string, count: number) =>
     return subjects;
   }, 20_000);
 
-const OPS_CLI = path.join(__dirname, '../../services/payment/src/ops/cli.ts');
-const TSX = path.join(__dirname, '../../node_modules/.bin/tsx');
+// Built, as `npm run ops` runs it (the test command builds first).
+const OPS_CLI = path.join(__dirname, '../../services/payment/dist/ops/cli.js');
 
 /** `npm run ops -- refund …` as an operator runs it: exit code, and the JSON line or the error line. */
 async function opsRefund(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(TSX, [OPS_CLI, 'refund', ...args], {
-      env: { ...process.env },
-      timeout: 60_000,
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--conditions=built', OPS_CLI, 'refund', ...args],
+      {
+        env: { ...process.env },
+        timeout: 60_000,
+      },
+    );
     return { code: 0, out: stdout.trim(), err: stderr.trim() };
   } catch (e) {
     const failed = e as { code?: number; stdout?: string; stderr?: string };

@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
-import type { WorkflowBundle } from '@temporalio/worker';
+import type { WorkflowBundle, WorkflowBundleOption } from '@temporalio/worker';
 import { FAILURE_CONVERTER_PATH } from '@paystream/common';
 
 // Runs in the thread: webpack bundles the workflows (and their interceptors) into one script.
@@ -41,4 +43,27 @@ export function bundleWorkflows(
     thread.once('error', reject);
     thread.once('exit', (exitCode) => reject(new Error(`workflow bundling stopped (exit ${exitCode})`)));
   });
+}
+
+/** Where `npm run build` writes the bundles (next to the compiled workflows). */
+export const BUNDLES_DIR = path.join(__dirname, 'bundles');
+
+export function prebuiltBundlePath(workflowsPath: string, traced: boolean): string {
+  const name = path.basename(workflowsPath, path.extname(workflowsPath));
+  return path.join(BUNDLES_DIR, `${name}${traced ? '.traced' : ''}.js`);
+}
+
+/**
+ * The bundle a worker runs. Compiled (dist/, the image, `./paystream start`): the file `npm run build`
+ * wrote, so start-up runs no webpack and the code is exactly what was built. From the sources (tsx,
+ * jest): bundled now, in a thread, so an edit needs no build step.
+ */
+export async function workflowBundleFor(
+  workflowsPath: string,
+  interceptorModules: string[],
+): Promise<WorkflowBundleOption> {
+  if (!__filename.endsWith('.js')) return bundleWorkflows(workflowsPath, interceptorModules);
+  const codePath = prebuiltBundlePath(workflowsPath, interceptorModules.length > 0);
+  if (!fs.existsSync(codePath)) throw new Error(`no workflow bundle at ${codePath}: run npm run build`);
+  return { codePath };
 }

@@ -1,7 +1,8 @@
-import { tracing, type TemporalConnectionOptions } from '@paystream/common';
+import { tracing, type Logger, type TemporalConnectionOptions } from '@paystream/common';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { bundleWorkflows } from './bundle';
+import { workflowBundleFor } from './bundle';
+import { installTemporalLogging } from './temporal-logging';
 import { tracingWorkerOptions } from './worker-tracing';
 
 export interface WorkerOptions<Activities> {
@@ -9,26 +10,29 @@ export interface WorkerOptions<Activities> {
   connection: TemporalConnectionOptions;
   namespace: string;
   taskQueue: string;
-  /** The file of the workflows this worker runs (WORKFLOWS_PATHS.payment, …), bundled at start. */
+  /** The file of the workflows this worker runs (WORKFLOWS_PATHS.payment, …): its bundle, prebuilt or made now. */
   workflowsPath: string;
   activities: Activities;
   /** dataConverterFor(cfg): the payload codec and failure converter the clients use too. */
   dataConverter: DataConverter;
   /** Activity slots: bounded so a slow dependency backs work up in Temporal, not in this process' memory. */
   maxConcurrentActivities: number;
+  /** The service's logger: Temporal's own lines go through it too (see installTemporalLogging). */
+  logger?: Logger;
 }
 
 /** A traced Temporal worker on its own connection; both are returned so the caller can stop them in order. */
 export async function createWorker<Activities extends object>(
   opts: WorkerOptions<Activities>,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
+  if (opts.logger) installTemporalLogging(opts.logger);
   const connection = await NativeConnection.connect(opts.connection);
   const traced = tracingWorkerOptions(tracing());
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowBundle: await bundleWorkflows(opts.workflowsPath, traced.interceptors.workflowModules),
+    workflowBundle: await workflowBundleFor(opts.workflowsPath, traced.interceptors.workflowModules),
     dataConverter: opts.dataConverter,
     ...traced,
     activities: opts.activities,

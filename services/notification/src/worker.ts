@@ -1,4 +1,4 @@
-import { TASK_QUEUES, type TemporalConnectionOptions } from '@paystream/common';
+import { TASK_QUEUES, type Logger, type TemporalConnectionOptions } from '@paystream/common';
 import type { DataConverter } from '@temporalio/common';
 import { createWorker, WORKFLOWS_PATHS } from '@paystream/workflows';
 import { createNotificationActivities, type NotificationActivityDeps } from './activities';
@@ -9,12 +9,14 @@ export function createNotificationWorker(opts: {
   namespace: string;
   taskQueue?: string;
   dataConverter: DataConverter;
+  logger?: Logger;
   activities: NotificationActivityDeps;
 }) {
   return createWorker({
     connection: opts.connection,
     namespace: opts.namespace,
     dataConverter: opts.dataConverter,
+    logger: opts.logger,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.notifications,
     workflowsPath: WORKFLOWS_PATHS.notification,
     activities: createNotificationActivities(opts.activities),

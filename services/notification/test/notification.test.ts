@@ -34,6 +34,11 @@ const FLAKY_SMTP = 18391;
 const FLAKY_API = 18392;
 const kafka = createKafka('notification-test', cfg);
 const logger = createLogger('notification-test', 'silent');
+/** The workers' logger, as the service's: Temporal's own lines must arrive here, as JSON. */
+const workerLines: string[] = [];
+const workerLogger = createLogger('notification-worker-test', 'info', {
+  write: (l: string) => workerLines.push(l),
+});
 const healthyQueue = `notify-test-${randomUUID()}`;
 const flakyQueue = `notify-flaky-${randomUUID()}`;
 const fast: RetryBudget = { maximumAttempts: 20, initialIntervalMs: 300, maximumIntervalMs: 600 };
@@ -72,6 +77,7 @@ async function startWorker(taskQueue: string, smtpPort: number) {
     connection: temporalConnectionOptions(cfg),
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
+    logger: workerLogger,
     activities: {
       mailer,
       from: cfg.MAIL_FROM,
@@ -112,6 +118,22 @@ afterAll(async () => {
 });
 
 describe('notifications', () => {
+  it("writes Temporal's own log lines through the service's logger, in its JSON format", async () => {
+    await eventually(() => {
+      const temporal = workerLines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.temporal);
+      expect(temporal).toContainEqual(
+        expect.objectContaining({
+          service: 'notification-worker-test',
+          msg: 'Worker state changed',
+          state: 'RUNNING',
+          taskQueue: healthyQueue,
+        }),
+      );
+    });
+  });
+
   it('emails the customer for a paid order, with the amount in their currency', async () => {
     const email = uniqueEmail('paid');
     const event = paymentEventFor(email);

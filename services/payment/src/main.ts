@@ -23,6 +23,7 @@ runService('payment', async (svc) => {
       connection: temporalConnectionOptions(cfg),
       namespace: cfg.TEMPORAL_NAMESPACE,
       dataConverter: temporal.dataConverter,
+      logger,
       activities: {
         userServiceUrl: cfg.USER_SERVICE_URL,
         serviceToken: cfg.SERVICE_TOKEN,

@@ -1,4 +1,4 @@
-import { TASK_QUEUES, type TemporalConnectionOptions } from '@paystream/common';
+import { TASK_QUEUES, type Logger, type TemporalConnectionOptions } from '@paystream/common';
 import type { DataConverter } from '@temporalio/common';
 import { createWorker, WORKFLOWS_PATHS } from '@paystream/workflows';
 import { createPaymentActivities, type PaymentActivityDeps } from './activities';
@@ -9,12 +9,14 @@ export function createPaymentWorker(opts: {
   namespace: string;
   taskQueue?: string;
   dataConverter: DataConverter;
+  logger?: Logger;
   activities: PaymentActivityDeps;
 }) {
   return createWorker({
     connection: opts.connection,
     namespace: opts.namespace,
     dataConverter: opts.dataConverter,
+    logger: opts.logger,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.payments,
     workflowsPath: WORKFLOWS_PATHS.payment,
     activities: createPaymentActivities(opts.activities),
