@@ -69,10 +69,16 @@ describe('a paid order, as an operator sees it', () => {
       value(ord, 'kafka_messages_total{topic="payment.event",direction="consumed",result="ok"}'),
     ).toBeGreaterThanOrEqual(1);
     expect(ord).toMatch(/^outbox_backlog \d+$/m);
+    expect(ord).toMatch(/^parked_messages \d+$/m);
+    expect(notify).toMatch(/^notification_dlq_messages \d+$/m);
     expect(
       value(pay, 'workflow_starts_total{workflow="paymentWorkflow",result="started"}'),
     ).toBeGreaterThanOrEqual(1);
     expect(value(pay, 'payment_outcomes_total{status="succeeded"}')).toBeGreaterThanOrEqual(1);
+    expect(value(pay, 'stripe_responses_total{status="2xx"}')).toBeGreaterThanOrEqual(2); // create, confirm
+    // What the dashboard and the alert rules read (deploy/observability): outcomes and create → paid.
+    expect(value(ord, 'order_outcomes_total{status="paid"}')).toBeGreaterThanOrEqual(1);
+    expect(value(ord, 'order_payment_seconds_count{outcome="paid"}')).toBeGreaterThanOrEqual(1);
     expect(value(notify, 'emails_sent_total')).toBeGreaterThanOrEqual(1);
     expect(notify).toMatch(/^process_resident_memory_bytes \d+/m);
     for (const text of [ord, pay, notify]) expect(text).toMatch(/^kafka_consumer_lag \d+$/m);

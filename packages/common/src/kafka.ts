@@ -398,6 +398,12 @@ export async function consumerLag(admin: Admin, groupId: string, topic: string):
   }, 0);
 }
 
+/** Messages a topic holds now (end minus start offset, over its partitions): the DLQ's and the parked topic's size. */
+export async function topicMessages(admin: Admin, topic: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((sum, p) => sum + Math.max(0, Number(p.high) - Number(p.low)), 0);
+}
+
 const kafkaHeaders: TextMapGetter<IHeaders> = {
   keys: (carrier) => Object.keys(carrier),
   get: (carrier, key) => headerString(carrier, key),

@@ -35,6 +35,26 @@ export const metrics = {
     labelNames: ['status'] as const,
     registers: [registry],
   }),
+  // Orders moved by a payment event, by the status they reached: the dashboard's orders/s by outcome.
+  orderOutcomes: new Counter({
+    name: 'order_outcomes_total',
+    help: 'Orders moved to a status by a payment event (paid | failed | requires_action | cancelled | partially_refunded | refunded)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  }),
+  orderPaymentSeconds: new Histogram({
+    name: 'order_payment_seconds',
+    help: 'From POST /orders/create to the payment outcome (paid | failed | cancelled), 3-D Secure waits included',
+    labelNames: ['outcome'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+    registers: [registry],
+  }),
+  stripeResponses: new Counter({
+    name: 'stripe_responses_total',
+    help: "Stripe API answers by status class (2xx | 4xx | 5xx); network failures show as the activities' retries",
+    labelNames: ['status'] as const,
+    registers: [registry],
+  }),
   stripeWebhooks: new Counter({
     name: 'stripe_webhooks_total',
     help: 'Stripe webhook deliveries by event type and result (signalled | no-workflow | ignored | bad-signature)',

@@ -3,7 +3,9 @@ import {
   httpPart,
   kafkaParts,
   runService,
+  scrapedGauge,
   temporalConnectionOptions,
+  topicMessages,
   temporalParts,
   TOPICS,
   workerPart,
@@ -17,6 +19,11 @@ import { createNotificationWorker } from './worker';
 runService('notification', async (svc) => {
   const { cfg, logger } = svc;
   const kafka = await kafkaParts(svc);
+  scrapedGauge(
+    'notification_dlq_messages',
+    'Messages on notification.dlq (operators list and replay them)',
+    () => topicMessages(kafka.admin, TOPICS.notificationDlq),
+  );
   const temporal = await temporalParts(svc);
   const mailer = await svc.part(
     'smtp pool',
@@ -28,6 +35,7 @@ runService('notification', async (svc) => {
       connection: temporalConnectionOptions(cfg),
       namespace: cfg.TEMPORAL_NAMESPACE,
       dataConverter: temporal.dataConverter,
+      logger,
       activities: {
         mailer,
         from: cfg.MAIL_FROM,

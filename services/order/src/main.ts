@@ -5,6 +5,7 @@ import {
   kafkaParts,
   runService,
   scrapedGauge,
+  topicMessages,
   TOPICS,
 } from '@paystream/common';
 import { createOrderApp } from './app';
@@ -16,6 +17,10 @@ runService('order', async (svc) => {
   const { cfg, logger } = svc;
   const db = await databasePart(svc, orderDataSource(cfg.ORDER_DATABASE_URL));
   const kafka = await kafkaParts(svc);
+  // Every service parks what it cannot read; the order service, which parks the most, reports the topic's size.
+  scrapedGauge('parked_messages', `Messages on ${TOPICS.parked} (malformed or refused events)`, () =>
+    topicMessages(kafka.admin, TOPICS.parked),
+  );
   scrapedGauge('outbox_backlog', 'Outbox rows not yet published to Kafka', async () => {
     const [row] = await db.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL`,

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { problems, TOPICS, traceHeaders, type OrderCreateEvent, type PaymentEvent } from '@paystream/common';
+import {
+  metrics,
+  problems,
+  TOPICS,
+  traceHeaders,
+  type OrderCreateEvent,
+  type PaymentEvent,
+} from '@paystream/common';
 import { QueryFailedError, type DataSource } from 'typeorm';
 import { Order, OutboxMessage, type OrderItem } from '../db/entities';
 import { statusAfter, statusesAccepting, type PaymentOutcome } from './order-status';
@@ -117,10 +124,10 @@ export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Pr
     );
     if (!fresh.length) return 'duplicate';
     // TypeORM's postgres driver answers an UPDATE with [rows, rowCount].
-    const [, count] = await tx.query<[unknown[], number]>(
+    const [moved, count] = await tx.query<[{ created_at: Date }[], number]>(
       `UPDATE orders SET status = $2, failure_reason = $3, payment_intent_id = COALESCE($4, payment_intent_id),
           next_action = $6, refunded_amount = GREATEST(refunded_amount, $7), updated_at = now()
-        WHERE id = $1 AND status = ANY($5)`,
+        WHERE id = $1 AND status = ANY($5) RETURNING created_at`,
       [
         event.orderId,
         statusAfter(outcome),
@@ -133,10 +140,22 @@ export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Pr
         event.refundedAmount ?? 0,
       ],
     );
-    if (count === 1) return 'applied';
+    if (count === 1) {
+      countOutcome(statusAfter(outcome), moved[0]!.created_at);
+      return 'applied';
+    }
     const exists = await tx.query<unknown[]>(`SELECT 1 FROM orders WHERE id = $1`, [event.orderId]);
     return exists.length ? 'already-final' : 'unknown-order';
   });
+}
+
+const PAYMENT_OUTCOMES: ReadonlySet<string> = new Set(['paid', 'failed', 'cancelled']);
+
+/** The dashboard's orders by outcome and create → outcome latency: counted when the update moved the order, so once. */
+function countOutcome(status: string, createdAt: Date): void {
+  metrics.orderOutcomes.inc({ status });
+  if (PAYMENT_OUTCOMES.has(status))
+    metrics.orderPaymentSeconds.observe({ outcome: status }, (Date.now() - createdAt.getTime()) / 1000);
 }
 
 export function orderView(order: Order) {
