@@ -9,7 +9,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from '@paystream/common';
-import { alive, cachePaths, createAptInstall, log, portOpen, readPid, stopDaemon, timed } from './process';
+import {
+  alive,
+  cachePaths,
+  createAptInstall,
+  goBinary,
+  log,
+  portOpen,
+  readPid,
+  stopDaemon,
+  timed,
+} from './process';
 import { kafkaServer } from './servers/kafka';
 import { localstripeServer } from './servers/localstripe';
 import { mailpitServer } from './servers/mailpit';
@@ -62,7 +72,14 @@ export function postgresCaFile(cacheDir = defaultCacheDir()): string {
 
 /** The built Mailpit, for tests that run a second SMTP server they can stop and start. */
 export function mailpitBinaryPath(cacheDir = defaultCacheDir()): string {
-  return path.join(cachePaths(cacheDir).bin, `mailpit-${VERSIONS.mailpit}`);
+  const bin = cachePaths(cacheDir).bin;
+  const withUi = path.join(bin, `mailpit-ui-${VERSIONS.mailpit}`);
+  return fs.existsSync(withUi) ? withUi : path.join(bin, `mailpit-${VERSIONS.mailpit}`);
+}
+
+/** The Helm CLI, built from the Go module proxy at its pinned version on first use (CI renders the chart). */
+export function helmBinary(cacheDir = defaultCacheDir()): Promise<string> {
+  return goBinary(cachePaths(cacheDir), 'helm', 'helm.sh/helm/v3/cmd/helm', VERSIONS.helm);
 }
 
 export function createStack(cfg: Config = loadConfig(), cacheDir = defaultCacheDir()): Stack {

@@ -5,4 +5,5 @@ export const VERSIONS = {
   mailpit: 'v1.30.5',
   kafka: '3.9.1', // keep in step with stack/kafka/pom.xml
   localstripe: '1.15.10',
+  helm: 'v3.22.0', // CI renders deploy/helm/paystream with it (test/deploy/helm.test.ts); not a server
 } as const;

@@ -31,6 +31,8 @@ export interface ScenarioResult {
   chargedOrders: number;
   succeededEventOrders: number;
   emails: number;
+  /** Second deliveries of an email already delivered (same Message-ID): at-least-once SMTP, counted. */
+  resent: number;
   dlq: number;
   untold: number;
   drainSeconds: number;
@@ -52,17 +54,29 @@ export class ChaosMailpit extends MailpitServer {
     super(SMTP_PORT, MAIL_API_PORT, ['--database', db, '--max', '0']);
   }
 
-  /** Emails per order id (the id is in every email's first line). */
-  async emailsPerOrder(): Promise<Map<string, number>> {
-    const counts = new Map<string, number>();
+  /**
+   * Distinct emails per order id (the id is in every email's first line), told apart by Message-ID. SMTP
+   * cannot be exactly once: a send whose worker dies before Temporal records it is sent again, with the
+   * same Message-ID (one per event), so the recipient's mail store keeps one message. `resent` counts
+   * those second deliveries; two different emails for one order stay two.
+   */
+  async emailsPerOrder(): Promise<Map<string, { distinct: number; deliveries: number }>> {
+    const ids = new Map<string, { messageIds: Set<string>; deliveries: number }>();
     for (let start = 0; ; start += 500) {
       const res = await fetch(`http://127.0.0.1:${MAIL_API_PORT}/api/v1/messages?start=${start}&limit=500`);
-      const page = (await res.json()) as { messages: { Snippet: string }[] };
+      const page = (await res.json()) as { messages: { Snippet: string; MessageID: string }[] };
       for (const m of page.messages) {
         const id = /order ([0-9a-f-]{36})/.exec(m.Snippet)?.[1];
-        if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
+        if (!id) continue;
+        const seen = ids.get(id) ?? { messageIds: new Set<string>(), deliveries: 0 };
+        seen.messageIds.add(m.MessageID);
+        seen.deliveries++;
+        ids.set(id, seen);
       }
-      if (page.messages.length < 500) return counts;
+      if (page.messages.length < 500)
+        return new Map(
+          [...ids].map(([order, m]) => [order, { distinct: m.messageIds.size, deliveries: m.deliveries }]),
+        );
     }
   }
 }
@@ -242,7 +256,7 @@ export class ChaosHarness {
       // ...and every customer is told (an email, or the event parked on the DLQ).
       const dlqOrders = () =>
         new Set(dlq.messages.map((m) => m.key).filter((k): k is string => k !== null && ids.has(k)));
-      let emails = new Map<string, number>();
+      let emails = new Map<string, { distinct: number; deliveries: number }>();
       try {
         await eventually(
           async () => {
@@ -286,9 +300,13 @@ export class ChaosHarness {
         chargedOrders: charges.size,
         succeededEventOrders: succeededEvents.size,
         emails: orderIds.filter((id) => emails.has(id)).length,
+        resent: orderIds.reduce(
+          (n, id) => n + (emails.get(id)?.deliveries ?? 0) - (emails.get(id)?.distinct ?? 0),
+          0,
+        ),
         dlq: dead.size,
         untold: orderIds.filter(
-          (id) => (emails.get(id) ?? 0) + (dead.has(id) && !emails.has(id) ? 1 : 0) !== 1,
+          (id) => (emails.get(id)?.distinct ?? 0) + (dead.has(id) && !emails.has(id) ? 1 : 0) !== 1,
         ).length,
         drainSeconds: Math.round(drainSeconds * 10) / 10,
         restarts: this.restarts - restartsBefore,
@@ -353,6 +371,7 @@ export class ChaosHarness {
       'doubleCharged',
       'duplicateEvents',
       'emails',
+      'resent',
       'dlq',
       'untold',
       'drainSeconds',

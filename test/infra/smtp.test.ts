@@ -27,4 +27,18 @@ describe('SMTP (Mailpit, real server, via nodemailer)', () => {
     expect(full.Text).toContain(marker);
     expect(full.To[0]!.Address).toBe(to);
   });
+
+  it('serves its web UI: the inbox page and the script it loads', async () => {
+    const base = `http://127.0.0.1:${cfg.MAIL_API_PORT}`;
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const scripts = [...html.matchAll(/<script[^>]+src="([^"]+)"/g)].map((m) => m[1]!);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const src of scripts) {
+      const script = await fetch(new URL(src, `${base}/`));
+      expect({ src, status: script.status }).toEqual({ src, status: 200 });
+      expect((await script.text()).length).toBeGreaterThan(10_000); // the built UI, not a placeholder
+    }
+  });
 });

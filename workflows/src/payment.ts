@@ -5,6 +5,7 @@ import {
   condition,
   patched,
   setHandler,
+  sleep,
   TemporalFailure,
   proxyActivities,
   proxyLocalActivities,
@@ -160,6 +161,16 @@ const AUTH_NOT_COMPLETED = 'authentication not completed';
 const CANCEL = 'payment-cancel';
 
 /**
+ * A failure is in history before it is published (patch FAILURE_RECORDED). A local activity's result
+ * reaches history only when its workflow task completes; a task lost on the way (worker killed, task
+ * timed out under load) re-runs the local activities, which may then succeed. Publishing "failed" from
+ * inside that task told the order it had failed, and the re-run then charged the card: paid, order failed
+ * (the chaos suite's Stripe-slow scenario at 1000 orders). A 1 ms timer completes the task first, so the
+ * failure that is published is the one history holds, and a replay can only publish it again.
+ */
+const FAILURE_RECORDED = 'payment-failure-recorded';
+
+/**
  * One order's payment: workflow id `payment-<orderId>`, so a redelivered order.create cannot start a
  * second one. The PaymentIntent id is recorded in history before it is confirmed, so a retried
  * confirm always targets the same intent: at most one charge even where Stripe's idempotency keys are
@@ -294,6 +305,7 @@ export async function paymentWorkflow(
     // An activity that gave up: ActivityFailure around the cause; a local activity's arrives bare
     // (ApplicationFailure, TimeoutFailure). A bug in this code is not a payment failure: it rethrows.
     if (!(err instanceof TemporalFailure)) throw err;
+    if (patched(FAILURE_RECORDED)) await sleep(1);
     result = { status: 'failed', paymentIntentId, failureReason: reasonOf(err) };
   }
 

@@ -79,6 +79,8 @@ describe.each([
       'payment-v2-retried.json',
       'payment-v2-succeeded.json',
       'payment-v2-traced.json',
+      'payment-v3-declined.json', // failures published from the task that found them (before FAILURE_RECORDED)
+      'payment-v3-details-missing.json',
     ]);
     for (const r of results)
       expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
