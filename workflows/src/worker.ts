@@ -27,14 +27,17 @@ export async function createWorker<Activities extends object>(
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
   if (opts.logger) installTemporalLogging(opts.logger);
   const connection = await NativeConnection.connect(opts.connection);
-  const traced = tracingWorkerOptions(tracing());
+  // The workflow interceptors go into the bundle; given beside a bundle as well, the SDK warns it ignores them.
+  const { interceptors, sinks } = tracingWorkerOptions(tracing());
+  const { workflowModules, ...activityInterceptors } = interceptors;
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowBundle: await workflowBundleFor(opts.workflowsPath, traced.interceptors.workflowModules),
+    workflowBundle: await workflowBundleFor(opts.workflowsPath, workflowModules),
     dataConverter: opts.dataConverter,
-    ...traced,
+    interceptors: activityInterceptors,
+    sinks,
     activities: opts.activities,
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities,
   });
