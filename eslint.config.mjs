@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '.cache/**', '**/dist/**', 'coverage/**'] },
@@ -37,6 +38,14 @@ export default tseslint.config(
     files: ['deploy/**/*.mjs'],
     languageOptions: {
       globals: { process: 'readonly', fetch: 'readonly', AbortSignal: 'readonly' },
+    },
+  },
+  {
+    // The pages the gateway serves (/docs, /demo): browser scripts, with the libraries they load first.
+    files: ['services/gateway/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { ...globals.browser, Stripe: 'readonly', SwaggerUIBundle: 'readonly' },
     },
   },
   prettier,

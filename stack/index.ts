@@ -15,6 +15,7 @@ import {
   createAptInstall,
   goBinary,
   log,
+  pipTool,
   portOpen,
   readPid,
   stopDaemon,
@@ -80,6 +81,21 @@ export function mailpitBinaryPath(cacheDir = defaultCacheDir()): string {
 /** The Helm CLI, built from the Go module proxy at its pinned version on first use (CI renders the chart). */
 export function helmBinary(cacheDir = defaultCacheDir()): Promise<string> {
   return goBinary(cachePaths(cacheDir), 'helm', 'helm.sh/helm/v3/cmd/helm', VERSIONS.helm);
+}
+
+/** Schemathesis from PyPI at its pinned version, in a venv of its own (CI fuzzes the public API with it). */
+export async function schemathesisBinary(cacheDir = defaultCacheDir()): Promise<string> {
+  const venv = await pipTool(cachePaths(cacheDir), createAptInstall(), 'schemathesis', VERSIONS.schemathesis);
+  return path.join(venv, 'bin', 'schemathesis');
+}
+
+/** Debian's headless Chromium (installed on first use), for the browser test of the demo page. */
+export function chromiumBinary(): string {
+  const candidates = ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'];
+  if (!candidates.some((c) => fs.existsSync(c))) createAptInstall()('chromium-headless-shell');
+  const found = candidates.find((c) => fs.existsSync(c));
+  if (!found) throw new Error('apt-get install chromium-headless-shell did not install a browser');
+  return found;
 }
 
 export function createStack(cfg: Config = loadConfig(), cacheDir = defaultCacheDir()): Stack {

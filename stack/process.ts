@@ -241,3 +241,25 @@ export async function goBinary(
   fs.renameSync(path.join(gobin, path.basename(modulePath)), target);
   return target;
 }
+
+/** `pip install` a pinned PyPI package into a venv of its own in the cache; resolves to the venv. */
+export async function pipTool(
+  paths: CachePaths,
+  aptInstall: AptInstall,
+  name: string,
+  version: string,
+): Promise<string> {
+  const venv = path.join(paths.cache, `${name}-${version}`);
+  if (fs.existsSync(path.join(venv, 'bin', name))) return venv;
+  if (!which('python3')) aptInstall('python3', 'python3-venv');
+  await timed(`pip install ${name} ${version} (first run only)`, async () => {
+    await runLogged(paths.logs, 'python3', ['-m', 'venv', venv], `venv-${name}.log`);
+    await runLogged(
+      paths.logs,
+      path.join(venv, 'bin', 'pip'),
+      ['install', '-q', `${name}==${version}`],
+      `pip-${name}.log`,
+    );
+  });
+  return venv;
+}

@@ -6,4 +6,5 @@ export const VERSIONS = {
   kafka: '3.9.1', // keep in step with stack/kafka/pom.xml
   localstripe: '1.15.10',
   helm: 'v3.22.0', // CI renders deploy/helm/paystream with it (test/deploy/helm.test.ts); not a server
+  schemathesis: '4.32.5', // CI fuzzes the gateway against its own OpenAPI document (test/contract); not a server
 } as const;

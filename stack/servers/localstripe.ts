@@ -1,8 +1,7 @@
 /** localstripe: the stateful fake Stripe the services use, pip-installed into a venv in the cache. */
-import fs from 'node:fs';
 import { STRIPE_WEBHOOK_EVENTS } from '@paystream/common';
 import path from 'node:path';
-import { httpOk, runLogged, startDaemon, stopDaemon, timed, waitFor, which } from '../process';
+import { httpOk, pipTool, startDaemon, stopDaemon, waitFor } from '../process';
 import { VERSIONS } from '../versions';
 import type { LocalServer, ServerDeps } from './server';
 
@@ -16,21 +15,7 @@ export function localstripeServer({ cfg, paths, aptInstall }: ServerDeps): Local
     name: 'localstripe',
     ports: [cfg.LOCALSTRIPE_PORT],
     /** Resolves to the venv folder. */
-    async install() {
-      const venv = path.join(paths.cache, `localstripe-${VERSIONS.localstripe}`);
-      if (fs.existsSync(path.join(venv, 'bin', 'localstripe'))) return venv;
-      if (!which('python3')) aptInstall('python3', 'python3-venv');
-      await timed(`pip install localstripe ${VERSIONS.localstripe} (first run only)`, async () => {
-        await runLogged(paths.logs, 'python3', ['-m', 'venv', venv], 'venv-localstripe.log');
-        await runLogged(
-          paths.logs,
-          path.join(venv, 'bin', 'pip'),
-          ['install', '-q', `localstripe==${VERSIONS.localstripe}`],
-          'pip-localstripe.log',
-        );
-      });
-      return venv;
-    },
+    install: () => pipTool(paths, aptInstall, 'localstripe', VERSIONS.localstripe),
     ready: answers,
     async start(venv) {
       // In memory, from scratch: see stack/localstripe/in_memory.py for why not localstripe's own pickle.

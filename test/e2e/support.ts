@@ -37,6 +37,8 @@ export const E2E_PORTS = {
   threeDSecureChaos: 18300,
   cancelAndRefund: 18205,
   hostileInput: 18210,
+  demoCheckout: 18215,
+  contract: 18220,
 } as const;
 
 /** A card localstripe (like Stripe) asks 3-D Secure for on every charge. */

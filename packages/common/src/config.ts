@@ -107,6 +107,10 @@ const schema = z.object({
   STRIPE_SECRET_KEY: z.string().default('sk_test_paystreamlocal'),
   STRIPE_API_BASE: z.string().default('http://127.0.0.1:8420'),
   STRIPE_MOCK_PORT: port(12111),
+  /** The demo checkout page (/demo): Stripe.js and the publishable key it runs with. */
+  STRIPE_PUBLISHABLE_KEY: z.string().default('pk_test_paystreamlocal'),
+  /** Where a browser loads Stripe.js; by default localstripe's fake one, or Stripe's with a real key. */
+  STRIPE_JS_URL: z.url().optional(),
   LOCALSTRIPE_PORT: port(8420),
   /** Stripe-Signature: how old a webhook's signed timestamp may be before it counts as a replay. */
   STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
@@ -190,18 +194,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** Real Stripe when the key is a real test/live key and no fake is configured explicitly. */
+const usesRealStripe = (cfg: Config) =>
+  /^sk_(test|live)_[A-Za-z0-9]{20,}$/.test(cfg.STRIPE_SECRET_KEY) && !process.env.STRIPE_API_BASE;
+
 export function stripeClientOptions(cfg: Config): {
   host?: string;
   port?: number;
   protocol?: 'http' | 'https';
 } {
-  const usesRealStripe =
-    /^sk_(test|live)_[A-Za-z0-9]{20,}$/.test(cfg.STRIPE_SECRET_KEY) && !process.env.STRIPE_API_BASE;
-  if (usesRealStripe) return {};
+  if (usesRealStripe(cfg)) return {};
   const base = new URL(cfg.STRIPE_API_BASE);
   return {
     host: base.hostname,
     port: Number(base.port || (base.protocol === 'https:' ? 443 : 80)),
     protocol: base.protocol === 'https:' ? 'https' : 'http',
   };
+}
+
+/** Stripe.js for a browser: the configured URL, Stripe's own with real Stripe, else the fake's copy. */
+export function stripeJsUrl(cfg: Config): string {
+  if (cfg.STRIPE_JS_URL) return cfg.STRIPE_JS_URL;
+  if (usesRealStripe(cfg)) return 'https://js.stripe.com/v3/';
+  return new URL('/js.stripe.com/v3/', cfg.STRIPE_API_BASE).toString();
 }

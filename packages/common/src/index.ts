@@ -15,3 +15,4 @@ export * from './contracts';
 export * from './metrics';
 export * from './tracing';
 export * from './kafka-access';
+export * from './openapi';

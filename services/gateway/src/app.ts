@@ -2,6 +2,8 @@ import type http from 'node:http';
 import { createServiceApp, finish, healthRoutes, problems, type Logger } from '@paystream/common';
 import type { Express } from 'express';
 import { authenticate, cors, rateLimit, securityHeaders, trustedHeaders } from './edge';
+import { demoRoutes, type DemoOptions } from './demo';
+import { docsRoutes, openApiRoute } from './openapi';
 import { proxy } from './proxy';
 
 export interface GatewayAppDeps {
@@ -17,6 +19,8 @@ export interface GatewayAppDeps {
   corsOrigins: readonly string[];
   timeoutMs: number;
   maxBodyBytes: number;
+  /** The checkout page at /demo; none in production. */
+  demo?: DemoOptions;
 }
 
 /**
@@ -33,7 +37,7 @@ const PUBLIC_ROUTES: readonly (readonly [method: string, path: RegExp])[] = [
   ['POST', /^\/webhooks\/stripe$/],
 ];
 
-const isPublicRoute = (method: string, path: string) =>
+export const isPublicRoute = (method: string, path: string) =>
   PUBLIC_ROUTES.some(([m, pattern]) => m === method && pattern.test(path));
 
 /** Identity headers only the gateway may set; clients' copies are stripped before proxying. */
@@ -52,7 +56,8 @@ async function upstreamHealthy(baseUrl: string): Promise<void> {
  *   POST /orders/create, GET /orders/status/:orderId  → order  (token)
  *   GET /orders?limit&cursor&status (history)        → order  (token)
  *   POST /webhooks/stripe (Stripe-Signature, raw body) → payment (no token; ≤ 64 KiB)
- * Only these are forwarded (PUBLIC_ROUTES); everything else is a 404 at the gateway.
+ * Only these are forwarded (PUBLIC_ROUTES); everything else is a 404 at the gateway. The gateway answers
+ * GET /openapi.json (the services' contracts, merged), GET /docs (Swagger UI) and GET /demo itself.
  */
 export function createGatewayApp(deps: GatewayAppDeps): Express {
   const { logger, agent, timeoutMs, maxBodyBytes } = deps;
@@ -64,6 +69,20 @@ export function createGatewayApp(deps: GatewayAppDeps): Express {
       order: () => upstreamHealthy(deps.orderServiceUrl),
     }),
   );
+  // The contract and its docs page, then the demo: served by the gateway itself.
+  app.get(
+    '/openapi.json',
+    openApiRoute(
+      [
+        { url: deps.userServiceUrl, prefix: '/users' },
+        { url: deps.orderServiceUrl, prefix: '/orders' },
+        { url: deps.paymentServiceUrl, prefix: '' },
+      ],
+      logger,
+    ),
+  );
+  app.use(docsRoutes());
+  if (deps.demo) app.use(demoRoutes(deps.demo));
   app.use((req, _res, next) =>
     next(
       isPublicRoute(req.method, req.path)

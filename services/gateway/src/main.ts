@@ -1,4 +1,4 @@
-import { httpPart, runService } from '@paystream/common';
+import { httpPart, runService, stripeJsUrl } from '@paystream/common';
 import { createGatewayApp } from './app';
 import { createAgent } from './proxy';
 
@@ -17,6 +17,10 @@ runService('gateway', async (svc) => {
     corsOrigins: cfg.CORS_ORIGINS,
     timeoutMs: cfg.GATEWAY_TIMEOUT_MS,
     maxBodyBytes: cfg.GATEWAY_MAX_BODY_BYTES,
+    demo:
+      cfg.NODE_ENV === 'production'
+        ? undefined
+        : { publishableKey: cfg.STRIPE_PUBLISHABLE_KEY, stripeJsUrl: stripeJsUrl(cfg) },
   });
   await httpPart(svc, app, cfg.GATEWAY_PORT);
 });

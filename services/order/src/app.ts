@@ -2,6 +2,7 @@ import { createServiceApp, finish, healthRoutes, type Config, type Logger } from
 import type { Express } from 'express';
 import type { Admin } from 'kafkajs';
 import type { DataSource } from 'typeorm';
+import { orderApi } from './api';
 import { orderRoutes } from './routes/orders';
 
 export interface OrderAppDeps {
@@ -19,6 +20,7 @@ export function createOrderApp({ logger, db, kafkaAdmin, cfg }: OrderAppDeps): E
       kafka: () => kafkaAdmin.describeCluster(),
     }),
   );
+  app.get('/openapi.json', (_req, res) => res.json(orderApi));
   app.use(orderRoutes(db, cfg));
   return finish(app, logger);
 }

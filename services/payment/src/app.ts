@@ -1,6 +1,7 @@
 import { createServiceApp, finish, healthRoutes, temporalHealth, type Logger } from '@paystream/common';
 import type { Connection } from '@temporalio/client';
 import type { AfterSaleDeps } from './after-sale';
+import { paymentApi } from './api';
 import { cancelRoutes } from './cancel-route';
 import { stripeWebhookRoutes, type WebhookDeps } from './webhooks';
 import type { Express } from 'express';
@@ -37,6 +38,7 @@ export function createPaymentApp({
       temporal: () => temporalHealth(temporal, namespace),
     }),
   );
+  app.get('/openapi.json', (_req, res) => res.json(paymentApi));
   app.use(stripeWebhookRoutes(webhooks));
   app.use(cancelRoutes({ ...afterSale, serviceToken }));
   return finish(app, logger);

@@ -9,6 +9,7 @@ import {
 import type { Express } from 'express';
 import type { DataSource } from 'typeorm';
 import { DEFAULT_LIMITS, AttemptThrottle, type ThrottleLimits } from './domain/attempt-throttle';
+import { userApi } from './api';
 import { accountRoutes } from './routes/accounts';
 import { paymentDetailRoutes } from './routes/payment-details';
 import { setupIntentRoutes } from './routes/setup-intent';
@@ -31,6 +32,7 @@ export function createUserApp({ logger, db, cfg, stripe, throttleLimits }: UserA
     cardsPerClient: cfg.CARDS_PER_CLIENT,
   };
   const throttle = new AttemptThrottle(db, limits);
+  app.get('/openapi.json', (_req, res) => res.json(userApi));
   app.use(accountRoutes(db, cfg, throttle));
   app.use(paymentDetailRoutes(db, cfg, stripe, throttle));
   app.use(setupIntentRoutes(db, cfg, stripe));

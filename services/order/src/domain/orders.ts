@@ -9,6 +9,7 @@ import {
 } from '@paystream/common';
 import { QueryFailedError, type DataSource } from 'typeorm';
 import { Order, OutboxMessage, type OrderItem } from '../db/entities';
+import type { OrderView } from '../api';
 import { statusAfter, statusesAccepting, type PaymentOutcome } from './order-status';
 
 export interface NewOrder {
@@ -158,7 +159,7 @@ function countOutcome(status: string, createdAt: Date): void {
     metrics.orderPaymentSeconds.observe({ outcome: status }, (Date.now() - createdAt.getTime()) / 1000);
 }
 
-export function orderView(order: Order) {
+export function orderView(order: Order): OrderView {
   return {
     orderId: order.id,
     status: order.status,

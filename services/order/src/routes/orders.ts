@@ -5,43 +5,10 @@ import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { Order } from '../db/entities';
 import { listOrders } from '../domain/order-history';
-import { ORDER_STATUSES } from '../domain/order-status';
 import { cancelOrder } from '../domain/cancel-order';
 import { createOrder, orderView } from '../domain/orders';
+import { createOrderBody, IDEMPOTENCY_KEY, orderHistoryQuery } from '../api';
 
-const MAX_AMOUNT = 99_999_999; // Stripe's own ceiling, in minor units
-const currency = z
-  .string()
-  .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code')
-  .transform((c) => c.toLowerCase());
-const item = z.strictObject({
-  sku: z.string().trim().min(1).max(64),
-  quantity: z.number().int().min(1).max(1000),
-  unitAmount: z.number().int().min(1).max(MAX_AMOUNT),
-});
-const createBody = z
-  .strictObject({
-    amount: z.number().int().min(1).max(MAX_AMOUNT).optional(),
-    items: z.array(item).min(1).max(100).optional(),
-    currency,
-  })
-  .refine((b) => (b.amount === undefined) !== (b.items === undefined), {
-    message: 'send exactly one of amount or items',
-  })
-  .transform((b) => ({
-    currency: b.currency,
-    items: b.items ?? null,
-    amount: b.amount ?? b.items!.reduce((sum, i) => sum + i.quantity * i.unitAmount, 0),
-  }))
-  .refine((b) => b.amount <= MAX_AMOUNT, { message: `total must be at most ${MAX_AMOUNT}`, path: ['items'] });
-
-const historyQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
-  status: z.enum(ORDER_STATUSES).optional(),
-});
-
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 const uuid = z.uuid();
 
 /** The rest of this request's log lines (the access log too) and its span name the order. */
@@ -56,7 +23,7 @@ export function orderRoutes(db: DataSource, cfg: Config): Router {
 
   // POST /create {amount | items, currency} with an optional Idempotency-Key header.
   router.post('/create', async (req, res) => {
-    const body = validate(createBody, req.body);
+    const body = validate(createOrderBody, req.body);
     const key = req.get('idempotency-key');
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
       throw problems.validation([
@@ -100,7 +67,7 @@ export function orderRoutes(db: DataSource, cfg: Config): Router {
 
   // GET /?limit=20&cursor=…&status=… — the caller's orders, newest first (keyset pagination).
   router.get('/', async (req, res) => {
-    const query = validate(historyQuery, req.query);
+    const query = validate(orderHistoryQuery, req.query);
     const page = await listOrders(db, req.userId!, query);
     res.json({ orders: page.orders.map(orderView), nextCursor: page.nextCursor });
   });

@@ -1,25 +1,12 @@
 import { clientAddress, problems, signUserToken, validate, type Config } from '@paystream/common';
 import { Router } from 'express';
 import { QueryFailedError, type DataSource } from 'typeorm';
-import { z } from 'zod';
 import { User } from '../db/entities';
-import { decoyHash, hashPassword, passwordProblem, PASSWORD_MAX, verifyPassword } from '../domain/password';
+import { decoyHash, hashPassword, passwordProblem, verifyPassword } from '../domain/password';
+import { signinBody, signupBody } from '../api';
 import type { AttemptThrottle } from '../domain/attempt-throttle';
 
 export const TOKEN_TTL_SECONDS = 15 * 60;
-
-const email = z
-  .string()
-  .max(254)
-  .transform((s) => s.trim().toLowerCase())
-  .pipe(z.email());
-
-const signupBody = z.strictObject({
-  email,
-  password: z.string().max(PASSWORD_MAX),
-  name: z.string().trim().min(1).max(200),
-});
-const signinBody = z.strictObject({ email, password: z.string().min(1).max(PASSWORD_MAX) });
 
 const isUniqueViolation = (err: unknown) =>
   err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505';

@@ -12,21 +12,8 @@ import { Router } from 'express';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { User } from '../db/entities';
-import { cardSchema, defaultPaymentDetails, saveCard, type CardInput } from '../domain/cards';
-
-const addBody = z
-  .strictObject({
-    /** Optional; when present it must be the caller's own id. */
-    userId: z.string().max(64).optional(),
-    paymentMethodId: z
-      .string()
-      .regex(/^pm_[A-Za-z0-9_]{1,200}$/, 'must be a Stripe payment method id (pm_...)')
-      .optional(),
-    card: cardSchema.optional(),
-  })
-  .refine((b) => (b.paymentMethodId === undefined) !== (b.card === undefined), {
-    message: 'send exactly one of paymentMethodId or card',
-  });
+import { addPaymentDetailsBody } from '../api';
+import { defaultPaymentDetails, saveCard, type CardInput } from '../domain/cards';
 
 const uuid = z.uuid();
 
@@ -41,7 +28,7 @@ export function paymentDetailRoutes(
 
   // POST /add: the signed-in user's own card (the gateway vouches for the user id).
   router.post('/add', requireUser(cfg.SERVICE_TOKEN), async (req, res) => {
-    const body = validate(addBody, req.body);
+    const body = validate(addPaymentDetailsBody, req.body);
     const userId = req.userId!;
     if (body.userId !== undefined && body.userId !== userId)
       throw problems.forbidden('You can only add payment details to your own account');

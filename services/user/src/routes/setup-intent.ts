@@ -1,11 +1,8 @@
 import { requireUser, validate, type Config, type Stripe } from '@paystream/common';
 import { Router } from 'express';
 import type { DataSource } from 'typeorm';
-import { z } from 'zod';
+import { setupIntentBody } from '../api';
 import { createSetupIntent } from '../domain/cards';
-
-/** Nothing to send: an empty body or `{}`; any field is refused. */
-const setupIntentBody = z.strictObject({});
 
 export function setupIntentRoutes(db: DataSource, cfg: Config, stripe: Stripe): Router {
   const router = Router();

@@ -1,0 +1,183 @@
+import { z, type ZodObject, type ZodType } from 'zod';
+import { PROBLEM_BASE, PROBLEM_CONTENT_TYPE } from './problem';
+
+/**
+ * OpenAPI 3.1 from the zod schemas that validate the requests, so the contract cannot drift from the
+ * code. Each service describes its public routes (`OperationDoc`) next to their schemas and serves the
+ * result at GET /openapi.json on its own port; the gateway merges those under its prefixes.
+ */
+type Json = Record<string, unknown>;
+
+export interface ResponseDoc {
+  description: string;
+  /** A JSON body; none for an empty answer. */
+  body?: ZodType;
+  example?: unknown;
+  /** Response headers this answer may carry: name → description. */
+  headers?: Record<string, string>;
+}
+
+export interface OperationDoc {
+  method: 'get' | 'post';
+  /** The service's own Express path, e.g. `/status/:orderId`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** `user`: a bearer token from POST /users/signin. `public`: none (the gateway lets it through). */
+  auth: 'user' | 'public';
+  params?: ZodObject;
+  query?: ZodObject;
+  /** Request headers but Authorization, which the security scheme describes. */
+  headers?: ZodObject;
+  body?: ZodType;
+  bodyExample?: unknown;
+  /** Whether the body may be left out (an empty POST). */
+  bodyOptional?: boolean;
+  responses: Record<number, ResponseDoc>;
+  /** The problem+json answers of this operation: status → when. */
+  problems: Record<number, string>;
+}
+
+/** JSON Schema 2020-12 (OpenAPI 3.1's dialect) of what a client sends (`input`) or receives (`output`). */
+export function jsonSchema(schema: ZodType, io: 'input' | 'output'): Json {
+  // Refinements and transforms have no JSON Schema; the description says what they check.
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
+  return rest;
+}
+
+export const PROBLEM_SCHEMA_REF = { $ref: '#/components/schemas/Problem' };
+
+/** RFC 9457 problem details, as `sendProblem` writes them. */
+const problemSchema: Json = {
+  type: 'object',
+  description: 'RFC 9457 problem details. Branch on `type`; `detail` explains this occurrence.',
+  properties: {
+    type: { type: 'string', format: 'uri', examples: [`${PROBLEM_BASE}validation-error`] },
+    title: { type: 'string' },
+    status: { type: 'integer', minimum: 400, maximum: 599 },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    errors: {
+      type: 'array',
+      description: 'With validation-error: one entry per invalid field.',
+      items: {
+        type: 'object',
+        properties: { field: { type: 'string' }, message: { type: 'string' } },
+        required: ['field', 'message'],
+      },
+    },
+    retryAfter: { type: 'integer', description: 'With rate-limited: seconds to wait (also Retry-After).' },
+  },
+  required: ['type', 'title', 'status'],
+};
+
+export const problemResponse = (description: string): Json => ({
+  description,
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_SCHEMA_REF } },
+});
+
+/** Path, query and header parameters from one zod object each. */
+function parameters(where: 'path' | 'query' | 'header', schema: ZodObject | undefined): Json[] {
+  if (!schema) return [];
+  const object = jsonSchema(schema, 'input') as { properties?: Record<string, Json>; required?: string[] };
+  return Object.entries(object.properties ?? {}).map(([name, { description, ...fieldSchema }]) => ({
+    name,
+    in: where,
+    required: where === 'path' || (object.required ?? []).includes(name),
+    ...(description ? { description } : {}),
+    schema: fieldSchema,
+  }));
+}
+
+function response(doc: ResponseDoc): Json {
+  return {
+    description: doc.description,
+    ...(doc.headers
+      ? {
+          headers: Object.fromEntries(
+            Object.entries(doc.headers).map(([name, description]) => [
+              name,
+              { description, schema: { type: 'string' } },
+            ]),
+          ),
+        }
+      : {}),
+    ...(doc.body
+      ? {
+          content: {
+            'application/json': {
+              schema: jsonSchema(doc.body, 'output'),
+              ...(doc.example !== undefined ? { example: doc.example } : {}),
+            },
+          },
+        }
+      : {}),
+  };
+}
+
+function operation(op: OperationDoc): Json {
+  return {
+    operationId: op.operationId,
+    summary: op.summary,
+    ...(op.description ? { description: op.description } : {}),
+    tags: [op.tag],
+    security: op.auth === 'user' ? [{ bearerAuth: [] }] : [],
+    parameters: [
+      ...parameters('path', op.params),
+      ...parameters('query', op.query),
+      ...parameters('header', op.headers),
+    ],
+    ...(op.body
+      ? {
+          requestBody: {
+            required: !op.bodyOptional,
+            content: {
+              'application/json': {
+                schema: jsonSchema(op.body, 'input'),
+                ...(op.bodyExample !== undefined ? { example: op.bodyExample } : {}),
+              },
+            },
+          },
+        }
+      : {}),
+    responses: {
+      ...Object.fromEntries(Object.entries(op.responses).map(([status, doc]) => [status, response(doc)])),
+      ...Object.fromEntries(
+        Object.entries(op.problems).map(([status, when]) => [status, problemResponse(when)]),
+      ),
+    },
+  };
+}
+
+/** `/status/:orderId` → `/status/{orderId}`. */
+export const openApiPath = (expressPath: string) => expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+export interface ApiInfo {
+  title: string;
+  version: string;
+  description?: string;
+}
+
+/** A whole OpenAPI 3.1 document for a set of operations. */
+export function openApiDocument(info: ApiInfo, ops: readonly OperationDoc[]): Json {
+  const paths: Record<string, Json> = {};
+  for (const op of ops) (paths[openApiPath(op.path)] ??= {})[op.method] = operation(op);
+  return {
+    openapi: '3.1.0',
+    info,
+    paths,
+    components: {
+      schemas: { Problem: problemSchema },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'The `token` from POST /users/signin, as `Authorization: Bearer <token>`.',
+        },
+      },
+    },
+  };
+}

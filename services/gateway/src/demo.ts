@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Router } from 'express';
+
+/**
+ * GET /demo: a checkout page to click through, on the public API alone (sign up, save a card with
+ * Stripe.js, pay, watch the status, 3-D Secure when the bank asks). Off in production.
+ */
+export interface DemoOptions {
+  publishableKey: string;
+  /** Stripe's own Stripe.js, or localstripe's fake one. */
+  stripeJsUrl: string;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Stripe.js' documented CSP needs, or the fake's: its script, its API and its 3-D Secure frames. */
+function contentSecurityPolicy(stripeJsUrl: string): string {
+  const origin = new URL(stripeJsUrl).origin;
+  const real = origin === 'https://js.stripe.com';
+  const connect = real ? 'https://api.stripe.com' : origin;
+  const frames = real ? 'https://js.stripe.com https://hooks.stripe.com' : origin;
+  return [
+    "default-src 'none'",
+    `script-src 'self' ${origin}`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    `connect-src 'self' ${connect}`,
+    `frame-src ${frames}`,
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+export function demoRoutes(opts: DemoOptions): Router {
+  const dir = path.join(__dirname, '..', 'static', 'demo');
+  const page = fs
+    .readFileSync(path.join(dir, 'index.html'), 'utf8')
+    .replace('{{STRIPE_JS_URL}}', escapeHtml(opts.stripeJsUrl))
+    .replace('{{STRIPE_PUBLISHABLE_KEY}}', escapeHtml(opts.publishableKey));
+  const csp = contentSecurityPolicy(opts.stripeJsUrl);
+  const router = Router();
+  router.use('/demo', (_req, res, next) => {
+    res.setHeader('content-security-policy', csp);
+    next();
+  });
+  router.get(['/demo', '/demo/'], (_req, res) => {
+    res.type('html').send(page);
+  });
+  for (const file of ['demo.js', 'demo.css'])
+    router.get(`/demo/${file}`, (_req, res) => res.sendFile(path.join(dir, file)));
+  return router;
+}

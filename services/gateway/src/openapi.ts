@@ -1,0 +1,118 @@
+import path from 'node:path';
+import { HttpProblem, problemResponse, type Logger } from '@paystream/common';
+import express, { Router, type RequestHandler } from 'express';
+
+/**
+ * GET /openapi.json: the public API as one OpenAPI 3.1 document, merged from the documents the services
+ * generate from their own zod schemas (each at GET /openapi.json on its port), under the prefixes the
+ * gateway routes them by, plus the answers the gateway itself gives (401, 429, 502, 504). Fetched when
+ * asked and kept for a minute, so a service deployed on its own shows its new contract without a
+ * gateway release; the last good document is served while a service is briefly away.
+ */
+export interface ApiSource {
+  /** Base URL of the service. */
+  url: string;
+  /** The gateway path its routes are under ('' when forwarded unchanged). */
+  prefix: string;
+}
+
+type Json = Record<string, unknown>;
+type Operation = Json & { security?: unknown[]; responses: Record<string, unknown>; requestBody?: unknown };
+
+const FRESH_MS = 60_000;
+
+/** What the gateway adds to every operation it forwards. */
+function withGatewayAnswers(op: Operation): Operation {
+  const signedIn = (op.security ?? []).length > 0;
+  return {
+    ...op,
+    responses: {
+      ...op.responses,
+      ...(signedIn ? { 401: problemResponse('No token, or an invalid or expired one.') } : {}),
+      ...(op.requestBody ? { 413: problemResponse('Body too large.') } : {}),
+      429: {
+        ...problemResponse('Rate limit reached (per user, or per address before sign-in).'),
+        headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'string' } } },
+      },
+      502: problemResponse('The service behind this route is unavailable.'),
+      504: problemResponse('The service behind this route did not answer in time.'),
+    },
+  };
+}
+
+export function mergeApiDocuments(documents: readonly { prefix: string; doc: Json }[]): Json {
+  const paths: Record<string, Record<string, Operation>> = {};
+  const schemas: Json = {};
+  let securitySchemes: Json = {};
+  for (const { prefix, doc } of documents) {
+    for (const [route, ops] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
+      const full = (prefix + route).replace(/(.)\/$/, '$1');
+      for (const [method, op] of Object.entries(ops)) (paths[full] ??= {})[method] = withGatewayAnswers(op);
+    }
+    const components = (doc.components ?? {}) as { schemas?: Json; securitySchemes?: Json };
+    Object.assign(schemas, components.schemas);
+    securitySchemes = { ...securitySchemes, ...components.securitySchemes };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Paystream API',
+      version: '1',
+      description:
+        'Orders charged through Stripe, with an email for each outcome. Sign up, sign in for a bearer ' +
+        'token, save a card, place orders and follow them. Every error is `application/problem+json` ' +
+        '(RFC 9457). A click-through checkout is at [/demo](/demo).',
+    },
+    paths,
+    components: { schemas, securitySchemes },
+  };
+}
+
+export function openApiRoute(sources: readonly ApiSource[], logger: Logger): RequestHandler {
+  let cached: { doc: Json; at: number } | undefined;
+  const fetchDoc = async ({ url, prefix }: ApiSource) => {
+    const res = await fetch(new URL('/openapi.json', url), { signal: AbortSignal.timeout(3000) });
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+    return { prefix, doc: (await res.json()) as Json };
+  };
+  return async (_req, res) => {
+    if (!cached || Date.now() - cached.at > FRESH_MS) {
+      try {
+        cached = { doc: mergeApiDocuments(await Promise.all(sources.map(fetchDoc))), at: Date.now() };
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'a service did not give its API document');
+        if (!cached)
+          throw new HttpProblem(503, 'service-unavailable', 'The API description is not available yet');
+      }
+    }
+    res.setHeader('cache-control', 'no-cache');
+    res.json(cached.doc);
+  };
+}
+
+/** Swagger UI from the npm package, served from here (no CDN): GET /docs. */
+export function docsRoutes(): Router {
+  const router = Router();
+  const page = path.join(__dirname, '..', 'static', 'docs');
+  router.use('/docs', (_req, res, next) => {
+    res.setHeader(
+      'content-security-policy',
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+        "connect-src 'self'; frame-ancestors 'none'",
+    );
+    res.setHeader('cache-control', 'public, max-age=300');
+    next();
+  });
+  router.get(['/docs', '/docs/'], (_req, res) => res.sendFile(path.join(page, 'index.html')));
+  router.get('/docs/init.js', (_req, res) => res.sendFile(path.join(page, 'init.js')));
+  const ui = express.static(path.dirname(require.resolve('swagger-ui-dist/package.json')), {
+    index: false,
+    fallthrough: false,
+  });
+  for (const file of ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png'])
+    router.get(`/docs/${file}`, (req, res, next) => {
+      req.url = `/${file}`;
+      ui(req, res, next);
+    });
+  return router;
+}

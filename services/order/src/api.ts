@@ -1,0 +1,171 @@
+import { nextAction, openApiDocument, type OperationDoc } from '@paystream/common';
+import { z } from 'zod';
+import { ORDER_STATUSES } from './domain/order-status';
+
+/**
+ * The order service's public HTTP contract: the zod schemas its routes validate with, and the OpenAPI
+ * operations built from them (served at GET /openapi.json, merged by the gateway under /orders).
+ */
+const MAX_AMOUNT = 99_999_999; // Stripe's own ceiling, in minor units
+const amount = z.number().int().min(1).max(MAX_AMOUNT);
+const currency = z
+  .string()
+  .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code')
+  .transform((c) => c.toLowerCase())
+  .meta({ description: 'ISO 4217 code, any case; answered in lower case.', examples: ['EUR'] });
+const item = z.strictObject({
+  sku: z.string().trim().min(1).max(64),
+  quantity: z.number().int().min(1).max(1000),
+  unitAmount: amount.meta({ description: 'Price of one, in minor units.' }),
+});
+
+export const createOrderBody = z
+  .strictObject({
+    amount: amount.optional().meta({ description: 'Total in minor units (cents).' }),
+    items: z.array(item).min(1).max(100).optional(),
+    currency,
+  })
+  .refine((b) => (b.amount === undefined) !== (b.items === undefined), {
+    message: 'send exactly one of amount or items',
+  })
+  .transform((b) => ({
+    currency: b.currency,
+    items: b.items ?? null,
+    amount: b.amount ?? b.items!.reduce((sum, i) => sum + i.quantity * i.unitAmount, 0),
+  }))
+  .refine((b) => b.amount <= MAX_AMOUNT, { message: `total must be at most ${MAX_AMOUNT}`, path: ['items'] })
+  .meta({
+    description: `Exactly one of \`amount\` or \`items\` (whose total must be at most ${MAX_AMOUNT}).`,
+    oneOf: [{ required: ['amount'] }, { required: ['items'] }],
+  });
+
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+const createOrderHeaders = z.object({
+  'Idempotency-Key': z.string().regex(IDEMPOTENCY_KEY).optional().meta({
+    description:
+      'Sending the same key again (same user, same body) answers the first order (200) instead of a second.',
+  }),
+});
+
+export const orderHistoryQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional().meta({ description: '`nextCursor` of the previous page.' }),
+  status: z.enum(ORDER_STATUSES).optional(),
+});
+
+const orderIdParams = z.object({ orderId: z.uuid() });
+
+export const orderViewSchema = z.object({
+  orderId: z.uuid(),
+  status: z.enum(ORDER_STATUSES),
+  amount,
+  currency: z.string(),
+  items: z.array(item).optional(),
+  failureReason: z.string().optional(),
+  paymentIntentId: z.string().optional(),
+  refundedAmount: z.number().int().min(0),
+  nextAction: nextAction
+    .optional()
+    .meta({ description: 'With requires_action: hand `clientSecret` to Stripe.js (confirmCardPayment).' }),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type OrderView = z.output<typeof orderViewSchema>;
+
+const cancelAnswer = z.object({
+  orderId: z.uuid(),
+  status: z.string(),
+  refundedAmount: z.number().int().min(0).optional(),
+});
+
+const orderExample = {
+  orderId: '0b7f7a0e-6a3b-4b6e-9a55-1d2f0c3e4a5b',
+  status: 'pending',
+  amount: 4200,
+  currency: 'eur',
+  refundedAmount: 0,
+  createdAt: '2026-11-25T10:00:00.000Z',
+  updatedAt: '2026-11-25T10:00:00.000Z',
+};
+
+const TAG = 'Orders';
+const operations: OperationDoc[] = [
+  {
+    method: 'post',
+    path: '/create',
+    operationId: 'createOrder',
+    summary: 'Place an order',
+    description:
+      'The order starts `pending`; the payment runs in the background. Follow it with GET /orders/status/{orderId}.',
+    tag: TAG,
+    auth: 'user',
+    headers: createOrderHeaders,
+    body: createOrderBody,
+    bodyExample: { amount: 4200, currency: 'EUR' },
+    responses: {
+      201: {
+        description: 'Created, pending payment.',
+        body: orderViewSchema,
+        example: orderExample,
+        headers: { Location: 'The order status URL.' },
+      },
+      200: {
+        description: 'The order this Idempotency-Key already created.',
+        body: orderViewSchema,
+        headers: { 'Idempotent-Replayed': '`true`' },
+      },
+    },
+    problems: {
+      400: 'Invalid body or Idempotency-Key.',
+      409: 'This Idempotency-Key was used for a different order.',
+    },
+  },
+  {
+    method: 'get',
+    path: '/status/:orderId',
+    operationId: 'getOrder',
+    summary: 'An order and its payment status',
+    tag: TAG,
+    auth: 'user',
+    params: orderIdParams,
+    responses: { 200: { description: 'The order.', body: orderViewSchema, example: orderExample } },
+    problems: { 404: 'No such order of yours.' },
+  },
+  {
+    method: 'post',
+    path: '/:orderId/cancel',
+    operationId: 'cancelOrder',
+    summary: 'Cancel an order (refunded in full when already paid)',
+    description: 'Repeating a cancel answers the same outcome; a card is never refunded twice.',
+    tag: TAG,
+    auth: 'user',
+    params: orderIdParams,
+    responses: {
+      200: { description: 'Cancelled or refunded.', body: cancelAnswer },
+      202: { description: 'Accepted; the payment side is still finishing.', body: cancelAnswer },
+    },
+    problems: {
+      404: 'No such order of yours.',
+      409: 'Nothing to cancel (the payment failed) or it cannot be cancelled now.',
+      503: 'The payment service is unavailable; try again (Retry-After).',
+    },
+  },
+  {
+    method: 'get',
+    path: '/',
+    operationId: 'listOrders',
+    summary: 'Your orders, newest first',
+    tag: TAG,
+    auth: 'user',
+    query: orderHistoryQuery,
+    responses: {
+      200: {
+        description: 'One page; `nextCursor` is null on the last.',
+        body: z.object({ orders: z.array(orderViewSchema), nextCursor: z.string().nullable() }),
+      },
+    },
+    problems: { 400: 'Invalid query (or a cursor this API did not return).' },
+  },
+];
+
+export const orderApi = openApiDocument({ title: 'Paystream orders', version: '1' }, operations);
