@@ -68,13 +68,14 @@ async function main(): Promise<void> {
   await Promise.all(running.map((s) => waitReady(s)));
   const gateway = running.find((s) => s.name === 'gateway');
   console.log(`\n[start] all five services are ready.`);
-  console.log(`[start] gateway:          http://127.0.0.1:${gateway?.port}`);
+  const gatewayUrl = `http://127.0.0.1:${gateway?.port}`;
+  console.log(`[start] gateway:          ${gatewayUrl}`);
+  console.log(`[start] API docs:         ${gatewayUrl}/docs (OpenAPI 3.1: ${gatewayUrl}/openapi.json)`);
+  console.log(`[start] demo checkout:    ${gatewayUrl}/demo`);
   console.log(
     `[start] Temporal Web UI:  http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233} (payloads decoded by the codec server)`,
   );
-  console.log(
-    `[start] mail (Mailpit):   http://127.0.0.1:${process.env.MAIL_API_PORT ?? 8025}/api/v1/messages`,
-  );
+  console.log(`[start] mail (Mailpit):   http://127.0.0.1:${process.env.MAIL_API_PORT ?? 8025} (the inbox)`);
   console.log('[start] Ctrl-C stops everything.\n');
 }
 
