@@ -74,9 +74,9 @@ export function createGatewayApp(deps: GatewayAppDeps): Express {
     '/openapi.json',
     openApiRoute(
       [
-        { url: deps.userServiceUrl, prefix: '/users' },
-        { url: deps.orderServiceUrl, prefix: '/orders' },
-        { url: deps.paymentServiceUrl, prefix: '' },
+        { url: deps.userServiceUrl, prefix: '/users', rateLimited: true },
+        { url: deps.orderServiceUrl, prefix: '/orders', rateLimited: true },
+        { url: deps.paymentServiceUrl, prefix: '', rateLimited: false },
       ],
       logger,
     ),

@@ -14,6 +14,8 @@ export interface ApiSource {
   url: string;
   /** The gateway path its routes are under ('' when forwarded unchanged). */
   prefix: string;
+  /** Whether the gateway's rate limit applies (not to Stripe's webhooks). */
+  rateLimited: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -22,7 +24,7 @@ type Operation = Json & { security?: unknown[]; responses: Record<string, unknow
 const FRESH_MS = 60_000;
 
 /** What the gateway adds to every operation it forwards. */
-function withGatewayAnswers(op: Operation): Operation {
+function withGatewayAnswers(op: Operation, rateLimited: boolean): Operation {
   const signedIn = (op.security ?? []).length > 0;
   return {
     ...op,
@@ -30,24 +32,29 @@ function withGatewayAnswers(op: Operation): Operation {
       ...op.responses,
       ...(signedIn ? { 401: problemResponse('No token, or an invalid or expired one.') } : {}),
       ...(op.requestBody ? { 413: problemResponse('Body too large.') } : {}),
-      429: {
-        ...problemResponse('Rate limit reached (per user, or per address before sign-in).'),
-        headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'string' } } },
-      },
+      ...(rateLimited
+        ? {
+            429: {
+              ...problemResponse('Rate limit reached (per user, or per address before sign-in).'),
+              headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'string' } } },
+            },
+          }
+        : {}),
       502: problemResponse('The service behind this route is unavailable.'),
       504: problemResponse('The service behind this route did not answer in time.'),
     },
   };
 }
 
-export function mergeApiDocuments(documents: readonly { prefix: string; doc: Json }[]): Json {
+export function mergeApiDocuments(documents: readonly (ApiSource & { doc: Json })[]): Json {
   const paths: Record<string, Record<string, Operation>> = {};
   const schemas: Json = {};
   let securitySchemes: Json = {};
-  for (const { prefix, doc } of documents) {
+  for (const { prefix, rateLimited, doc } of documents) {
     for (const [route, ops] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
       const full = (prefix + route).replace(/(.)\/$/, '$1');
-      for (const [method, op] of Object.entries(ops)) (paths[full] ??= {})[method] = withGatewayAnswers(op);
+      for (const [method, op] of Object.entries(ops))
+        (paths[full] ??= {})[method] = withGatewayAnswers(op, rateLimited);
     }
     const components = (doc.components ?? {}) as { schemas?: Json; securitySchemes?: Json };
     Object.assign(schemas, components.schemas);
@@ -70,10 +77,10 @@ export function mergeApiDocuments(documents: readonly { prefix: string; doc: Jso
 
 export function openApiRoute(sources: readonly ApiSource[], logger: Logger): RequestHandler {
   let cached: { doc: Json; at: number } | undefined;
-  const fetchDoc = async ({ url, prefix }: ApiSource) => {
-    const res = await fetch(new URL('/openapi.json', url), { signal: AbortSignal.timeout(3000) });
-    if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-    return { prefix, doc: (await res.json()) as Json };
+  const fetchDoc = async (source: ApiSource) => {
+    const res = await fetch(new URL('/openapi.json', source.url), { signal: AbortSignal.timeout(3000) });
+    if (!res.ok) throw new Error(`${source.url}: HTTP ${res.status}`);
+    return { ...source, doc: (await res.json()) as Json };
   };
   return async (_req, res) => {
     if (!cached || Date.now() - cached.at > FRESH_MS) {

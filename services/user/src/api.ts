@@ -78,7 +78,18 @@ const operations: OperationDoc[] = [
     auth: 'public',
     body: signupBody,
     bodyExample: { email: 'ada@example.com', password: 'correct horse battery', name: 'Ada Lovelace' },
-    responses: { 201: { description: 'Created.', body: account } },
+    responses: {
+      201: {
+        description: 'Created.',
+        body: account,
+        example: {
+          id: '5f0c3e4a-1d2f-4b6e-9a55-0b7f7a0e6a3b',
+          email: 'ada@example.com',
+          name: 'Ada Lovelace',
+          createdAt: '2026-11-25T10:00:00.000Z',
+        },
+      },
+    },
     problems: {
       400: 'Invalid body or a weak password.',
       409: 'An account with this email exists.',
@@ -94,7 +105,18 @@ const operations: OperationDoc[] = [
     auth: 'public',
     body: signinBody,
     bodyExample: { email: 'ada@example.com', password: 'correct horse battery' },
-    responses: { 200: { description: 'A token for the Authorization header.', body: session } },
+    responses: {
+      200: {
+        description: 'A token for the Authorization header.',
+        body: session,
+        example: {
+          token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…',
+          tokenType: 'Bearer',
+          expiresIn: 900,
+          userId: '5f0c3e4a-1d2f-4b6e-9a55-0b7f7a0e6a3b',
+        },
+      },
+    },
     problems: {
       400: 'Invalid body.',
       401: 'Wrong email or password (the same answer for both).',
@@ -133,7 +155,13 @@ const operations: OperationDoc[] = [
     auth: 'user',
     body: addPaymentDetailsBody,
     bodyExample: { card: { number: '4242 4242 4242 4242', expMonth: 12, expYear: 2034, cvc: '123' } },
-    responses: { 201: { description: 'Saved; only brand and last 4 are kept.', body: savedCard } },
+    responses: {
+      201: {
+        description: 'Saved; only brand and last 4 are kept.',
+        body: savedCard,
+        example: { id: 'a3b5…', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2034, isDefault: true },
+      },
+    },
     problems: {
       400: 'Invalid body, or Stripe refused the card details.',
       402: 'The card was declined.',
