@@ -35,6 +35,8 @@ export interface OperationDoc {
   bodyExample?: unknown;
   /** Whether the body may be left out (an empty POST). */
   bodyOptional?: boolean;
+  /** The body is read as bytes (a signature is checked on them), not parsed as JSON: no 415. */
+  rawBody?: boolean;
   responses: Record<number, ResponseDoc>;
   /** The problem+json answers of this operation: status → when. */
   problems: Record<number, string>;
@@ -73,7 +75,14 @@ const problemSchema: Json = {
   required: ['type', 'title', 'status'],
 };
 
-export const problemResponse = (description: string): Json => ({
+/** An OpenAPI response object. */
+export interface ResponseObject {
+  description: string;
+  headers?: Json;
+  content?: Json;
+}
+
+export const problemResponse = (description: string): ResponseObject => ({
   description,
   content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_SCHEMA_REF } },
 });
@@ -145,10 +154,25 @@ function operation(op: OperationDoc): Json {
     responses: {
       ...Object.fromEntries(Object.entries(op.responses).map(([status, doc]) => [status, response(doc)])),
       ...Object.fromEntries(
-        Object.entries(op.problems).map(([status, when]) => [status, problemResponse(when)]),
+        Object.entries({ ...serviceProblems(op), ...op.problems }).map(([status, when]) => [
+          status,
+          problemResponse(when),
+        ]),
       ),
     },
   };
+}
+
+/** What every service answers by itself (`createServiceApp` and `finish`), whatever the route. */
+function serviceProblems(op: OperationDoc): Record<number, string> {
+  const answers: Record<number, string> = {
+    503: 'A database or broker is briefly unavailable; try again (Retry-After).',
+  };
+  if (op.body && !op.rawBody) {
+    answers[400] = 'Invalid JSON or body.';
+    answers[415] = 'The body is not application/json.';
+  }
+  return answers;
 }
 
 /** `/status/:orderId` → `/status/{orderId}`. */

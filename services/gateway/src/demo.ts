@@ -18,11 +18,12 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 function contentSecurityPolicy(stripeJsUrl: string): string {
   const origin = new URL(stripeJsUrl).origin;
   const real = origin === 'https://js.stripe.com';
+  const scripts = real ? 'https://js.stripe.com https://*.js.stripe.com' : origin;
   const connect = real ? 'https://api.stripe.com' : origin;
-  const frames = real ? 'https://js.stripe.com https://hooks.stripe.com' : origin;
+  const frames = real ? 'https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com' : origin;
   return [
     "default-src 'none'",
-    `script-src 'self' ${origin}`,
+    `script-src 'self' ${scripts}`,
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:",
     `connect-src 'self' ${connect}`,
@@ -36,8 +37,8 @@ export function demoRoutes(opts: DemoOptions): Router {
   const dir = path.join(__dirname, '..', 'static', 'demo');
   const page = fs
     .readFileSync(path.join(dir, 'index.html'), 'utf8')
-    .replace('{{STRIPE_JS_URL}}', escapeHtml(opts.stripeJsUrl))
-    .replace('{{STRIPE_PUBLISHABLE_KEY}}', escapeHtml(opts.publishableKey));
+    .replace('{{STRIPE_JS_URL}}', () => escapeHtml(opts.stripeJsUrl))
+    .replace('{{STRIPE_PUBLISHABLE_KEY}}', () => escapeHtml(opts.publishableKey));
   const csp = contentSecurityPolicy(opts.stripeJsUrl);
   const router = Router();
   router.use('/demo', (_req, res, next) => {

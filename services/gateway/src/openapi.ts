@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { HttpProblem, problemResponse, type Logger } from '@paystream/common';
+import { HttpProblem, problemResponse, type Logger, type ResponseObject } from '@paystream/common';
 import express, { Router, type RequestHandler } from 'express';
 
 /**
@@ -19,31 +19,43 @@ export interface ApiSource {
 }
 
 type Json = Record<string, unknown>;
-type Operation = Json & { security?: unknown[]; responses: Record<string, unknown>; requestBody?: unknown };
+type Operation = Json & {
+  security?: unknown[];
+  responses: Record<string, ResponseObject>;
+  requestBody?: unknown;
+};
 
 const FRESH_MS = 60_000;
 
-/** What the gateway adds to every operation it forwards. */
+/** What the gateway adds to every operation it forwards; where the service gives the same status, both say why. */
 function withGatewayAnswers(op: Operation, rateLimited: boolean): Operation {
   const signedIn = (op.security ?? []).length > 0;
-  return {
-    ...op,
-    responses: {
-      ...op.responses,
-      ...(signedIn ? { 401: problemResponse('No token, or an invalid or expired one.') } : {}),
-      ...(op.requestBody ? { 413: problemResponse('Body too large.') } : {}),
-      ...(rateLimited
-        ? {
-            429: {
-              ...problemResponse('Rate limit reached (per user, or per address before sign-in).'),
-              headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'string' } } },
-            },
-          }
-        : {}),
-      502: problemResponse('The service behind this route is unavailable.'),
-      504: problemResponse('The service behind this route did not answer in time.'),
-    },
+  const gateway: Record<string, ResponseObject> = {
+    ...(signedIn ? { 401: problemResponse('No token, or an invalid or expired one.') } : {}),
+    ...(op.requestBody ? { 413: problemResponse('Body too large.') } : {}),
+    ...(rateLimited
+      ? {
+          429: {
+            ...problemResponse('Rate limit reached (per user, or per address before sign-in).'),
+            headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'string' } } },
+          },
+        }
+      : {}),
+    502: problemResponse('The service behind this route is unavailable.'),
+    504: problemResponse('The service behind this route did not answer in time.'),
   };
+  const responses = { ...op.responses };
+  for (const [status, answer] of Object.entries(gateway)) {
+    const own = responses[status];
+    responses[status] = own
+      ? {
+          ...own,
+          description: `${own.description} Or: ${answer.description}`,
+          headers: { ...answer.headers, ...own.headers },
+        }
+      : answer;
+  }
+  return { ...op, responses };
 }
 
 export function mergeApiDocuments(documents: readonly (ApiSource & { doc: Json })[]): Json {
@@ -68,7 +80,7 @@ export function mergeApiDocuments(documents: readonly (ApiSource & { doc: Json }
       description:
         'Orders charged through Stripe, with an email for each outcome. Sign up, sign in for a bearer ' +
         'token, save a card, place orders and follow them. Every error is `application/problem+json` ' +
-        '(RFC 9457). A click-through checkout is at [/demo](/demo).',
+        '(RFC 9457). Outside production, a click-through checkout is at [/demo](/demo).',
     },
     paths,
     components: { schemas, securitySchemes },

@@ -72,7 +72,7 @@ export const orderViewSchema = z.object({
 });
 export type OrderView = z.output<typeof orderViewSchema>;
 
-const cancelAnswer = z.object({
+export const cancelAnswerSchema = z.object({
   orderId: z.uuid(),
   status: z.string(),
   refundedAmount: z.number().int().min(0).optional(),
@@ -112,7 +112,7 @@ const operations: OperationDoc[] = [
       200: {
         description: 'The order this Idempotency-Key already created.',
         body: orderViewSchema,
-        headers: { 'Idempotent-Replayed': '`true`' },
+        headers: { 'Idempotent-Replayed': '`true`', Location: 'The order status URL.' },
       },
     },
     problems: {
@@ -141,8 +141,8 @@ const operations: OperationDoc[] = [
     auth: 'user',
     params: orderIdParams,
     responses: {
-      200: { description: 'Cancelled or refunded.', body: cancelAnswer },
-      202: { description: 'Accepted; the payment side is still finishing.', body: cancelAnswer },
+      200: { description: 'Cancelled or refunded.', body: cancelAnswerSchema },
+      202: { description: 'Accepted; the payment side is still finishing.', body: cancelAnswerSchema },
     },
     problems: {
       404: 'No such order of yours.',

@@ -16,6 +16,8 @@ const stripeEvent = z
   })
   .meta({ description: `A Stripe event; acted on: ${STRIPE_WEBHOOK_EVENTS.join(', ')}.` });
 
+export const webhookAnswerSchema = z.object({ received: z.literal(true) });
+
 const operations: OperationDoc[] = [
   {
     method: 'post',
@@ -34,10 +36,15 @@ const operations: OperationDoc[] = [
         .meta({ description: '`t=<unix time>,v1=<HMAC-SHA256 of "t.body" with the endpoint secret>`' }),
     }),
     body: stripeEvent,
+    rawBody: true,
     responses: {
-      200: { description: 'Received.', body: z.object({ received: z.literal(true) }) },
+      200: { description: 'Received.', body: webhookAnswerSchema },
     },
-    problems: { 400: 'The signature does not match the body, or is too old.' },
+    problems: {
+      400: 'The signature does not match the body, or is too old.',
+      500: 'Temporal or Kafka failed to take the event; Stripe delivers it again.',
+      503: 'Temporal or Kafka is briefly unavailable; Stripe delivers it again.',
+    },
   },
 ];
 

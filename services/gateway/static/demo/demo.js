@@ -103,18 +103,28 @@ function show(order) {
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls the order until it settles; hands a 3-D Secure challenge to Stripe.js when one comes. */
+const PATIENCE_MS = 120_000;
+
+/**
+ * Polls the order until it settles; hands a 3-D Secure challenge to Stripe.js when one comes. Gives up
+ * after two minutes without a change (the order goes on without this page; reload to look again).
+ */
 async function follow(orderId, settled = FINAL) {
   let challenged = false;
+  let last = '';
+  let changedAt = Date.now();
   for (;;) {
+    if (Date.now() - changedAt > PATIENCE_MS)
+      throw new Error(`Still ${last || 'waiting'} after two minutes; the order goes on, check it later.`);
     let order;
     try {
       order = await api('GET', `/orders/status/${orderId}`);
     } catch (err) {
-      if (err.status !== 429 && err.status < 500) throw err;
+      if (err.status !== undefined && err.status !== 429 && err.status < 500) throw err;
       await pause(2000);
       continue;
     }
+    if (order.status !== last) [last, changedAt] = [order.status, Date.now()];
     show(order);
     if (settled.has(order.status)) return order;
     if (order.status === 'requires_action' && order.nextAction && !challenged) {
@@ -134,6 +144,7 @@ $('order-form').addEventListener(
   guarded(async () => {
     $('timeline').replaceChildren();
     $('order-status').dataset.status = '';
+    $('cancel').hidden = true;
     const amount = Math.round(Number($('amount').value) * 100);
     const order = await api(
       'POST',
