@@ -91,9 +91,10 @@ export async function schemathesisBinary(cacheDir = defaultCacheDir()): Promise<
 
 /** Debian's headless Chromium (installed on first use), for the browser test of the demo page. */
 export function chromiumBinary(): string {
-  const candidates = ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'];
-  if (!candidates.some((c) => fs.existsSync(c))) createAptInstall()('chromium-headless-shell');
-  const found = candidates.find((c) => fs.existsSync(c));
+  const installed = () =>
+    ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].find((c) => fs.existsSync(c));
+  if (!installed()) createAptInstall()('chromium-headless-shell');
+  const found = installed();
   if (!found) throw new Error('apt-get install chromium-headless-shell did not install a browser');
   return found;
 }

@@ -49,7 +49,7 @@ export function jsonSchema(schema: ZodType, io: 'input' | 'output'): Json {
   return rest;
 }
 
-export const PROBLEM_SCHEMA_REF = { $ref: '#/components/schemas/Problem' };
+const PROBLEM_SCHEMA_REF = { $ref: '#/components/schemas/Problem' };
 
 /** RFC 9457 problem details, as `sendProblem` writes them. */
 const problemSchema: Json = {
@@ -82,8 +82,18 @@ export interface ResponseObject {
   content?: Json;
 }
 
-export const problemResponse = (description: string): ResponseObject => ({
+/** Response headers, all strings: name → description. */
+const headerObjects = (headers: Record<string, string>): Json =>
+  Object.fromEntries(
+    Object.entries(headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]),
+  );
+
+/** A problem+json answer; 429 and 503 carry Retry-After, as `sendProblem` sets it from `retryAfter`. */
+export const problemResponse = (status: number, description: string): ResponseObject => ({
   description,
+  ...(status === 429 || status === 503
+    ? { headers: headerObjects({ 'Retry-After': 'Seconds to wait before trying again.' }) }
+    : {}),
   content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_SCHEMA_REF } },
 });
 
@@ -103,16 +113,7 @@ function parameters(where: 'path' | 'query' | 'header', schema: ZodObject | unde
 function response(doc: ResponseDoc): Json {
   return {
     description: doc.description,
-    ...(doc.headers
-      ? {
-          headers: Object.fromEntries(
-            Object.entries(doc.headers).map(([name, description]) => [
-              name,
-              { description, schema: { type: 'string' } },
-            ]),
-          ),
-        }
-      : {}),
+    ...(doc.headers ? { headers: headerObjects(doc.headers) } : {}),
     ...(doc.body
       ? {
           content: {
@@ -156,7 +157,7 @@ function operation(op: OperationDoc): Json {
       ...Object.fromEntries(
         Object.entries({ ...serviceProblems(op), ...op.problems }).map(([status, when]) => [
           status,
-          problemResponse(when),
+          problemResponse(Number(status), when),
         ]),
       ),
     },

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { HttpProblem, problemResponse, type Logger, type ResponseObject } from '@paystream/common';
-import express, { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 
 /**
  * GET /openapi.json: the public API as one OpenAPI 3.1 document, merged from the documents the services
@@ -29,31 +29,18 @@ const FRESH_MS = 60_000;
 
 /** What the gateway adds to every operation it forwards; where the service gives the same status, both say why. */
 function withGatewayAnswers(op: Operation, rateLimited: boolean): Operation {
-  const signedIn = (op.security ?? []).length > 0;
-  const gateway: Record<string, ResponseObject> = {
-    ...(signedIn ? { 401: problemResponse('No token, or an invalid or expired one.') } : {}),
-    ...(op.requestBody ? { 413: problemResponse('Body too large.') } : {}),
-    ...(rateLimited
-      ? {
-          429: {
-            ...problemResponse('Rate limit reached (per user, or per address before sign-in).'),
-            headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'string' } } },
-          },
-        }
-      : {}),
-    502: problemResponse('The service behind this route is unavailable.'),
-    504: problemResponse('The service behind this route did not answer in time.'),
-  };
+  const gateway: Record<number, string> = {};
+  if ((op.security ?? []).length > 0) gateway[401] = 'No token, or an invalid or expired one.';
+  if (op.requestBody) gateway[413] = 'Body too large.';
+  if (rateLimited) gateway[429] = 'Rate limit reached (per user, or per address before sign-in).';
+  gateway[502] = 'The service behind this route is unavailable.';
+  gateway[504] = 'The service behind this route did not answer in time.';
   const responses = { ...op.responses };
-  for (const [status, answer] of Object.entries(gateway)) {
+  for (const [status, why] of Object.entries(gateway)) {
     const own = responses[status];
     responses[status] = own
-      ? {
-          ...own,
-          description: `${own.description} Or: ${answer.description}`,
-          headers: { ...answer.headers, ...own.headers },
-        }
-      : answer;
+      ? { ...own, description: `${own.description} Or: ${why}` }
+      : problemResponse(Number(status), why);
   }
   return { ...op, responses };
 }
@@ -122,16 +109,13 @@ export function docsRoutes(): Router {
     res.setHeader('cache-control', 'public, max-age=300');
     next();
   });
+  const swaggerUi = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   router.get(['/docs', '/docs/'], (_req, res) => res.sendFile(path.join(page, 'index.html')));
-  router.get('/docs/init.js', (_req, res) => res.sendFile(path.join(page, 'init.js')));
-  const ui = express.static(path.dirname(require.resolve('swagger-ui-dist/package.json')), {
-    index: false,
-    fallthrough: false,
-  });
+  // A fixed list of files, each from its own folder: no request path ever reaches the file system.
+  const files: Record<string, string> = { 'init.js': path.join(page, 'init.js') };
   for (const file of ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png'])
-    router.get(`/docs/${file}`, (req, res, next) => {
-      req.url = `/${file}`;
-      ui(req, res, next);
-    });
+    files[file] = path.join(swaggerUi, file);
+  for (const [name, file] of Object.entries(files))
+    router.get(`/docs/${name}`, (_req, res) => res.sendFile(file));
   return router;
 }
