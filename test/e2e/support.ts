@@ -39,6 +39,7 @@ export const E2E_PORTS = {
   hostileInput: 18210,
   demoCheckout: 18215,
   contract: 18220,
+  ledger: 18225,
 } as const;
 
 /** A card localstripe (like Stripe) asks 3-D Secure for on every charge. */

@@ -30,6 +30,7 @@ describe('PostgreSQL: a role per service, its own database only, TLS', () => {
   const services = [
     ['user', cfg.USER_DATABASE_URL],
     ['order', cfg.ORDER_DATABASE_URL],
+    ['payment', cfg.PAYMENT_DATABASE_URL],
   ] as const;
 
   it.each(services)('%s connects as its own role, never the administrator', async (service, url) => {

@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { registry } from '@paystream/common';
+// The services' own metrics register on import, as they do in each service.
+import '../../services/payment/src/ledger/metrics';
+import '../../services/order/src/metrics';
 
 /**
  * The alert rules and the Grafana dashboard (deploy/observability) checked without a Prometheus: every

@@ -6,6 +6,14 @@
 export type { paymentWorkflow, PaymentResult } from './payment';
 export type { refundsWorkflow, RefundsInput } from './refunds';
 export type { notificationWorkflow } from './notification';
+export type {
+  reconciliationWorkflow,
+  ReconcileActivities,
+  ReconcileInput,
+  ReconcileReport,
+  RulePass,
+} from './reconciliation';
+export { RECONCILE_SCHEDULES } from './reconciliation';
 export * from './payment-activities';
 export * from './payment-signals';
 export * from './notification-activities';

@@ -13,6 +13,8 @@ export const PAYMENT_ERRORS = {
   authenticationRequired: 'AuthenticationRequired',
   /** A refund asked for more than is left on the payment (or of a payment that was never charged). */
   refundRefused: 'RefundRefused',
+  /** A payment.event its own schema refuses: a bug, never retried. */
+  invalidEvent: 'InvalidPaymentEvent',
 } as const;
 
 /** The workflow's input is the order.create event as it arrived. */
@@ -23,6 +25,24 @@ export interface PaymentOptions {
   /** How long the customer has to complete 3-D Secure (PAYMENT_AUTH_TIMEOUT); 30 min when absent. */
   authTimeoutSeconds?: number;
 }
+
+/**
+ * What the ledger holds for an order when a payment workflow starts (the gate before any charge):
+ * nothing yet; an intent already created (confirm that one, never create a second); or a settled payment
+ * (publish its recorded outcome again — under the event id it was first published with — and charge nothing).
+ * A second run of the same order exists only once Temporal has forgotten the first one.
+ */
+export type PaymentClaim =
+  | { state: 'new' }
+  | { state: 'intent'; paymentIntentId: string }
+  | {
+      state: 'settled';
+      status: 'succeeded' | 'failed' | 'cancelled';
+      paymentIntentId?: string;
+      failureReason?: string;
+      /** The outcome's event as first published; absent when the payment settled but was never announced. */
+      eventId?: string;
+    };
 
 /** What a confirm ended in: paid, or the bank wants the customer to authenticate first. */
 export type ConfirmResult = { status: 'succeeded' } | { status: 'requires_action'; nextAction: NextAction };
@@ -88,9 +108,14 @@ export type PaymentEventDraft = Omit<PaymentEvent, 'eventId'> & { eventId?: stri
 export type PaymentMethodRef = Pick<PaymentDetails, 'stripeCustomerId' | 'paymentMethodId'>;
 
 export interface PaymentActivities {
+  /** Claims the order in the payment ledger (insert if absent) and answers what the ledger already holds. */
+  claimPayment(order: PaymentInput): Promise<PaymentClaim>;
   /** GET user /get/:userId with the service token; 404 → PaymentDetailsMissing. */
   getPaymentDetails(userId: string): Promise<PaymentMethodRef>;
-  /** Creates (never confirms) the PaymentIntent, idempotency key `order-<orderId>`; returns its id. */
+  /**
+   * Creates (never confirms) the PaymentIntent, idempotency key `order-<orderId>`, and records it in the
+   * ledger; returns its id — the one the ledger holds, so a retry after a lost answer never makes a second.
+   */
   createPaymentIntent(input: CreateIntentInput): Promise<string>;
   /**
    * Confirms that one PaymentIntent; a no-op when it already succeeded, so a retry never charges twice.

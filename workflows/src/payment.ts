@@ -18,6 +18,7 @@ import type { NextAction, PaymentEvent } from '@paystream/common';
 import type {
   IntentState,
   PaymentActivities,
+  PaymentClaim,
   PaymentInput,
   PaymentMethodRef,
   PaymentOptions,
@@ -77,6 +78,16 @@ const stripeConfirm: ActivityOptions & LocalActivityOptions = {
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
 };
+/** The ledger is our own database: during its outage the order stays `pending` (the truth), never `failed`. */
+const ledger: ActivityOptions & LocalActivityOptions = {
+  startToCloseTimeout: '10s',
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: [PAYMENT_ERRORS.invalidRequest],
+  },
+};
 const kafka: ActivityOptions & LocalActivityOptions = {
   startToCloseTimeout: '15s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
@@ -103,6 +114,7 @@ const LOCAL_ACTIVITIES = 'payment-local-activities';
 const CONFIRM_ACTIVITY = 'payment-confirm-activity';
 // Each call picked by name: the proxies are Proxy objects, which a spread would copy as empty.
 const remote = {
+  claimPayment: proxyActivities<PaymentActivities>(ledger).claimPayment,
   getPaymentIntentState: proxyActivities<PaymentActivities>(stripeCreate).getPaymentIntentState,
   cancelPaymentIntent: proxyActivities<PaymentActivities>(stripeConfirm).cancelPaymentIntent,
   getPaymentDetails: proxyActivities<PaymentActivities>(userService).getPaymentDetails,
@@ -111,6 +123,7 @@ const remote = {
   publishPaymentEvent: proxyActivities<PaymentActivities>(kafka).publishPaymentEvent,
 };
 const local = {
+  claimPayment: proxyLocalActivities<PaymentActivities>(ledger).claimPayment,
   getPaymentIntentState: proxyLocalActivities<PaymentActivities>(stripeCreate).getPaymentIntentState,
   // A cancel is as final as a confirm: a task queue's retries, never a re-run from a replayed task.
   cancelPaymentIntent: remote.cancelPaymentIntent,
@@ -171,6 +184,15 @@ const CANCEL = 'payment-cancel';
 const FAILURE_RECORDED = 'payment-failure-recorded';
 
 /**
+ * The payment ledger gates every charge (patch LEDGER): the order is claimed in the payment service's
+ * database before anything is asked of Stripe. A run that finds an intent recorded confirms that one; a
+ * run that finds the payment settled publishes the recorded outcome again under its first event id and
+ * charges nothing. This is what holds once Temporal has forgotten the order (retention) and Stripe its
+ * idempotency key (24 h) — and with a Stripe that never honoured keys.
+ */
+const LEDGER = 'payment-ledger';
+
+/**
  * One order's payment: workflow id `payment-<orderId>`, so a redelivered order.create cannot start a
  * second one. The PaymentIntent id is recorded in history before it is confirmed, so a retried
  * confirm always targets the same intent: at most one charge even where Stripe's idempotency keys are
@@ -219,6 +241,7 @@ export async function paymentWorkflow(
 
   let details: PaymentMethodRef | undefined;
   let paymentIntentId: string | undefined;
+  let replay: Extract<PaymentClaim, { state: 'settled' }> | undefined;
   let result: PaymentResult;
   const publish = (status: PaymentEvent['status'], extra: Partial<PaymentEvent> = {}) =>
     publishPaymentEvent(
@@ -277,16 +300,31 @@ export async function paymentWorkflow(
   /** The payment, step by step; a cancel is looked at between steps (never inside the confirm). */
   async function pay(): Promise<PaymentResult> {
     if (cancelRequested) return { status: 'cancelled' };
-    details = await getPaymentDetails(order.userId);
-    if (cancelRequested) return { status: 'cancelled' };
-    paymentIntentId = await createPaymentIntent({
-      orderId: order.orderId,
-      userId: order.userId,
-      amount: order.amount,
-      currency: order.currency,
-      customerId: details.stripeCustomerId,
-      paymentMethodId: details.paymentMethodId,
-    });
+    if (patched(LEDGER)) {
+      const claim = await calls.claimPayment(order);
+      if (claim.state === 'settled') {
+        replay = claim;
+        paymentIntentId = claim.paymentIntentId;
+        return {
+          status: claim.status,
+          ...(claim.paymentIntentId ? { paymentIntentId: claim.paymentIntentId } : {}),
+          ...(claim.failureReason ? { failureReason: claim.failureReason } : {}),
+        };
+      }
+      if (claim.state === 'intent') paymentIntentId = claim.paymentIntentId;
+    }
+    if (!paymentIntentId) {
+      details = await getPaymentDetails(order.userId);
+      if (cancelRequested) return { status: 'cancelled' };
+      paymentIntentId = await createPaymentIntent({
+        orderId: order.orderId,
+        userId: order.userId,
+        amount: order.amount,
+        currency: order.currency,
+        customerId: details.stripeCustomerId,
+        paymentMethodId: details.paymentMethodId,
+      });
+    }
     if (cancelRequested) return cancelIntent(paymentIntentId, 'cancelled');
     const confirmed = await confirmPaymentIntent(paymentIntentId);
     if (confirmed.status === 'succeeded') return { status: 'succeeded', paymentIntentId };
@@ -309,12 +347,17 @@ export async function paymentWorkflow(
     result = { status: 'failed', paymentIntentId, failureReason: reasonOf(err) };
   }
 
-  await publish(result.status, result.failureReason ? { failureReason: result.failureReason } : {});
+  await publish(result.status, {
+    ...(result.failureReason ? { failureReason: result.failureReason } : {}),
+    // Announced before: the same event again, which every consumer has applied already.
+    ...(replay?.eventId ? { eventId: replay.eventId, replayed: true as const } : {}),
+  });
   settled = result;
   // A cancel that arrived before the end gets its answer (and its refund) before the workflow closes.
   if (cancellable) await condition(allHandlersFinished);
   return result;
 }
 
-// The payment worker runs the refunds of paid orders too (same activities, same task queue).
+// The payment worker runs the refunds of paid orders and reconciliation too (same task queue).
 export { refundsWorkflow } from './refunds';
+export { reconciliationWorkflow } from './reconciliation';

@@ -80,6 +80,10 @@ function activities(): PaymentActivities {
     return { workflowId, stubs: scenarios.get(workflowId) ?? {} };
   };
   return {
+    claimPayment: (order) => {
+      const { stubs } = current();
+      return stubs.claimPayment?.(order) ?? Promise.resolve({ state: 'new' as const });
+    },
     getPaymentDetails: (userId) => {
       const { stubs } = current();
       return stubs.getPaymentDetails?.(userId) ?? Promise.resolve({ userId, ...DETAILS });
@@ -207,6 +211,7 @@ describe('paymentWorkflow', () => {
     const { order, result, calls, events, handle } = await run('succeeded', {});
     expect(result).toEqual({ status: 'succeeded', paymentIntentId: `pi_${order.orderId.slice(0, 8)}` });
     expect(calls).toEqual([
+      'claimPayment',
       'getPaymentDetails',
       'createPaymentIntent',
       'confirmPaymentIntent',
@@ -229,7 +234,7 @@ describe('paymentWorkflow', () => {
     const count = (type: temporal.api.enums.v1.EventType) =>
       history?.filter((e) => e.eventType === type).length;
     expect(count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).toBe(1);
-    expect(count(EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(6); // 3 patch markers + 3 local calls
+    expect(count(EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(8); // 4 patch markers + 4 local calls
     expect(count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toBe(2);
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(ORDER_ID)).toBe(order.orderId);
@@ -252,6 +257,39 @@ describe('paymentWorkflow', () => {
     });
     expect(result.status).toBe('succeeded');
     expect(seen).toEqual({ intentId: result.paymentIntentId, inHistory: true });
+  });
+
+  it('a payment the ledger holds as settled charges nothing and publishes its first event again, marked replayed', async () => {
+    // Temporal forgot the order (retention) and order.create came again: the ledger's claim is the gate.
+    const eventId = randomUUID();
+    const { result, calls, events } = await run('ledger-settled-replayed', {
+      claimPayment: () =>
+        Promise.resolve({ state: 'settled', status: 'succeeded', paymentIntentId: 'pi_first', eventId }),
+    });
+    expect(result).toEqual({ status: 'succeeded', paymentIntentId: 'pi_first' });
+    expect(calls).toEqual(['claimPayment', 'publishPaymentEvent']);
+    expect(events).toEqual([
+      expect.objectContaining({ status: 'succeeded', paymentIntentId: 'pi_first', eventId, replayed: true }),
+    ]);
+  });
+
+  it('an intent the ledger already holds is confirmed, and no second one is created', async () => {
+    const { result, calls } = await run('ledger-intent-reused', {
+      claimPayment: () => Promise.resolve({ state: 'intent', paymentIntentId: 'pi_recorded' }),
+    });
+    expect(result).toEqual({ status: 'succeeded', paymentIntentId: 'pi_recorded' });
+    expect(calls).toEqual(['claimPayment', 'confirmPaymentIntent', 'publishPaymentEvent']);
+  });
+
+  it('a failure the ledger holds is published again without a new decision', async () => {
+    const eventId = randomUUID();
+    const { result, calls, events } = await run('ledger-failed-replayed', {
+      claimPayment: () =>
+        Promise.resolve({ state: 'settled', status: 'failed', failureReason: 'Card declined', eventId }),
+    });
+    expect(result).toEqual({ status: 'failed', failureReason: 'Card declined' });
+    expect(calls).toEqual(['claimPayment', 'publishPaymentEvent']);
+    expect(events[0]).toMatchObject({ status: 'failed', eventId, replayed: true });
   });
 
   it('ends failed with the decline reason, without retrying the decline', async () => {
@@ -288,7 +326,7 @@ describe('paymentWorkflow', () => {
         ),
     });
     expect(result).toEqual({ status: 'failed', failureReason: 'No payment method on file' });
-    expect(calls).toEqual(['getPaymentDetails', 'publishPaymentEvent']);
+    expect(calls).toEqual(['claimPayment', 'getPaymentDetails', 'publishPaymentEvent']);
     expect(events[0]).not.toHaveProperty('email');
   });
 
@@ -313,6 +351,7 @@ describe('paymentWorkflow', () => {
         'StartWorkflow:paymentWorkflow',
         'RunWorkflow:paymentWorkflow',
         ...[
+          'claimPayment',
           'getPaymentDetails',
           'createPaymentIntent',
           'confirmPaymentIntent',

@@ -66,6 +66,9 @@ describe.each([
       'payment-encrypted-cancel-after-charge.json',
       'payment-encrypted-succeeded.json',
       'payment-intent-recorded.json',
+      'payment-ledger-failed-replayed.json', // the ledger gate (patch payment-ledger): a settled failure again
+      'payment-ledger-intent-reused.json', // an intent the ledger holds is confirmed, none created
+      'payment-ledger-settled-replayed.json', // a paid order after retention: nothing charged, event replayed
       'payment-retried.json',
       'payment-succeeded.json',
       'payment-traced.json',
@@ -81,6 +84,12 @@ describe.each([
       'payment-v2-traced.json',
       'payment-v3-declined.json', // failures published from the task that found them (before FAILURE_RECORDED)
       'payment-v3-details-missing.json',
+      'payment-v4-3ds-authenticated.json', // started before the ledger gate: no claim, must still replay
+      'payment-v4-cancel-after-charge.json',
+      'payment-v4-cancel-during-3ds.json',
+      'payment-v4-declined.json',
+      'payment-v4-details-missing.json',
+      'payment-v4-succeeded.json',
     ]);
     for (const r of results)
       expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });

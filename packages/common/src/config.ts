@@ -59,13 +59,15 @@ const schema = z.object({
 
   /**
    * The server and its administrator (the local stack creates the databases and roles with it). Each service
-   * connects as its own role to its own database: USER_DATABASE_URL / ORDER_DATABASE_URL, by default the
-   * same server as `user_service` / `order_service` with their development passwords. TLS the libpq way, in
+   * connects as its own role to its own database: USER_DATABASE_URL / ORDER_DATABASE_URL / PAYMENT_DATABASE_URL,
+   * by default the same server as `user_service` / `order_service` / `payment_service` with their development
+   * passwords. TLS the libpq way, in
    * the URL: `?sslmode=verify-full&sslrootcert=/path/ca.pem`.
    */
   DATABASE_URL: url('postgres://paystream:paystream@127.0.0.1:5432/postgres'),
   USER_DATABASE_URL: z.string().url().optional(),
   ORDER_DATABASE_URL: z.string().url().optional(),
+  PAYMENT_DATABASE_URL: z.string().url().optional(),
 
   KAFKA_BROKERS: z
     .string()
@@ -120,6 +122,19 @@ const schema = z.object({
     .int()
     .min(1)
     .default(30 * 60),
+  /**
+   * Reconciliation (payment service, a Temporal Schedule): how often the ledger is held against Stripe and the
+   * order service, how far back each pass looks, how long a payment may stay open before it is looked at, and
+   * the daily pass's longer window. `./paystream start` runs it every 30 s.
+   */
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(5).default(300),
+  RECONCILE_WINDOW_SECONDS: z.coerce.number().int().min(60).default(3600),
+  RECONCILE_STALE_SECONDS: z.coerce.number().int().min(1).default(900),
+  RECONCILE_DAILY_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(3600)
+    .default(7 * 24 * 3600),
 
   SMTP_HOST: z.string().default('127.0.0.1'),
   SMTP_PORT: port(1025),
@@ -152,15 +167,20 @@ const schema = z.object({
 /** Every environment variable the services read (deployment files are checked against this list). */
 export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
 
-export type Config = Omit<z.infer<typeof schema>, 'USER_DATABASE_URL' | 'ORDER_DATABASE_URL'> & {
+export type Config = Omit<
+  z.infer<typeof schema>,
+  'USER_DATABASE_URL' | 'ORDER_DATABASE_URL' | 'PAYMENT_DATABASE_URL'
+> & {
   USER_DATABASE_URL: string;
   ORDER_DATABASE_URL: string;
+  PAYMENT_DATABASE_URL: string;
 };
 
 /** The services' databases and the roles that own them (each role may connect to its own database only). */
 export const SERVICE_DATABASES = {
   user: { database: 'users', role: 'user_service' },
   order: { database: 'orders', role: 'order_service' },
+  payment: { database: 'payments', role: 'payment_service' },
 } as const;
 
 /** A service role's password on the local stack; production refuses it (production.ts). */
@@ -188,6 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     USER_DATABASE_URL: parsed.data.USER_DATABASE_URL ?? serviceDatabaseUrl(parsed.data.DATABASE_URL, 'user'),
     ORDER_DATABASE_URL:
       parsed.data.ORDER_DATABASE_URL ?? serviceDatabaseUrl(parsed.data.DATABASE_URL, 'order'),
+    PAYMENT_DATABASE_URL:
+      parsed.data.PAYMENT_DATABASE_URL ?? serviceDatabaseUrl(parsed.data.DATABASE_URL, 'payment'),
   };
   // What production refuses (shipped or weak secrets, fakes) is checked per service: production.ts.
   return cfg;

@@ -79,6 +79,11 @@ export const paymentEvent = z.object({
   refundedAmount: z.number().int().nonnegative().max(99_999_999).optional(),
   /** Recipient for the notification, carried so the notifier needs no call back into the user service. */
   email: z.email().optional(),
+  /**
+   * A settled outcome published again, under its first event id, by a payment run that found it in the
+   * ledger (Temporal had forgotten the order): consumers apply it once by id; the notifier sends nothing.
+   */
+  replayed: z.literal(true).optional(),
   occurredAt: isoDate,
 });
 export type PaymentEvent = z.infer<typeof paymentEvent>;

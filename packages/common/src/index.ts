@@ -16,3 +16,4 @@ export * from './metrics';
 export * from './tracing';
 export * from './kafka-access';
 export * from './openapi';
+export * from './currencies';

@@ -43,6 +43,7 @@ export const SERVICE_SECRETS: Record<string, readonly Secret[]> = {
     'PAYLOAD_CODEC_KEYS',
     'KAFKA',
     'TEMPORAL',
+    'DATABASE',
   ],
   notification: ['SERVICE_TOKEN', 'PAYLOAD_CODEC_KEYS', 'KAFKA', 'TEMPORAL'],
 };
@@ -124,7 +125,12 @@ export function productionProblems(
         'TEMPORAL_TLS must be on: the Temporal connection needs TLS, mTLS or an API key in production',
       );
     if (need === 'DATABASE') {
-      const url = service === 'order' ? cfg.ORDER_DATABASE_URL : cfg.USER_DATABASE_URL;
+      const url =
+        service === 'order'
+          ? cfg.ORDER_DATABASE_URL
+          : service === 'payment'
+            ? cfg.PAYMENT_DATABASE_URL
+            : cfg.USER_DATABASE_URL;
       const password = databasePassword(url);
       if (!password || SHIPPED_SECRETS.has(password) || password.startsWith('dev-only-'))
         problems.push(`the ${service} database URL uses no password or the one shipped in the repository`);

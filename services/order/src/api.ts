@@ -1,4 +1,11 @@
-import { nextAction, openApiDocument, type OperationDoc } from '@paystream/common';
+import {
+  amountRule,
+  isStripeCurrency,
+  nextAction,
+  openApiDocument,
+  STRIPE_CURRENCIES,
+  type OperationDoc,
+} from '@paystream/common';
 import { z } from 'zod';
 import { ORDER_STATUSES } from './domain/order-status';
 
@@ -8,11 +15,17 @@ import { ORDER_STATUSES } from './domain/order-status';
  */
 const MAX_AMOUNT = 99_999_999; // Stripe's own ceiling, in minor units
 const amount = z.number().int().min(1).max(MAX_AMOUNT);
+// The document keeps the 3-letter pattern (the exact set is in the description): a JSON Schema enum is
+// case-sensitive, and any case is accepted, so an enum would call valid input invalid.
 const currency = z
   .string()
   .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 code')
   .transform((c) => c.toLowerCase())
-  .meta({ description: 'ISO 4217 code, any case; answered in lower case.', examples: ['EUR'] });
+  .refine(isStripeCurrency, 'must be a currency Stripe can charge (GET /openapi.json lists them)')
+  .meta({
+    description: `ISO 4217 code, any case; answered in lower case. One of the currencies Stripe can charge: ${STRIPE_CURRENCIES.join(', ')}.`,
+    examples: ['EUR'],
+  });
 const item = z.strictObject({
   sku: z.string().trim().min(1).max(64),
   quantity: z.number().int().min(1).max(1000),
@@ -34,8 +47,23 @@ export const createOrderBody = z
     amount: b.amount ?? b.items!.reduce((sum, i) => sum + i.quantity * i.unitAmount, 0),
   }))
   .refine((b) => b.amount <= MAX_AMOUNT, { message: `total must be at most ${MAX_AMOUNT}`, path: ['items'] })
+  // What Stripe refuses to charge (below the currency's minimum, a fraction it cannot take) is refused
+  // here, naming the field the client sent, rather than ending as a failed payment.
+  .superRefine((b, ctx) => {
+    const reason = amountRule(b.currency, b.amount);
+    if (reason)
+      ctx.addIssue({
+        code: 'custom',
+        message: b.items ? `total ${reason}` : reason,
+        path: [b.items ? 'items' : 'amount'],
+      });
+  })
   .meta({
-    description: `Exactly one of \`amount\` or \`items\` (whose total must be at most ${MAX_AMOUNT}).`,
+    description:
+      `Exactly one of \`amount\` or \`items\` (whose total must be at most ${MAX_AMOUNT}). The amount, or the ` +
+      "items' total, must be one Stripe can charge in the currency: at least its minimum charge, ending in 0 " +
+      'for the three-decimal currencies (BHD, JOD, KWD, OMR, TND), a multiple of 100 for ISK and UGX (whole ' +
+      'units, written with two decimals).',
     oneOf: [{ required: ['amount'] }, { required: ['items'] }],
   });
 

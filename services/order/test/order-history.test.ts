@@ -65,7 +65,7 @@ describe('order history', () => {
     const created: string[] = [];
     for (let i = 1; i <= 45; i++) {
       created.push(await create(alice, i * 100));
-      if (i % 5 === 0) await create(bob, 1); // interleaved: another customer's orders
+      if (i % 5 === 0) await create(bob, 100); // interleaved: another customer's orders
     }
     const bobs = new Set(((await list(bob, 'limit=100')).body.orders ?? []).map((o) => o.orderId));
     expect(bobs.size).toBe(9);

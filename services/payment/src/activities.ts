@@ -1,6 +1,7 @@
 import {
   metrics,
   paymentDetailsSchema,
+  type Logger,
   paymentEvent,
   publishJson,
   SERVICE_TOKEN_HEADER,
@@ -15,17 +16,27 @@ import type {
   ConfirmResult,
   IntentState,
   PaymentActivities,
+  PaymentClaim,
   PaymentMethodRef,
   RefundRecord,
 } from '@paystream/workflows';
 import { PAYMENT_ERRORS, refundEventKind } from '@paystream/workflows';
+import { FINAL_STATUSES, type Ledger } from './ledger/ledger';
+import { ledgerMetrics } from './ledger/metrics';
 
 export interface PaymentActivityDeps {
   userServiceUrl: string;
   serviceToken: string;
   stripe: Stripe;
   producer: Producer;
+  ledger: Ledger;
+  logger?: Logger;
 }
+
+/** payment.event's limit on `failureReason`; Stripe's messages have none, so every reason is cut to it. */
+const FAILURE_REASON_MAX = 500;
+export const cutReason = (text: string): string =>
+  text.length <= FAILURE_REASON_MAX ? text : `${text.slice(0, FAILURE_REASON_MAX - 1)}…`;
 
 interface StripeErrorLike {
   type?: string;
@@ -40,7 +51,7 @@ function stripeFailure(err: unknown): Error {
   const e = err as StripeErrorLike;
   if (e.statusCode === 402 || e.type === 'StripeCardError')
     return ApplicationFailure.nonRetryable(
-      `Card declined${e.decline_code ? ` (${e.decline_code})` : e.code ? ` (${e.code})` : ''}`,
+      cutReason(`Card declined${e.decline_code ? ` (${e.decline_code})` : e.code ? ` (${e.code})` : ''}`),
       PAYMENT_ERRORS.cardDeclined,
     );
   if (
@@ -51,7 +62,7 @@ function stripeFailure(err: unknown): Error {
     e.statusCode !== 409
   )
     return ApplicationFailure.nonRetryable(
-      `Payment request rejected: ${e.message ?? 'invalid request'}`,
+      cutReason(`Payment request rejected: ${e.message ?? 'invalid request'}`),
       PAYMENT_ERRORS.invalidRequest,
     );
   return err instanceof Error ? err : new Error(String(err));
@@ -92,7 +103,7 @@ function intentState(intent: Stripe.PaymentIntent): IntentState {
       // After a failed authentication or a decline Stripe detaches the method and says why.
       return {
         status: 'failed',
-        failureReason: intent.last_payment_error?.message ?? 'The payment method was not accepted',
+        failureReason: cutReason(intent.last_payment_error?.message || 'The payment method was not accepted'),
       };
     default:
       return { status: 'pending' };
@@ -100,8 +111,46 @@ function intentState(intent: Stripe.PaymentIntent): IntentState {
 }
 
 export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActivities {
-  const { stripe } = deps;
+  const { stripe, ledger } = deps;
+
+  /** What Stripe says of an intent, written down in the same step that learned it. */
+  async function record(intent: Stripe.PaymentIntent): Promise<void> {
+    const orderId = intent.metadata?.orderId;
+    if (!orderId) return;
+    if (intent.status === 'succeeded')
+      await ledger.recordCharge({
+        orderId,
+        paymentIntentId: intent.id,
+        amount: intent.amount_received || intent.amount,
+        currency: intent.currency,
+        occurredAt: new Date(intent.created * 1000),
+      });
+    else if (intent.status === 'requires_action') await ledger.recordRequiresAction(orderId);
+  }
+
   return {
+    async claimPayment(order): Promise<PaymentClaim> {
+      const row = await ledger.claim(order);
+      if (row.amount !== order.amount || row.currency !== order.currency)
+        throw ApplicationFailure.nonRetryable(
+          `order.create for ${order.orderId} says ${order.amount} ${order.currency}; the ledger holds ${row.amount} ${row.currency}`,
+          PAYMENT_ERRORS.invalidRequest,
+        );
+      let claim: PaymentClaim;
+      if (FINAL_STATUSES.includes(row.status))
+        claim = {
+          state: 'settled',
+          status: row.status as 'succeeded' | 'failed' | 'cancelled',
+          ...(row.paymentIntentId ? { paymentIntentId: row.paymentIntentId } : {}),
+          ...(row.failureReason ? { failureReason: row.failureReason } : {}),
+          ...(row.outcomeEventId ? { eventId: row.outcomeEventId } : {}),
+        };
+      else if (row.paymentIntentId) claim = { state: 'intent', paymentIntentId: row.paymentIntentId };
+      else claim = { state: 'new' };
+      ledgerMetrics.gate.inc({ state: claim.state });
+      return claim;
+    },
+
     async getPaymentDetails(userId: string): Promise<PaymentMethodRef> {
       const res = await fetch(new URL(`/get/${encodeURIComponent(userId)}`, deps.userServiceUrl), {
         headers: { [SERVICE_TOKEN_HEADER]: deps.serviceToken, ...traceHeaders() },
@@ -120,6 +169,9 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
     },
 
     async createPaymentIntent(input) {
+      // A retry after a lost answer finds the intent the first attempt recorded: never a second one.
+      const recorded = (await ledger.payment(input.orderId))?.paymentIntentId;
+      if (recorded) return recorded;
       try {
         const intent = await stripe.paymentIntents.create(
           {
@@ -131,7 +183,9 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
           },
           { idempotencyKey: `order-${input.orderId}` },
         );
-        return intent.id;
+        // Recorded before it can be confirmed. An intent made by an attempt that died before this line is
+        // never confirmed (nothing knows it); reconciliation cancels it.
+        return await ledger.recordIntent(input.orderId, intent.id);
       } catch (err) {
         throw stripeFailure(err);
       }
@@ -141,6 +195,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       try {
         // Read first: after a lost response the intent may already have succeeded.
         const intent = await stripe.paymentIntents.retrieve(intentId);
+        await record(intent);
         if (intent.status === 'succeeded') return { status: 'succeeded' };
         // Confirmed before (a retry after a lost answer): the customer is already being asked.
         if (intent.status === 'requires_action') return requiresAction(intent);
@@ -161,9 +216,11 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
           // on a dropped connection, and a second confirm of a paid intent is refused. The intent's own
           // state is the truth: found the chaos suite's Stripe fault proxy.
           const now = await stripe.paymentIntents.retrieve(intentId);
+          await record(now);
           if (now.status === 'succeeded') return { status: 'succeeded' };
           throw err;
         }
+        await record(confirmed);
         if (confirmed.status === 'succeeded') return { status: 'succeeded' };
         if (confirmed.status === 'requires_action') return requiresAction(confirmed);
         throw new Error(`payment intent is ${confirmed.status}`);
@@ -175,7 +232,9 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
 
     async getPaymentIntentState(intentId) {
       try {
-        return intentState(await stripe.paymentIntents.retrieve(intentId));
+        const intent = await stripe.paymentIntents.retrieve(intentId);
+        await record(intent);
+        return intentState(intent);
       } catch (err) {
         throw stripeFailure(err);
       }
@@ -184,6 +243,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
     async cancelPaymentIntent(intentId) {
       try {
         const intent = await stripe.paymentIntents.retrieve(intentId);
+        await record(intent);
         if (intent.status === 'succeeded' || intent.status === 'canceled') return intentState(intent);
         // Stripe refuses to cancel a payment the bank is still deciding on: wait for its outcome.
         if (intent.status === 'processing') throw new Error('payment is processing; checking again');
@@ -195,6 +255,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
           // Refused because the customer finished meanwhile (or an earlier cancel went through): the
           // intent's own state is the answer.
           const now = await stripe.paymentIntents.retrieve(intentId);
+          await record(now);
           if (now.status === 'succeeded' || now.status === 'canceled') return intentState(now);
           if (now.status === 'processing') throw new Error('payment is processing; checking again');
           throw err;
@@ -218,6 +279,11 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
               ...(r.metadata?.requestKey ? { requestKey: r.metadata.requestKey } : {}),
             });
         refunds.sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
+        if (intent.metadata.orderId)
+          await ledger.recordRefunds(
+            intent.metadata.orderId,
+            refunds.map((r) => ({ ...r, currency: intent.currency })),
+          );
         return {
           amount: intent.amount_received || intent.amount,
           currency: intent.currency,
@@ -271,7 +337,36 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
         ? kind
         : run && `${run.workflowId}/${run.runId}/${kind}`;
       const eventId = name ? nameBasedUuid(name) : randomUUID();
-      const valid = paymentEvent.parse({ eventId, ...draft });
+      const parsed = paymentEvent.safeParse({ eventId, ...draft });
+      if (!parsed.success) {
+        // A bug in what the workflow built: retrying cannot fix it, and a retry forever would leave the
+        // order pending with its cancel hanging. The run fails where an operator sees it.
+        ledgerMetrics.invalidEvents.inc();
+        deps.logger?.error(
+          {
+            orderId: draft.orderId,
+            status: draft.status,
+            issues: parsed.error.issues.map((i) => i.path.join('.')),
+          },
+          'payment event refused by its own schema',
+        );
+        throw ApplicationFailure.nonRetryable(
+          `payment.event refused by its schema: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+          PAYMENT_ERRORS.invalidEvent,
+        );
+      }
+      const valid = parsed.data;
+      if (
+        !valid.replayed &&
+        (valid.status === 'succeeded' || valid.status === 'failed' || valid.status === 'cancelled')
+      ) {
+        const held = await ledger.recordOutcome({ ...valid, status: valid.status });
+        if (held !== valid.status)
+          deps.logger?.error(
+            { orderId: valid.orderId, published: valid.status, ledger: held },
+            'payment outcome contradicts the ledger',
+          );
+      }
       await publishJson(deps.producer, TOPICS.paymentEvent, valid.orderId, valid);
       metrics.paymentOutcomes.inc({ status: valid.status });
     },

@@ -1,6 +1,7 @@
 import {
   consumerPart,
   createStripe,
+  databasePart,
   httpPart,
   kafkaParts,
   runService,
@@ -12,9 +13,13 @@ import {
 import { createPaymentApp } from './app';
 import { consumeOrders, PAYMENT_CONSUMER_GROUP } from './events/order-consumer';
 import { createPaymentWorker } from './worker';
+import { paymentDataSource } from './ledger/data-source';
+import { Ledger } from './ledger/ledger';
+import { ensureReconcileSchedules } from './reconcile-schedule';
 
 runService('payment', async (svc) => {
   const { cfg, logger } = svc;
+  const ledger = new Ledger(await databasePart(svc, paymentDataSource(cfg.PAYMENT_DATABASE_URL)));
   const kafka = await kafkaParts(svc);
   const temporal = await temporalParts(svc);
   const stripe = createStripe(cfg);
@@ -29,9 +34,21 @@ runService('payment', async (svc) => {
         serviceToken: cfg.SERVICE_TOKEN,
         stripe,
         producer: kafka.producer,
+        ledger,
+        logger,
+      },
+      reconcile: {
+        stripe,
+        ledger,
+        client: temporal.client,
+        producer: kafka.producer,
+        orderServiceUrl: cfg.ORDER_SERVICE_URL,
+        serviceToken: cfg.SERVICE_TOKEN,
+        logger,
       },
     }),
   );
+  await ensureReconcileSchedules(temporal.client, cfg, logger);
   await consumerPart(svc, kafka, {
     groupId: PAYMENT_CONSUMER_GROUP,
     topic: TOPICS.orderCreate,

@@ -2,8 +2,9 @@ import { TASK_QUEUES, type Logger, type TemporalConnectionOptions } from '@payst
 import type { DataConverter } from '@temporalio/common';
 import { createWorker, WORKFLOWS_PATHS } from '@paystream/workflows';
 import { createPaymentActivities, type PaymentActivityDeps } from './activities';
+import { createReconcileActivities, type ReconcileDeps } from './reconcile';
 
-/** The Temporal worker for the `payments` task queue: the payment workflow and its activities. */
+/** The Temporal worker for the `payments` task queue: payment, refunds and reconciliation workflows. */
 export function createPaymentWorker(opts: {
   connection: TemporalConnectionOptions;
   namespace: string;
@@ -11,6 +12,7 @@ export function createPaymentWorker(opts: {
   dataConverter: DataConverter;
   logger?: Logger;
   activities: PaymentActivityDeps;
+  reconcile: ReconcileDeps;
 }) {
   return createWorker({
     connection: opts.connection,
@@ -19,7 +21,7 @@ export function createPaymentWorker(opts: {
     logger: opts.logger,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.payments,
     workflowsPath: WORKFLOWS_PATHS.payment,
-    activities: createPaymentActivities(opts.activities),
+    activities: { ...createPaymentActivities(opts.activities), ...createReconcileActivities(opts.reconcile) },
     maxConcurrentActivities: 50,
   });
 }

@@ -18,6 +18,8 @@ const production = {
     'postgres://user_service:Zq8-long-db-password@db.internal:5432/users?sslmode=verify-full',
   ORDER_DATABASE_URL:
     'postgres://order_service:Q7x-long-db-password@db.internal:5432/orders?sslmode=verify-full',
+  PAYMENT_DATABASE_URL:
+    'postgres://payment_service:P4y-long-db-password@db.internal:5432/payments?sslmode=verify-full',
   KAFKA_PASSWORD: random(36),
   KAFKA_SSL: 'true',
   TEMPORAL_TLS: 'true',

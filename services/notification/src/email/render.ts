@@ -1,11 +1,4 @@
-import type { PaymentEvent } from '@paystream/common';
-
-/** Minor units → "€25.99", with the currency's own number of decimals (¥ has none, BHD three). */
-export function formatAmount(amount: number, currency: string): string {
-  const format = new Intl.NumberFormat('en', { style: 'currency', currency: currency.toUpperCase() });
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-  return format.format(amount / 10 ** digits);
-}
+import { formatAmount, type PaymentEvent } from '@paystream/common';
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -16,7 +16,7 @@ import { startNotification } from '../start-notification';
 export const NOTIFICATION_CONSUMER_GROUP = CONSUMER_GROUPS.notification;
 
 /**
- * payment.event → one notification workflow per event id. A message that is not a valid
+ * payment.event → one notification workflow per event id (a replayed outcome, none). A message that is not a valid
  * payment.event goes straight to the DLQ with the validation error (attempts 0) and is committed.
  */
 export function consumePaymentEvents(deps: {
@@ -48,6 +48,11 @@ export function consumePaymentEvents(deps: {
       metrics.dlqEntries.inc({ reason: 'invalid' });
     },
     handle: async (event) => {
+      // The customer was told when the outcome was first published; a replay of it sends nothing.
+      if (event.replayed) {
+        logger.info({ orderId: event.orderId, eventId: event.eventId }, 'replayed outcome: no email');
+        return;
+      }
       const started = await startNotification(client, event, deps.retry, { taskQueue: deps.taskQueue });
       logger.info({ orderId: event.orderId, eventId: event.eventId, started }, 'notification scheduled');
     },

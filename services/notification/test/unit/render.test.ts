@@ -1,5 +1,5 @@
-import type { PaymentEvent } from '@paystream/common';
-import { formatAmount, renderPaymentEmail } from '../../src/email/render';
+import { formatAmount, STRIPE_CURRENCIES, type PaymentEvent } from '@paystream/common';
+import { renderPaymentEmail } from '../../src/email/render';
 
 const base: PaymentEvent = {
   eventId: '6a1c2f7e-2a5b-4d0e-9a55-0b7f3f1c9e01',
@@ -11,28 +11,6 @@ const base: PaymentEvent = {
   occurredAt: '2025-01-01T12:00:00.000Z',
 };
 
-describe('formatAmount', () => {
-  it('formats minor units with the currency’s own decimals', () => {
-    expect(formatAmount(2599, 'eur')).toBe('€25.99');
-    expect(formatAmount(5, 'EUR')).toBe('€0.05');
-    expect(formatAmount(123456789, 'usd')).toBe('$1,234,567.89');
-  });
-
-  it('treats JPY as having no decimals', () => {
-    expect(formatAmount(1000, 'jpy')).toBe('¥1,000');
-    expect(formatAmount(1, 'jpy')).toBe('¥1');
-  });
-
-  it('treats BHD as having three decimals', () => {
-    expect(formatAmount(1234, 'bhd')).toMatch(/^BHD\s1\.234$/);
-    expect(formatAmount(5, 'bhd')).toMatch(/^BHD\s0\.005$/);
-  });
-
-  it('throws on something that is not a currency code', () => {
-    expect(() => formatAmount(100, 'euro')).toThrow(RangeError);
-  });
-});
-
 describe('renderPaymentEmail', () => {
   it('renders a receipt for a successful payment', () => {
     const email = renderPaymentEmail(base);
@@ -40,6 +18,25 @@ describe('renderPaymentEmail', () => {
     expect(email.text).toBe(`Thank you! We received your payment of €25.99 for order ${base.orderId}.\n`);
     expect(email.html).toBe(
       `<p>Thank you! We received your payment of <strong>€25.99</strong> for order <code>${base.orderId}</code>.</p>`,
+    );
+  });
+
+  it('shows every currency Stripe can charge as the shared formatAmount renders it', () => {
+    for (const currency of STRIPE_CURRENCIES) {
+      const email = renderPaymentEmail({ ...base, amount: 123_400, currency });
+      const amount = formatAmount(123_400, currency);
+      expect([currency, email.subject]).toEqual([currency, `Payment received — ${amount}`]);
+    }
+  });
+
+  it('reads each amount in its currency’s API unit: yen whole, dinars in thousandths, krónur and forints in hundredths', () => {
+    expect(renderPaymentEmail({ ...base, amount: 5000, currency: 'jpy' }).subject).toBe(
+      'Payment received — ¥5,000',
+    );
+    expect(renderPaymentEmail({ ...base, amount: 1230, currency: 'kwd' }).subject).toMatch(/— KWD\s1\.230$/);
+    expect(renderPaymentEmail({ ...base, amount: 500, currency: 'isk' }).subject).toMatch(/— ISK\s5$/);
+    expect(renderPaymentEmail({ ...base, amount: 17_500, currency: 'huf' }).subject).toMatch(
+      /— HUF\s175\.00$/,
     );
   });
 

@@ -92,7 +92,14 @@ function sameRequest(existing: Order, input: NewOrder): Order {
 }
 
 export type ApplyResult =
-  'applied' | 'duplicate' | 'already-final' | 'unknown-order' | 'amount-mismatch' | 'amount-mismatch-again';
+  | 'applied'
+  | 'duplicate'
+  | 'already-final'
+  | 'unknown-order'
+  | 'amount-mismatch'
+  | 'amount-mismatch-again'
+  /** A `succeeded` event for an order already paid with another PaymentIntent: the card was charged twice. */
+  | 'second-charge';
 
 /**
  * Applies a payment result exactly once: the event id is recorded in the same transaction as the
@@ -145,8 +152,19 @@ export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Pr
       countOutcome(statusAfter(outcome), moved[0]!.created_at);
       return 'applied';
     }
-    const exists = await tx.query<unknown[]>(`SELECT 1 FROM orders WHERE id = $1`, [event.orderId]);
-    return exists.length ? 'already-final' : 'unknown-order';
+    const [current] = await tx.query<{ payment_intent_id: string | null }[]>(
+      `SELECT payment_intent_id FROM orders WHERE id = $1`,
+      [event.orderId],
+    );
+    if (!current) return 'unknown-order';
+    if (
+      outcome === 'succeeded' &&
+      event.paymentIntentId &&
+      current.payment_intent_id &&
+      current.payment_intent_id !== event.paymentIntentId
+    )
+      return 'second-charge';
+    return 'already-final';
   });
 }
 

@@ -10,6 +10,7 @@ import {
 import type { Consumer, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { applyPaymentEvent } from '../domain/orders';
+import { orderMetrics } from '../metrics';
 
 export const ORDER_CONSUMER_GROUP = CONSUMER_GROUPS.order;
 
@@ -40,6 +41,11 @@ export function consumePaymentEvents(deps: {
         logger.error(log, 'payment event refused and parked: amount or currency differs from the order');
         metrics.paymentEventsRefused.inc({ reason: 'amount_mismatch' });
         await park({ topic: TOPICS.paymentEvent, partition, message, reason });
+      } else if (result === 'second-charge') {
+        // Money moved twice; the order stays as it is (paid once is what the customer ordered) and an
+        // operator refunds the second intent: alerted (PaystreamSecondCharge), never a silent already-final.
+        logger.error(log, 'second charge: the order was already paid with another PaymentIntent');
+        orderMetrics.secondCharges.inc();
       } else if (result === 'amount-mismatch-again')
         logger.warn(log, 'refused payment event delivered again');
       else if (result === 'unknown-order') logger.warn(log, 'payment event for an unknown order');

@@ -1,9 +1,13 @@
 /**
  * Operator tool for payments:
  *   npm run ops -- refund --order <orderId> [--amount <minor units>] [--reason <text>] [--request-id <id>]
+ *   npm run ops -- recon list [--all]            reconciliation's findings (unresolved; --all: every one)
+ *   npm run ops -- recon show <id>               one finding, and the order's ledger row and movements
+ *   npm run ops -- recon resolve <id> --reason <text>
  * A refund runs in the order's refunds workflow (Temporal); the whole payment when --amount is absent.
  * --request-id names the request: asking again with the same id (after a timeout, say) is the same
- * refund, never a second one; without it a fresh id is drawn and printed.
+ * refund, never a second one; without it a fresh id is drawn and printed. The recon commands read and
+ * write the payment ledger (PAYMENT_DATABASE_URL).
  */
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
@@ -12,14 +16,17 @@ import {
   createWorkflowClient,
   dataConverterFor,
   HttpProblem,
+  initDataSource,
   loadConfig,
   temporalConnectionOptions,
 } from '@paystream/common';
 import { z } from 'zod';
 import { refundOrder } from '../after-sale';
+import { paymentDataSource } from '../ledger/data-source';
+import { Ledger } from '../ledger/ledger';
 
-const USAGE =
-  'usage: npm run ops -- refund --order <orderId> [--amount <minor units>] [--reason <text>] [--request-id <id>]';
+const USAGE = `usage: npm run ops -- refund --order <orderId> [--amount <minor units>] [--reason <text>] [--request-id <id>]
+       npm run ops -- recon list [--all] | recon show <id> | recon resolve <id> --reason <text>`;
 
 const refundArgs = z.object({
   order: z.uuid(),
@@ -31,6 +38,16 @@ const refundArgs = z.object({
     .default(() => randomUUID()),
 });
 
+const reconArgs = z.discriminatedUnion('command', [
+  z.object({ command: z.literal('list'), all: z.boolean().default(false) }),
+  z.object({ command: z.literal('show'), id: z.string().regex(/^\d{1,18}$/, 'a finding id') }),
+  z.object({
+    command: z.literal('resolve'),
+    id: z.string().regex(/^\d{1,18}$/, 'a finding id'),
+    reason: z.string().min(1).max(500),
+  }),
+]);
+
 const parseCommandLine = (argv: string[]) =>
   parseArgs({
     args: argv,
@@ -40,20 +57,16 @@ const parseCommandLine = (argv: string[]) =>
       amount: { type: 'string' },
       reason: { type: 'string' },
       'request-id': { type: 'string' },
+      all: { type: 'boolean' },
     },
   });
 
-async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseCommandLine>;
-  try {
-    parsed = parseCommandLine(argv);
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const args = refundArgs.safeParse(parsed.values);
-  if (parsed.positionals[0] !== 'refund' || !args.success) {
-    console.error(args.success ? USAGE : `${z.prettifyError(args.error)}\n${USAGE}`);
+type CommandLine = ReturnType<typeof parseCommandLine>;
+
+async function refund(values: CommandLine['values']): Promise<number> {
+  const args = refundArgs.safeParse(values);
+  if (!args.success) {
+    console.error(`${z.prettifyError(args.error)}\n${USAGE}`);
     return 2;
   }
   const { order, amount, reason, 'request-id': requestId } = args.data;
@@ -77,6 +90,54 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await connection.close();
   }
+}
+
+/** One JSON object per line: readable, and `jq`-able. */
+async function recon(positionals: string[], values: CommandLine['values']): Promise<number> {
+  const args = reconArgs.safeParse({ command: positionals[1], id: positionals[2], ...values });
+  if (!args.success) {
+    console.error(`${z.prettifyError(args.error)}\n${USAGE}`);
+    return 2;
+  }
+  const db = await initDataSource(paymentDataSource(loadConfig().PAYMENT_DATABASE_URL));
+  try {
+    const ledger = new Ledger(db);
+    const a = args.data;
+    if (a.command === 'list') {
+      for (const row of await ledger.drift({ includeResolved: a.all, limit: 1000 }))
+        console.log(JSON.stringify(row));
+      return 0;
+    }
+    const found =
+      a.command === 'show' ? await ledger.driftById(a.id) : await ledger.resolveDrift(a.id, a.reason);
+    if (!found) {
+      console.error(`no finding ${a.id}`);
+      return 1;
+    }
+    console.log(JSON.stringify(found));
+    if (a.command === 'show' && found.orderId) {
+      console.log(JSON.stringify({ payment: (await ledger.payment(found.orderId)) ?? null }));
+      for (const m of await ledger.movements(found.orderId)) console.log(JSON.stringify({ movement: m }));
+    }
+    return 0;
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: CommandLine;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const [command] = parsed.positionals;
+  if (command === 'refund') return refund(parsed.values);
+  if (command === 'recon') return recon(parsed.positionals, parsed.values);
+  console.error(USAGE);
+  return 2;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,349 @@
+import type { DataSource } from 'typeorm';
+
+/** A payment's state in the ledger; the last three are final. */
+export type LedgerStatus =
+  'claimed' | 'intent_created' | 'requires_action' | 'succeeded' | 'failed' | 'cancelled';
+export const FINAL_STATUSES: readonly LedgerStatus[] = ['succeeded', 'failed', 'cancelled'];
+const FINAL_SQL = `('succeeded', 'failed', 'cancelled')`;
+
+export interface PaymentRow {
+  orderId: string;
+  userId: string;
+  amount: number;
+  currency: string;
+  paymentIntentId: string | null;
+  status: LedgerStatus;
+  capturedAmount: number;
+  refundedAmount: number;
+  failureReason: string | null;
+  outcomeEventId: string | null;
+  outcomeAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type MovementKind = 'charged' | 'refunded';
+
+export interface Movement {
+  orderId: string;
+  kind: MovementKind;
+  stripeObjectId: string;
+  amount: number;
+  currency: string;
+  occurredAt: Date;
+}
+
+export type DriftKind =
+  /** A PaymentIntent for one of our orders that the ledger does not know (made behind Paystream's back). */
+  | 'unknown_intent'
+  /** A second intent of an order that Stripe charged: the customer paid twice. */
+  | 'second_charge'
+  /** Stripe charged the intent; the ledger (and so the order) says it failed or was cancelled. */
+  | 'charged_but_failed'
+  /** Stripe's amount or currency is not the ledger's. */
+  | 'amount_mismatch'
+  /** A payment still open past the threshold with no workflow left to finish it. */
+  | 'stuck_payment'
+  /** The order service's status contradicts the ledger's outcome. */
+  | 'order_status_mismatch';
+
+export interface DriftFinding {
+  kind: DriftKind;
+  orderId: string | null;
+  stripeObjectId: string;
+  ledgerAmount?: number | null;
+  stripeAmount?: number | null;
+  currency?: string | null;
+  detail: string;
+}
+
+export interface DriftRow extends Required<DriftFinding> {
+  id: string;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  resolvedAt: Date | null;
+  resolution: string | null;
+}
+
+const PAYMENT_COLUMNS = `order_id AS "orderId", user_id AS "userId", amount::int AS amount, currency,
+  payment_intent_id AS "paymentIntentId", status, captured_amount::int AS "capturedAmount",
+  refunded_amount::int AS "refundedAmount", failure_reason AS "failureReason",
+  outcome_event_id AS "outcomeEventId", outcome_at AS "outcomeAt", created_at AS "createdAt",
+  updated_at AS "updatedAt"`;
+const DRIFT_COLUMNS = `id::text AS id, kind, order_id AS "orderId", stripe_object_id AS "stripeObjectId",
+  ledger_amount::int AS "ledgerAmount", stripe_amount::int AS "stripeAmount", currency, detail,
+  first_seen_at AS "firstSeenAt", last_seen_at AS "lastSeenAt", resolved_at AS "resolvedAt", resolution`;
+
+/**
+ * The payment service's record of every cent, in its own PostgreSQL database. Every write is idempotent
+ * (a retried activity, a replayed workflow and reconciliation may all say the same thing again): the
+ * claim is an insert-if-absent, the intent is recorded only where none is, a movement is unique per
+ * (kind, Stripe object), and a final status never changes.
+ */
+export class Ledger {
+  constructor(private readonly db: DataSource) {}
+
+  /** The order's payment row, created `claimed` if there is none; answers the row as it now stands. */
+  async claim(order: {
+    orderId: string;
+    userId: string;
+    amount: number;
+    currency: string;
+  }): Promise<PaymentRow> {
+    await this.db.query(
+      `INSERT INTO payments (order_id, user_id, amount, currency) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (order_id) DO NOTHING`,
+      [order.orderId, order.userId, order.amount, order.currency],
+    );
+    return (await this.payment(order.orderId))!;
+  }
+
+  async payment(orderId: string): Promise<PaymentRow | undefined> {
+    const rows = await this.db.query<PaymentRow[]>(
+      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = $1`,
+      [orderId],
+    );
+    return rows[0];
+  }
+
+  async paymentByIntent(intentId: string): Promise<PaymentRow | undefined> {
+    const rows = await this.db.query<PaymentRow[]>(
+      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_intent_id = $1`,
+      [intentId],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Records the order's one PaymentIntent. Answers the intent the ledger holds: this one, or one recorded
+   * before (then the caller must not use its own).
+   */
+  async recordIntent(orderId: string, intentId: string): Promise<string> {
+    const [rows] = await this.db.query<[{ id: string }[], number]>(
+      `UPDATE payments SET payment_intent_id = $2, status = 'intent_created', updated_at = now()
+         WHERE order_id = $1 AND payment_intent_id IS NULL RETURNING payment_intent_id AS id`,
+      [orderId, intentId],
+    );
+    if (rows[0]) return rows[0].id;
+    const row = await this.payment(orderId);
+    if (!row?.paymentIntentId) throw new Error(`order ${orderId} has no claim in the ledger`);
+    return row.paymentIntentId;
+  }
+
+  /** The customer is asked to authenticate (3-D Secure): still open. */
+  async recordRequiresAction(orderId: string): Promise<void> {
+    await this.db.query(
+      `UPDATE payments SET status = 'requires_action', updated_at = now()
+         WHERE order_id = $1 AND status NOT IN ${FINAL_SQL}`,
+      [orderId],
+    );
+  }
+
+  /**
+   * Stripe charged the intent: a `charged` movement (once per intent) and, for the order's own intent,
+   * the payment `succeeded` with the amount Stripe received. Answers whether this call recorded it.
+   */
+  async recordCharge(
+    charge: Omit<Movement, 'kind' | 'stripeObjectId'> & { paymentIntentId: string },
+  ): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const inserted = await tx.query<unknown[]>(
+        `INSERT INTO payment_movements (order_id, kind, stripe_object_id, amount, currency, occurred_at)
+           VALUES ($1, 'charged', $2, $3, $4, $5) ON CONFLICT (kind, stripe_object_id) DO NOTHING RETURNING id`,
+        [charge.orderId, charge.paymentIntentId, charge.amount, charge.currency, charge.occurredAt],
+      );
+      await tx.query(
+        `UPDATE payments SET status = 'succeeded', captured_amount = $3, failure_reason = NULL, updated_at = now()
+           WHERE order_id = $1 AND payment_intent_id = $2 AND status <> 'succeeded'`,
+        [charge.orderId, charge.paymentIntentId, charge.amount],
+      );
+      return inserted.length > 0;
+    });
+  }
+
+  /**
+   * The outcome the workflow publishes, with the id of its event: a replay after Temporal forgot the order
+   * publishes the same event again. The row is created if the order never got as far as a claim (cancelled
+   * before the charge). A final status is never overwritten; answers the status the ledger holds after.
+   */
+  async recordOutcome(outcome: {
+    orderId: string;
+    userId: string;
+    amount: number;
+    currency: string;
+    status: 'succeeded' | 'failed' | 'cancelled';
+    eventId: string;
+    failureReason?: string;
+  }): Promise<LedgerStatus> {
+    const rows = await this.db.query<{ status: LedgerStatus }[]>(
+      `INSERT INTO payments (order_id, user_id, amount, currency, status, failure_reason, outcome_event_id, outcome_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+       ON CONFLICT (order_id) DO UPDATE SET
+         status = CASE WHEN payments.status IN ${FINAL_SQL} THEN payments.status ELSE EXCLUDED.status END,
+         failure_reason = CASE WHEN payments.status IN ${FINAL_SQL} THEN payments.failure_reason
+                               ELSE EXCLUDED.failure_reason END,
+         outcome_event_id = COALESCE(payments.outcome_event_id, EXCLUDED.outcome_event_id),
+         outcome_at = COALESCE(payments.outcome_at, EXCLUDED.outcome_at),
+         updated_at = now()
+       RETURNING status`,
+      [
+        outcome.orderId,
+        outcome.userId,
+        outcome.amount,
+        outcome.currency,
+        outcome.status,
+        outcome.failureReason ?? null,
+        outcome.eventId,
+      ],
+    );
+    return rows[0]!.status;
+  }
+
+  /** Refunds as Stripe lists them: each recorded once; the payment's refunded total follows. */
+  async recordRefunds(
+    orderId: string,
+    refunds: { id: string; amount: number; currency: string; created: number }[],
+  ): Promise<number> {
+    if (!refunds.length) return 0;
+    return this.db.transaction(async (tx) => {
+      let added = 0;
+      for (const r of refunds) {
+        const inserted = await tx.query<unknown[]>(
+          `INSERT INTO payment_movements (order_id, kind, stripe_object_id, amount, currency, occurred_at)
+             VALUES ($1, 'refunded', $2, $3, $4, to_timestamp($5))
+             ON CONFLICT (kind, stripe_object_id) DO NOTHING RETURNING id`,
+          [orderId, r.id, r.amount, r.currency, r.created],
+        );
+        added += inserted.length;
+      }
+      if (added)
+        await tx.query(
+          `UPDATE payments SET refunded_amount = (SELECT COALESCE(sum(amount), 0) FROM payment_movements
+             WHERE order_id = $1 AND kind = 'refunded'), updated_at = now() WHERE order_id = $1`,
+          [orderId],
+        );
+      return added;
+    });
+  }
+
+  async movements(orderId: string): Promise<Movement[]> {
+    return this.db.query<Movement[]>(
+      `SELECT order_id AS "orderId", kind, stripe_object_id AS "stripeObjectId", amount::int AS amount,
+          currency, occurred_at AS "occurredAt"
+         FROM payment_movements WHERE order_id = $1 ORDER BY id`,
+      [orderId],
+    );
+  }
+
+  async hasMovement(kind: MovementKind, stripeObjectId: string): Promise<boolean> {
+    const rows = await this.db.query<unknown[]>(
+      `SELECT 1 FROM payment_movements WHERE kind = $1 AND stripe_object_id = $2`,
+      [kind, stripeObjectId],
+    );
+    return rows.length > 0;
+  }
+
+  /** Payments still open (not final) whose last change is older than `olderThanSeconds`. */
+  async openPayments(olderThanSeconds: number, limit = 1000): Promise<PaymentRow[]> {
+    return this.db.query<PaymentRow[]>(
+      `SELECT ${PAYMENT_COLUMNS} FROM payments
+         WHERE status NOT IN ${FINAL_SQL} AND updated_at < now() - make_interval(secs => $1)
+         ORDER BY updated_at LIMIT $2`,
+      [olderThanSeconds, limit],
+    );
+  }
+
+  /** Payments whose outcome was recorded in the window (and not in its last seconds), keyset-paged by order id. */
+  async settledSince(
+    sinceSeconds: number,
+    notWithinSeconds: number,
+    after = '',
+    limit = 500,
+  ): Promise<PaymentRow[]> {
+    return this.db.query<PaymentRow[]>(
+      `SELECT ${PAYMENT_COLUMNS} FROM payments
+         WHERE outcome_at > now() - make_interval(secs => $1) AND outcome_at < now() - make_interval(secs => $2)
+           AND order_id > $3
+         ORDER BY order_id LIMIT $4`,
+      [sinceSeconds, notWithinSeconds, after, limit],
+    );
+  }
+
+  /** The ledger rows of these intents (one query for a page of Stripe's list). */
+  async paymentsByIntents(intentIds: string[]): Promise<Map<string, PaymentRow>> {
+    const rows = await this.db.query<PaymentRow[]>(
+      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE payment_intent_id = ANY($1)`,
+      [intentIds],
+    );
+    return new Map(rows.map((r) => [r.paymentIntentId!, r]));
+  }
+
+  async paymentsByOrders(orderIds: string[]): Promise<Map<string, PaymentRow>> {
+    const rows = await this.db.query<PaymentRow[]>(
+      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = ANY($1)`,
+      [orderIds],
+    );
+    return new Map(rows.map((r) => [r.orderId, r]));
+  }
+
+  /** Which of these Stripe objects the ledger has recorded as `kind`. */
+  async knownMovements(kind: MovementKind, stripeObjectIds: string[]): Promise<Set<string>> {
+    const rows = await this.db.query<{ id: string }[]>(
+      `SELECT stripe_object_id AS id FROM payment_movements WHERE kind = $1 AND stripe_object_id = ANY($2)`,
+      [kind, stripeObjectIds],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Records a finding once; seen again, only its last sighting moves. Answers whether it is new. */
+  async recordDrift(f: DriftFinding): Promise<boolean> {
+    const rows = await this.db.query<{ fresh: boolean }[]>(
+      `INSERT INTO drift (kind, order_id, stripe_object_id, ledger_amount, stripe_amount, currency, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (kind, stripe_object_id) DO UPDATE SET last_seen_at = now(), detail = EXCLUDED.detail
+       RETURNING (xmax = 0) AS fresh`,
+      [
+        f.kind,
+        f.orderId,
+        f.stripeObjectId,
+        f.ledgerAmount ?? null,
+        f.stripeAmount ?? null,
+        f.currency ?? null,
+        f.detail.slice(0, 1000),
+      ],
+    );
+    return rows[0]!.fresh;
+  }
+
+  async drift(opts: { includeResolved?: boolean; limit?: number } = {}): Promise<DriftRow[]> {
+    return this.db.query<DriftRow[]>(
+      `SELECT ${DRIFT_COLUMNS} FROM drift ${opts.includeResolved ? '' : 'WHERE resolved_at IS NULL'}
+         ORDER BY id DESC LIMIT $1`,
+      [opts.limit ?? 100],
+    );
+  }
+
+  async driftById(id: string): Promise<DriftRow | undefined> {
+    if (!/^\d{1,18}$/.test(id)) return undefined;
+    const rows = await this.db.query<DriftRow[]>(`SELECT ${DRIFT_COLUMNS} FROM drift WHERE id = $1`, [id]);
+    return rows[0];
+  }
+
+  /** Marks a finding resolved (once: resolving it again changes nothing). Answers the row, or undefined. */
+  async resolveDrift(id: string, resolution: string): Promise<DriftRow | undefined> {
+    if (!/^\d{1,18}$/.test(id)) return undefined;
+    await this.db.query(
+      `UPDATE drift SET resolved_at = now(), resolution = $2 WHERE id = $1 AND resolved_at IS NULL`,
+      [id, resolution.slice(0, 500)],
+    );
+    return this.driftById(id);
+  }
+
+  /** Open findings by kind, for the `payment_drift_open` gauge. */
+  async openDriftByKind(): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ kind: string; n: number }[]>(
+      `SELECT kind, count(*)::int AS n FROM drift WHERE resolved_at IS NULL GROUP BY kind`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
+  }
+}
