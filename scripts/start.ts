@@ -51,10 +51,16 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   const format = lineFormatter();
+  // Reconciliation every 30 s on the laptop (production defaults to 5 min), open payments looked at after 60 s.
+  const env = {
+    RECONCILE_INTERVAL_SECONDS: '30',
+    RECONCILE_STALE_SECONDS: '60',
+    ...process.env,
+  };
   for (const name of SERVICE_NAMES) {
     const color = process.stdout.isTTY ? (COLORS[name] ?? '') : '';
     const reset = color ? '\x1b[0m' : '';
-    const service = startService(name, process.env, (line) =>
+    const service = startService(name, env, (line) =>
       console.log(`${color}${name.padEnd(12)}${reset} ${format(line)}`),
     );
     service.child.on('exit', (code, signal) => {
@@ -76,6 +82,9 @@ async function main(): Promise<void> {
     `[start] Temporal Web UI:  http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233} (payloads decoded by the codec server)`,
   );
   console.log(`[start] mail (Mailpit):   http://127.0.0.1:${process.env.MAIL_API_PORT ?? 8025} (the inbox)`);
+  console.log(
+    `[start] reconciliation:   every ${env.RECONCILE_INTERVAL_SECONDS} s (Web UI → Schedules); drift: npm run ops -- recon list`,
+  );
   console.log('[start] Ctrl-C stops everything.\n');
 }
 

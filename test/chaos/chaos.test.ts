@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { down, up } from '../../stack';
+import type { PaymentEvent } from '@paystream/common';
+import { eventually } from '../support';
 import { ChaosHarness, type ScenarioResult } from './harness';
 import type { FaultProxy, FaultRates } from '../support/stripe-proxy';
 
@@ -176,6 +178,52 @@ describe('chaos', () => {
     'user service killed mid-run and restarted (payment details unreachable for a while)',
     async () => {
       expectNothingLost(await harness.scenario('kill user', ORDERS, () => harness.restart('user')));
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  it(
+    'replay after retention: every payment history deleted and order.create consumed again from the start',
+    async () => {
+      let replay = { secondIntents: -1, replayedOrders: -1, alarms: -1 };
+      const result = await harness.scenario(
+        'replay after retention',
+        ORDERS,
+        () => Promise.resolve(),
+        async ({ orderIds, events }) => {
+          const alarmsBefore = await harness.secondChargeAlarms();
+          const intentsBefore = new Map(orderIds.map((id) => [id, harness.intentsCreated(id)]));
+          await harness.forgetPayments(orderIds);
+          await harness.replayOrderCreate();
+          // Each forgotten order's new run finds it settled in the ledger and publishes it again, replayed.
+          const ids = new Set(orderIds);
+          const replayed = () =>
+            new Set(
+              events.messages
+                .map((m) => JSON.parse(m.value) as PaymentEvent)
+                .filter((e) => e.replayed && ids.has(e.orderId))
+                .map((e) => e.orderId),
+            );
+          await eventually(
+            () => {
+              const n = replayed().size;
+              if (n < orderIds.length) throw new Error(`${n}/${orderIds.length} replayed`);
+            },
+            Math.max(180_000, ORDERS * 600),
+            1000,
+          );
+          replay = {
+            secondIntents: orderIds.filter((id) => harness.intentsCreated(id) !== intentsBefore.get(id))
+              .length,
+            replayedOrders: replayed().size,
+            alarms: (await harness.secondChargeAlarms()) - alarmsBefore,
+          };
+        },
+      );
+      process.stdout.write(`replay after retention: ${JSON.stringify(replay)}\n`);
+      expectNothingLost(result);
+      expect(replay).toEqual({ secondIntents: 0, replayedOrders: ORDERS, alarms: 0 });
+      expect(result.resent).toBe(0); // a replayed outcome sends no email
     },
     SCENARIO_TIMEOUT,
   );

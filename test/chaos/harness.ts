@@ -2,8 +2,20 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createStripe, loadConfig, TOPICS, type PaymentEvent, type Stripe } from '@paystream/common';
+import {
+  CONSUMER_GROUPS,
+  createKafka,
+  createStripe,
+  createWorkflowClient,
+  dataConverterFor,
+  loadConfig,
+  TOPICS,
+  type PaymentEvent,
+  type Stripe,
+} from '@paystream/common';
+import { Connection, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
+import { paymentWorkflowId } from '@paystream/workflows';
 import { cfg, collectTopic, eventually, uniqueEmail } from '../support';
 import { MailpitServer } from '../support/mailpit-server';
 import { startServices, type ServiceSet } from '../support/services';
@@ -43,6 +55,12 @@ export interface FaultContext {
   services: ServiceSet;
   proxy: FaultProxy;
   mail: ChaosMailpit;
+}
+
+/** What a scenario's after-drain step sees: its orders (all final by then) and payment.event so far. */
+export interface DrainedContext {
+  orderIds: string[];
+  events: Awaited<ReturnType<typeof collectTopic>>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -203,10 +221,15 @@ export class ChaosHarness {
     }
   }
 
+  /**
+   * Places `orderCount` orders while `fault` runs, drains, then (when given) runs `afterDrain` on the
+   * settled orders before everything is counted — so what it does is held to the same rules.
+   */
   async scenario(
     name: string,
     orderCount: number,
     fault: (ctx: FaultContext) => Promise<void>,
+    afterDrain?: (ctx: DrainedContext) => Promise<void>,
   ): Promise<ScenarioResult> {
     const restartsBefore = this.restarts;
     await this.signInAgainIfOld();
@@ -272,6 +295,7 @@ export class ChaosHarness {
         // counted as untold below
       }
       const drainSeconds = (Date.now() - drainStarted) / 1000;
+      await afterDrain?.({ orderIds, events });
       await sleep(2000); // late duplicates would arrive now
       emails = await this.mail.emailsPerOrder();
 
@@ -338,6 +362,87 @@ export class ChaosHarness {
     return counts;
   }
 
+  private temporal?: { connection: Connection; client: Client };
+
+  private async temporalClient(): Promise<Client> {
+    if (!this.temporal) {
+      const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
+      this.temporal = {
+        connection,
+        client: createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg)),
+      };
+    }
+    return this.temporal.client;
+  }
+
+  /**
+   * What the namespace's retention does to closed runs: every one of these orders' payment histories is
+   * deleted (asynchronously in Temporal: waited for until none describes any more).
+   */
+  async forgetPayments(orderIds: string[]): Promise<void> {
+    const client = await this.temporalClient();
+    for (const orderId of orderIds)
+      await client.workflowService.deleteWorkflowExecution({
+        namespace: cfg.TEMPORAL_NAMESPACE,
+        workflowExecution: { workflowId: paymentWorkflowId(orderId) },
+      });
+    let left = [...orderIds];
+    await eventually(
+      async () => {
+        const still: string[] = [];
+        for (const orderId of left)
+          await client.workflow
+            .getHandle(paymentWorkflowId(orderId))
+            .describe()
+            .then(
+              () => still.push(orderId),
+              (err: unknown) => {
+                if (!(err instanceof WorkflowNotFoundError)) throw err;
+              },
+            );
+        left = still;
+        if (left.length) throw new Error(`${left.length} payment histories not deleted yet`);
+      },
+      120_000,
+      1000,
+    );
+  }
+
+  /**
+   * The payment service's consumer group reads order.create from its first offset again (a reset, expired
+   * offsets, a renamed group): the group must be empty to move, so the service is stopped meanwhile.
+   */
+  async replayOrderCreate(): Promise<void> {
+    this.stopping = true;
+    await this.services.stop('payment');
+    this.stopping = false;
+    const admin = createKafka('chaos-admin', cfg).admin();
+    await admin.connect();
+    try {
+      await eventually(
+        () =>
+          admin.resetOffsets({ groupId: CONSUMER_GROUPS.payment, topic: TOPICS.orderCreate, earliest: true }),
+        60_000,
+        1000,
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    await this.services.start('payment');
+    this.supervise();
+  }
+
+  /** Intents Stripe created per order (seen on the wire by the proxy, whatever their state). */
+  intentsCreated(orderId: string): number {
+    return this.proxy.intents.get(orderId)?.size ?? 0;
+  }
+
+  /** The order service's double-charge alarms so far (its /metrics). */
+  async secondChargeAlarms(): Promise<number> {
+    const text = await (await fetch(`${this.services.url('order')}/metrics`)).text();
+    return Number(/^payment_second_charge_alarms_total (\d+)/m.exec(text)?.[1] ?? 0);
+  }
+
   /** order.create events committed by the order service and not yet published by its relay. */
   async unpublishedOutboxRows(): Promise<number> {
     const { rows } = await this.query<{ n: number }>(
@@ -392,5 +497,6 @@ export class ChaosHarness {
     await this.proxy.close();
     await this.mail.stop();
     await this.orders.end().catch(() => undefined);
+    await this.temporal?.connection.close();
   }
 }

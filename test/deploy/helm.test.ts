@@ -146,7 +146,7 @@ describe('Helm chart', () => {
     const ingress = JSON.stringify({ matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } });
     expect(callers('gateway')).toEqual([ingress, prometheus].sort());
     expect(callers('user')).toEqual(['gateway', 'notification', 'payment', prometheus].sort());
-    expect(callers('order')).toEqual(['gateway', prometheus].sort());
+    expect(callers('order')).toEqual(['gateway', 'payment', prometheus].sort()); // reconciliation's statuses
     expect(callers('payment')).toEqual(['gateway', 'order', prometheus].sort());
     expect(callers('notification')).toEqual([prometheus]);
     expect(

@@ -40,7 +40,9 @@ export type PaymentClaim =
       status: 'succeeded' | 'failed' | 'cancelled';
       paymentIntentId?: string;
       failureReason?: string;
-      /** The outcome's event as first published; absent when the payment settled but was never announced. */
+      /** Whether the outcome was announced before: then it goes out again marked `replayed` (no email). */
+      announced: boolean;
+      /** The outcome's event as first published, where the ledger holds it. */
       eventId?: string;
     };
 

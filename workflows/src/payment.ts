@@ -299,7 +299,6 @@ export async function paymentWorkflow(
 
   /** The payment, step by step; a cancel is looked at between steps (never inside the confirm). */
   async function pay(): Promise<PaymentResult> {
-    if (cancelRequested) return { status: 'cancelled' };
     if (patched(LEDGER)) {
       const claim = await calls.claimPayment(order);
       if (claim.state === 'settled') {
@@ -311,8 +310,13 @@ export async function paymentWorkflow(
           ...(claim.failureReason ? { failureReason: claim.failureReason } : {}),
         };
       }
-      if (claim.state === 'intent') paymentIntentId = claim.paymentIntentId;
+      if (claim.state === 'intent') {
+        paymentIntentId = claim.paymentIntentId;
+        // An intent from a run Temporal forgot may still be open (its client secret is public): cancelled.
+        if (cancelRequested) return cancelIntent(paymentIntentId, 'cancelled');
+      }
     }
+    if (cancelRequested) return { status: 'cancelled' };
     if (!paymentIntentId) {
       details = await getPaymentDetails(order.userId);
       if (cancelRequested) return { status: 'cancelled' };
@@ -349,8 +353,11 @@ export async function paymentWorkflow(
 
   await publish(result.status, {
     ...(result.failureReason ? { failureReason: result.failureReason } : {}),
-    // Announced before: the same event again, which every consumer has applied already.
-    ...(replay?.eventId ? { eventId: replay.eventId, replayed: true as const } : {}),
+    // Announced before: the same event again (under its first id where the ledger holds it), which every
+    // consumer has applied already.
+    ...(replay?.announced
+      ? { replayed: true as const, ...(replay.eventId ? { eventId: replay.eventId } : {}) }
+      : {}),
   });
   settled = result;
   // A cancel that arrived before the end gets its answer (and its refund) before the workflow closes.

@@ -264,7 +264,13 @@ describe('paymentWorkflow', () => {
     const eventId = randomUUID();
     const { result, calls, events } = await run('ledger-settled-replayed', {
       claimPayment: () =>
-        Promise.resolve({ state: 'settled', status: 'succeeded', paymentIntentId: 'pi_first', eventId }),
+        Promise.resolve({
+          state: 'settled',
+          status: 'succeeded',
+          paymentIntentId: 'pi_first',
+          announced: true,
+          eventId,
+        }),
     });
     expect(result).toEqual({ status: 'succeeded', paymentIntentId: 'pi_first' });
     expect(calls).toEqual(['claimPayment', 'publishPaymentEvent']);
@@ -285,7 +291,13 @@ describe('paymentWorkflow', () => {
     const eventId = randomUUID();
     const { result, calls, events } = await run('ledger-failed-replayed', {
       claimPayment: () =>
-        Promise.resolve({ state: 'settled', status: 'failed', failureReason: 'Card declined', eventId }),
+        Promise.resolve({
+          state: 'settled',
+          status: 'failed',
+          failureReason: 'Card declined',
+          announced: true,
+          eventId,
+        }),
     });
     expect(result).toEqual({ status: 'failed', failureReason: 'Card declined' });
     expect(calls).toEqual(['claimPayment', 'publishPaymentEvent']);

@@ -125,3 +125,47 @@ describe('order history', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
 });
+
+describe('currencies Stripe can charge', () => {
+  const post = (userId: string, body: unknown) =>
+    fetch(`${app.url}/create`, {
+      method: 'POST',
+      headers: { ...as(userId), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('refuses a currency Stripe cannot charge, or less than its minimum, naming the field, and stores nothing', async () => {
+    const userId = randomUUID();
+    const refused = [
+      [{ amount: 2500, currency: 'xyz' }, 'currency'],
+      [{ amount: 10, currency: 'jpy' }, 'amount'], // under Stripe's ¥50
+      [{ amount: 1235, currency: 'kwd' }, 'amount'], // three decimals: Stripe takes multiples of 10
+      [{ amount: 49, currency: 'usd' }, 'amount'],
+    ] as const;
+    for (const [body, field] of refused) {
+      const res = await post(userId, body);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      const problem = (await res.json()) as { errors: { field: string }[] };
+      expect(problem.errors.map((e) => e.field)).toContain(field);
+    }
+    expect(await db.query(`SELECT 1 FROM orders WHERE user_id = $1`, [userId])).toEqual([]);
+  });
+
+  it('stores zero- and three-decimal amounts in Stripe’s minor units as given', async () => {
+    const userId = randomUUID();
+    for (const body of [
+      { amount: 5000, currency: 'JPY' },
+      { amount: 1230, currency: 'kwd' },
+    ])
+      expect((await post(userId, body)).status).toBe(201);
+    const rows = await db.query<{ amount: number; currency: string }[]>(
+      `SELECT amount, currency FROM orders WHERE user_id = $1 ORDER BY currency`,
+      [userId],
+    );
+    expect(rows).toEqual([
+      { amount: 5000, currency: 'jpy' },
+      { amount: 1230, currency: 'kwd' },
+    ]);
+  });
+});

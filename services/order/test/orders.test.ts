@@ -16,6 +16,7 @@ import { orderDataSource } from '../src/db/data-source';
 import { applyPaymentEvent, createOrder } from '../src/domain/orders';
 import { OutboxRelay } from '../src/events/outbox-relay';
 import { consumePaymentEvents } from '../src/events/payment-consumer';
+import { orderMetrics } from '../src/metrics';
 import { cfg, collectTopic, eventually } from '../../../test/support';
 
 /** The order service's guarantees on the real Postgres and Kafka. */
@@ -245,6 +246,39 @@ describe('payment results', () => {
     } finally {
       await consumer.disconnect();
       await parked.stop();
+    }
+  });
+
+  it('alarms once on a succeeded event for an order already paid with another intent, and keeps the first', async () => {
+    const order = await newOrder();
+    const paid = paymentEventFor(order.id, order.userId, 'succeeded');
+    const second = { ...paid, eventId: randomUUID(), paymentIntentId: 'pi_second' };
+    const groupId = `order-test-${randomUUID()}`;
+    const consumer = kafka.consumer({ groupId });
+    const alarmsBefore = (await orderMetrics.secondCharges.get()).values[0]?.value ?? 0;
+    const joined = new Promise((r) => consumer.on(consumer.events.GROUP_JOIN, r));
+    await consumePaymentEvents({ consumer, producer, db, logger, groupId, fromBeginning: false });
+    try {
+      await joined;
+      await new Promise((r) => setTimeout(r, 1000));
+      for (const event of [paid, second, second])
+        await publishJson(producer, TOPICS.paymentEvent, order.id, event);
+      await eventually(async () => {
+        const [row] = await db.query<{ n: number }[]>(
+          `SELECT count(*)::int AS n FROM processed_events WHERE event_id = ANY($1)`,
+          [[paid.eventId, second.eventId]],
+        );
+        if (row!.n !== 2) throw new Error(`${row!.n} of 2 processed`);
+      });
+      await new Promise((r) => setTimeout(r, 500)); // the redelivery after it
+      const [row] = await db.query<{ status: string; payment_intent_id: string }[]>(
+        `SELECT status, payment_intent_id FROM orders WHERE id = $1`,
+        [order.id],
+      );
+      expect(row).toEqual({ status: 'paid', payment_intent_id: 'pi_test' });
+      expect((await orderMetrics.secondCharges.get()).values[0]?.value).toBe(alarmsBefore + 1);
+    } finally {
+      await consumer.disconnect();
     }
   });
 });

@@ -30,6 +30,8 @@ export interface PaymentActivityDeps {
   stripe: Stripe;
   producer: Producer;
   ledger: Ledger;
+  /** The order service, asked how an order older than the ledger ended. */
+  orderServiceUrl: string;
   logger?: Logger;
 }
 
@@ -110,8 +112,40 @@ function intentState(intent: Stripe.PaymentIntent): IntentState {
   }
 }
 
+/** When the intent's charge was made (its latest charge; the intent's own creation where there is none). */
+export function chargedAt(intent: Stripe.PaymentIntent): number {
+  const charge = intent.latest_charge;
+  return typeof charge === 'object' && charge?.created ? charge.created : intent.created;
+}
+
 export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActivities {
   const { stripe, ledger } = deps;
+
+  /** How an order older than the ledger ended, by the order service; undefined while it is still open. */
+  async function settledBefore(
+    orderId: string,
+  ): Promise<
+    | { status: 'succeeded' | 'failed' | 'cancelled'; paymentIntentId?: string; failureReason?: string }
+    | undefined
+  > {
+    const res = await fetch(new URL('/internal/statuses', deps.orderServiceUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [SERVICE_TOKEN_HEADER]: deps.serviceToken },
+      body: JSON.stringify({ orderIds: [orderId] }),
+      signal: AbortSignal.timeout(4000),
+    });
+    if (!res.ok) throw new Error(`order service answered HTTP ${res.status} to /internal/statuses`);
+    const { orders } = (await res.json()) as {
+      orders: { status: string; paymentIntentId: string | null }[];
+    };
+    const status = orders[0]?.status;
+    const intent = orders[0]?.paymentIntentId ? { paymentIntentId: orders[0].paymentIntentId } : {};
+    if (status === 'paid' || status === 'partially_refunded' || status === 'refunded')
+      return { status: 'succeeded', ...intent };
+    if (status === 'failed') return { status: 'failed', failureReason: 'Payment failed', ...intent };
+    if (status === 'cancelled') return { status: 'cancelled', ...intent };
+    return undefined;
+  }
 
   /** What Stripe says of an intent, written down in the same step that learned it. */
   async function record(intent: Stripe.PaymentIntent): Promise<void> {
@@ -123,24 +157,35 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
         paymentIntentId: intent.id,
         amount: intent.amount_received || intent.amount,
         currency: intent.currency,
-        occurredAt: new Date(intent.created * 1000),
+        occurredAt: new Date(chargedAt(intent) * 1000),
       });
     else if (intent.status === 'requires_action') await ledger.recordRequiresAction(orderId);
   }
 
   return {
     async claimPayment(order): Promise<PaymentClaim> {
-      const row = await ledger.claim(order);
+      const { row: claimed, fresh } = await ledger.claim(order);
+      let row = claimed;
       if (row.amount !== order.amount || row.currency !== order.currency)
         throw ApplicationFailure.nonRetryable(
           `order.create for ${order.orderId} says ${order.amount} ${order.currency}; the ledger holds ${row.amount} ${row.currency}`,
           PAYMENT_ERRORS.invalidRequest,
         );
+      // An order older than the ledger may have been settled without it: the order service knows.
+      if (fresh && new Date(order.createdAt) < (await ledger.epoch())) {
+        const before = await settledBefore(order.orderId);
+        if (before) {
+          await ledger.recordOutcome({ ...order, ...before, eventId: null });
+          row = (await ledger.payment(order.orderId))!;
+        }
+      }
       let claim: PaymentClaim;
       if (FINAL_STATUSES.includes(row.status))
         claim = {
           state: 'settled',
           status: row.status as 'succeeded' | 'failed' | 'cancelled',
+          // Published before (or settled before the ledger, by the order service's word): no second email.
+          announced: row.outcomeAt !== null,
           ...(row.paymentIntentId ? { paymentIntentId: row.paymentIntentId } : {}),
           ...(row.failureReason ? { failureReason: row.failureReason } : {}),
           ...(row.outcomeEventId ? { eventId: row.outcomeEventId } : {}),
@@ -185,8 +230,20 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
         );
         // Recorded before it can be confirmed. An intent made by an attempt that died before this line is
         // never confirmed (nothing knows it); reconciliation cancels it.
-        return await ledger.recordIntent(input.orderId, intent.id);
+        const held = await ledger.recordIntent(input, intent.id);
+        if (held.intentId === intent.id) return intent.id;
+        // Another attempt recorded its intent first, or the payment settled meanwhile (an attempt that ran on
+        // after its timeout): ours must never be confirmed.
+        await stripe.paymentIntents
+          .cancel(intent.id, {}, { idempotencyKey: `cancel-${intent.id}` })
+          .catch(() => undefined); // left open, reconciliation cancels it
+        if (held.intentId && !FINAL_STATUSES.includes(held.status)) return held.intentId;
+        throw ApplicationFailure.nonRetryable(
+          `The payment of order ${input.orderId} is already ${held.status}`,
+          PAYMENT_ERRORS.invalidRequest,
+        );
       } catch (err) {
+        if (err instanceof ApplicationFailure) throw err;
         throw stripeFailure(err);
       }
     },
@@ -269,20 +326,23 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       try {
         const intent = await stripe.paymentIntents.retrieve(intentId);
         const refunds: RefundRecord[] = [];
+        const succeeded = new Set<string>();
         // A payment has a handful of refunds; the list is paged anyway, so none is ever missed.
         for await (const r of stripe.refunds.list({ payment_intent: intentId, limit: 100 }))
-          if (r.status === 'succeeded' || r.status === 'pending')
+          if (r.status === 'succeeded' || r.status === 'pending') {
+            if (r.status === 'succeeded') succeeded.add(r.id);
             refunds.push({
               id: r.id,
               amount: r.amount,
               created: r.created,
               ...(r.metadata?.requestKey ? { requestKey: r.metadata.requestKey } : {}),
             });
+          }
         refunds.sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
         if (intent.metadata.orderId)
           await ledger.recordRefunds(
             intent.metadata.orderId,
-            refunds.map((r) => ({ ...r, currency: intent.currency })),
+            refunds.filter((r) => succeeded.has(r.id)).map((r) => ({ ...r, currency: intent.currency })),
           );
         return {
           amount: intent.amount_received || intent.amount,

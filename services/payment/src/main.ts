@@ -35,6 +35,7 @@ runService('payment', async (svc) => {
         stripe,
         producer: kafka.producer,
         ledger,
+        orderServiceUrl: cfg.ORDER_SERVICE_URL,
         logger,
       },
       reconcile: {

@@ -153,7 +153,9 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
 
     async reconcileStripeObjects(input) {
       const out = pass();
-      const created = { gte: now() - input.windowSeconds, lte: now() - grace(input) };
+      // Nothing from before the ledger began: those intents were made without a claim to match.
+      const epoch = Math.floor((await ledger.epoch()).getTime() / 1000);
+      const created = { gte: Math.max(now() - input.windowSeconds, epoch), lte: now() - grace(input) };
       let page: Stripe.PaymentIntent[] = [];
       const intents = async () => {
         const byIntent = await ledger.paymentsByIntents(page.map((i) => i.id));
@@ -227,9 +229,16 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
             intent.created < Date.now() / 1000 - input.staleSeconds
           ) {
             // Made by an attempt that died before recording it: nothing will ever confirm it, and an open
-            // intent with a client secret could still be. Ours by its metadata, so cancelled.
-            await stripe.paymentIntents.cancel(intent.id, {}, { idempotencyKey: `cancel-${intent.id}` });
-            healed('orphan_intent_cancelled', out, { orderId, intentId: intent.id });
+            // intent with a client secret could still be. Ours by its metadata, so cancelled. A refusal (it
+            // changed meanwhile) is left to the next pass, not the end of this one.
+            await stripe.paymentIntents.cancel(intent.id, {}, { idempotencyKey: `cancel-${intent.id}` }).then(
+              () => healed('orphan_intent_cancelled', out, { orderId, intentId: intent.id }),
+              (err: unknown) =>
+                deps.logger?.warn(
+                  { orderId, intentId: intent.id, err: (err as Error).message },
+                  'orphan intent not cancelled',
+                ),
+            );
           } else if (!order)
             await drift(
               {
@@ -288,7 +297,8 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
     async reconcileOrderStatuses(input) {
       const out = pass();
       for (let after = ''; ;) {
-        const rows = await ledger.settledSince(input.windowSeconds, grace(input), after, 200);
+        // An outcome younger than the threshold may still be on its way through Kafka (consumer lag).
+        const rows = await ledger.settledSince(input.windowSeconds, input.staleSeconds, after, 200);
         if (!rows.length) break;
         after = rows[rows.length - 1]!.orderId;
         heartbeat();

@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 
 /** Service to service only (the gateway never forwards /internal): the payment service's reconciliation. */
-const statusesBody = z.strictObject({ orderIds: z.array(z.uuid()).min(1).max(500) });
+const statusesBody = z.strictObject({ orderIds: z.array(z.uuid()).min(1).max(200) });
 
 export interface OrderStatusRow {
   orderId: string;

@@ -24,6 +24,14 @@ export interface PaymentRow {
 
 export type MovementKind = 'charged' | 'refunded';
 
+/** What identifies an order's payment (the order.create event carries it). */
+export interface OrderRef {
+  orderId: string;
+  userId: string;
+  amount: number;
+  currency: string;
+}
+
 export interface Movement {
   orderId: string;
   kind: MovementKind;
@@ -83,19 +91,27 @@ const DRIFT_COLUMNS = `id::text AS id, kind, order_id AS "orderId", stripe_objec
 export class Ledger {
   constructor(private readonly db: DataSource) {}
 
-  /** The order's payment row, created `claimed` if there is none; answers the row as it now stands. */
-  async claim(order: {
-    orderId: string;
-    userId: string;
-    amount: number;
-    currency: string;
-  }): Promise<PaymentRow> {
-    await this.db.query(
+  /**
+   * The order's payment row, created `claimed` if there is none; answers the row as it now stands and
+   * whether this call created it.
+   */
+  async claim(order: OrderRef): Promise<{ row: PaymentRow; fresh: boolean }> {
+    const inserted = await this.db.query<unknown[]>(
       `INSERT INTO payments (order_id, user_id, amount, currency) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (order_id) DO NOTHING`,
+         ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
       [order.orderId, order.userId, order.amount, order.currency],
     );
-    return (await this.payment(order.orderId))!;
+    return { row: (await this.payment(order.orderId))!, fresh: inserted.length > 0 };
+  }
+
+  private started?: Promise<Date>;
+
+  /** When the ledger began: an order created before it was paid (or not) without a claim of its own. */
+  epoch(): Promise<Date> {
+    this.started ??= this.db
+      .query<{ at: Date }[]>(`SELECT min(started_at) AS at FROM ledger_epoch`)
+      .then((rows) => rows[0]?.at ?? new Date(0));
+    return this.started;
   }
 
   async payment(orderId: string): Promise<PaymentRow | undefined> {
@@ -115,19 +131,26 @@ export class Ledger {
   }
 
   /**
-   * Records the order's one PaymentIntent. Answers the intent the ledger holds: this one, or one recorded
-   * before (then the caller must not use its own).
+   * Records the order's one PaymentIntent, on an open payment only (claimed here if a run from before the
+   * ledger never claimed it). Answers what the ledger holds after: this intent, one recorded before (then
+   * the caller must not use its own), or a settled payment that takes no intent any more.
    */
-  async recordIntent(orderId: string, intentId: string): Promise<string> {
-    const [rows] = await this.db.query<[{ id: string }[], number]>(
-      `UPDATE payments SET payment_intent_id = $2, status = 'intent_created', updated_at = now()
-         WHERE order_id = $1 AND payment_intent_id IS NULL RETURNING payment_intent_id AS id`,
-      [orderId, intentId],
+  async recordIntent(
+    order: OrderRef,
+    intentId: string,
+  ): Promise<{ intentId: string | null; status: LedgerStatus }> {
+    const rows = await this.db.query<{ id: string }[]>(
+      `INSERT INTO payments (order_id, user_id, amount, currency, payment_intent_id, status)
+         VALUES ($1, $2, $3, $4, $5, 'intent_created')
+       ON CONFLICT (order_id) DO UPDATE SET payment_intent_id = EXCLUDED.payment_intent_id,
+         status = 'intent_created', updated_at = now()
+         WHERE payments.payment_intent_id IS NULL AND payments.status NOT IN ${FINAL_SQL}
+       RETURNING payment_intent_id AS id`,
+      [order.orderId, order.userId, order.amount, order.currency, intentId],
     );
-    if (rows[0]) return rows[0].id;
-    const row = await this.payment(orderId);
-    if (!row?.paymentIntentId) throw new Error(`order ${orderId} has no claim in the ledger`);
-    return row.paymentIntentId;
+    if (rows[0]) return { intentId: rows[0].id, status: 'intent_created' };
+    const row = (await this.payment(order.orderId))!;
+    return { intentId: row.paymentIntentId, status: row.status };
   }
 
   /** The customer is asked to authenticate (3-D Secure): still open. */
@@ -140,8 +163,10 @@ export class Ledger {
   }
 
   /**
-   * Stripe charged the intent: a `charged` movement (once per intent) and, for the order's own intent,
-   * the payment `succeeded` with the amount Stripe received. Answers whether this call recorded it.
+   * Stripe charged the intent: a `charged` movement (once per intent) and, for the order's own intent on an
+   * open payment, `succeeded` with the amount Stripe received. A payment already failed or cancelled keeps
+   * its status: a charge after that is reconciliation's `charged_but_failed`, never hidden. Answers whether
+   * this call recorded the movement.
    */
   async recordCharge(
     charge: Omit<Movement, 'kind' | 'stripeObjectId'> & { paymentIntentId: string },
@@ -154,7 +179,7 @@ export class Ledger {
       );
       await tx.query(
         `UPDATE payments SET status = 'succeeded', captured_amount = $3, failure_reason = NULL, updated_at = now()
-           WHERE order_id = $1 AND payment_intent_id = $2 AND status <> 'succeeded'`,
+           WHERE order_id = $1 AND payment_intent_id = $2 AND status NOT IN ${FINAL_SQL}`,
         [charge.orderId, charge.paymentIntentId, charge.amount],
       );
       return inserted.length > 0;
@@ -164,26 +189,33 @@ export class Ledger {
   /**
    * The outcome the workflow publishes, with the id of its event: a replay after Temporal forgot the order
    * publishes the same event again. The row is created if the order never got as far as a claim (cancelled
-   * before the charge). A final status is never overwritten; answers the status the ledger holds after.
+   * before the charge, or a run from before the ledger). A final status is never overwritten, and the event
+   * id is kept only with the status it announced. Answers the status the ledger holds after.
    */
-  async recordOutcome(outcome: {
-    orderId: string;
-    userId: string;
-    amount: number;
-    currency: string;
-    status: 'succeeded' | 'failed' | 'cancelled';
-    eventId: string;
-    failureReason?: string;
-  }): Promise<LedgerStatus> {
+  async recordOutcome(
+    outcome: OrderRef & {
+      status: 'succeeded' | 'failed' | 'cancelled';
+      eventId: string | null;
+      paymentIntentId?: string;
+      failureReason?: string;
+    },
+  ): Promise<LedgerStatus> {
     const rows = await this.db.query<{ status: LedgerStatus }[]>(
-      `INSERT INTO payments (order_id, user_id, amount, currency, status, failure_reason, outcome_event_id, outcome_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+      `INSERT INTO payments (order_id, user_id, amount, currency, status, failure_reason, outcome_event_id,
+           outcome_at, payment_intent_id, captured_amount)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, COALESCE((SELECT sum(amount) FROM payment_movements
+           WHERE order_id = $1 AND kind = 'charged' AND stripe_object_id = $8), 0))
        ON CONFLICT (order_id) DO UPDATE SET
          status = CASE WHEN payments.status IN ${FINAL_SQL} THEN payments.status ELSE EXCLUDED.status END,
          failure_reason = CASE WHEN payments.status IN ${FINAL_SQL} THEN payments.failure_reason
                                ELSE EXCLUDED.failure_reason END,
-         outcome_event_id = COALESCE(payments.outcome_event_id, EXCLUDED.outcome_event_id),
+         outcome_event_id = CASE
+           WHEN payments.outcome_event_id IS NULL
+             AND (payments.status NOT IN ${FINAL_SQL} OR payments.status = EXCLUDED.status)
+           THEN EXCLUDED.outcome_event_id ELSE payments.outcome_event_id END,
          outcome_at = COALESCE(payments.outcome_at, EXCLUDED.outcome_at),
+         payment_intent_id = COALESCE(payments.payment_intent_id, EXCLUDED.payment_intent_id),
+         captured_amount = GREATEST(payments.captured_amount, EXCLUDED.captured_amount),
          updated_at = now()
        RETURNING status`,
       [
@@ -194,12 +226,16 @@ export class Ledger {
         outcome.status,
         outcome.failureReason ?? null,
         outcome.eventId,
+        outcome.paymentIntentId ?? null,
       ],
     );
     return rows[0]!.status;
   }
 
-  /** Refunds as Stripe lists them: each recorded once; the payment's refunded total follows. */
+  /**
+   * Refunds Stripe lists as succeeded (a pending one may still fail, and a movement is forever): each
+   * recorded once; the payment's refunded total follows.
+   */
   async recordRefunds(
     orderId: string,
     refunds: { id: string; amount: number; currency: string; created: number }[],
@@ -243,11 +279,16 @@ export class Ledger {
     return rows.length > 0;
   }
 
-  /** Payments still open (not final) whose last change is older than `olderThanSeconds`. */
+  /**
+   * Payments still open whose last change is older than `olderThanSeconds`, oldest first; those already
+   * reported stuck are left out, so they cannot crowd out the rest.
+   */
   async openPayments(olderThanSeconds: number, limit = 1000): Promise<PaymentRow[]> {
     return this.db.query<PaymentRow[]>(
-      `SELECT ${PAYMENT_COLUMNS} FROM payments
-         WHERE status NOT IN ${FINAL_SQL} AND updated_at < now() - make_interval(secs => $1)
+      `SELECT ${PAYMENT_COLUMNS} FROM payments p
+         WHERE status IN ('claimed', 'intent_created', 'requires_action')
+           AND updated_at < now() - make_interval(secs => $1)
+           AND NOT EXISTS (SELECT 1 FROM drift d WHERE d.kind = 'stuck_payment' AND d.order_id = p.order_id)
          ORDER BY updated_at LIMIT $2`,
       [olderThanSeconds, limit],
     );

@@ -8,6 +8,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   activity or a second reader records nothing twice. A trigger refuses UPDATE, DELETE and TRUNCATE.
  * - `drift`: what reconciliation found and could not heal, once per (kind, Stripe object); an operator
  *   resolves it with a reason, and a resolved finding stays resolved.
+ * - `ledger_epoch`: when the ledger began. An order created before it has no claim of its own, so its first
+ *   claim asks the order service whether it was settled already (see Ledger.epoch).
  */
 export class CreateLedger1764400000000 implements MigrationInterface {
   name = 'CreateLedger1764400000000';
@@ -76,9 +78,12 @@ export class CreateLedger1764400000000 implements MigrationInterface {
         UNIQUE (kind, stripe_object_id)
       )`);
     await q.query(`CREATE INDEX drift_open ON drift (first_seen_at) WHERE resolved_at IS NULL`);
+    await q.query(`CREATE TABLE ledger_epoch (started_at timestamptz NOT NULL)`);
+    await q.query(`INSERT INTO ledger_epoch VALUES (now())`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE ledger_epoch`);
     await q.query(`DROP TABLE drift`);
     await q.query(`DROP TABLE payment_movements`);
     await q.query(`DROP FUNCTION payment_movements_append_only`);
