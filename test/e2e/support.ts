@@ -35,6 +35,7 @@ export const E2E_PORTS = {
   orderCreateDelivery: 18195,
   threeDSecure: 18200,
   threeDSecureChaos: 18300,
+  webhooksLost: 18305,
   cancelAndRefund: 18205,
   hostileInput: 18210,
   demoCheckout: 18215,
@@ -46,7 +47,7 @@ export const E2E_PORTS = {
 export const THREE_DS_CARD = { number: '4000002760003184', expMonth: 12, expYear: 2034, cvc: '123' };
 
 /** Points localstripe's webhook endpoint (it has no dashboard) at `gatewayUrl`, as `stack up` does for :8080. */
-function sendStripeWebhooksTo(gatewayUrl: string): Promise<void> {
+export function sendStripeWebhooksTo(gatewayUrl: string): Promise<void> {
   return registerLocalstripeWebhook(cfg.STRIPE_API_BASE, 'paystream', {
     url: `${gatewayUrl}/webhooks/stripe`,
     secret: cfg.STRIPE_WEBHOOK_SECRET,
@@ -136,8 +137,12 @@ const stripe = createStripe(cfg); // localstripe itself: keeps every PaymentInte
  * A set whose payment service has `authTimeoutSeconds` for 3-D Secure, and which receives localstripe's
  * webhooks while it runs (they go back to the stack's own gateway when it stops).
  */
-export async function startE2EWithWebhooks(basePort: number, authTimeoutSeconds: number): Promise<E2E> {
-  const e2e = await startE2E(basePort, { PAYMENT_AUTH_TIMEOUT: String(authTimeoutSeconds) });
+export async function startE2EWithWebhooks(
+  basePort: number,
+  authTimeoutSeconds: number,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<E2E> {
+  const e2e = await startE2E(basePort, { PAYMENT_AUTH_TIMEOUT: String(authTimeoutSeconds), ...extraEnv });
   await sendStripeWebhooksTo(e2e.services.url('gateway'));
   return {
     ...e2e,
