@@ -23,6 +23,7 @@ import type {
 import { PAYMENT_ERRORS, refundEventKind } from '@paystream/workflows';
 import { FINAL_STATUSES, type Ledger } from './ledger/ledger';
 import { ledgerMetrics } from './ledger/metrics';
+import { orderStatuses } from './order-service';
 
 export interface PaymentActivityDeps {
   userServiceUrl: string;
@@ -128,18 +129,11 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
     | { status: 'succeeded' | 'failed' | 'cancelled'; paymentIntentId?: string; failureReason?: string }
     | undefined
   > {
-    const res = await fetch(new URL('/internal/statuses', deps.orderServiceUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [SERVICE_TOKEN_HEADER]: deps.serviceToken },
-      body: JSON.stringify({ orderIds: [orderId] }),
-      signal: AbortSignal.timeout(4000),
-    });
-    if (!res.ok) throw new Error(`order service answered HTTP ${res.status} to /internal/statuses`);
-    const { orders } = (await res.json()) as {
-      orders: { status: string; paymentIntentId: string | null }[];
-    };
-    const status = orders[0]?.status;
-    const intent = orders[0]?.paymentIntentId ? { paymentIntentId: orders[0].paymentIntentId } : {};
+    const order = (await orderStatuses(deps.orderServiceUrl, deps.serviceToken, [orderId], 4000)).get(
+      orderId,
+    );
+    const status = order?.status;
+    const intent = order?.paymentIntentId ? { paymentIntentId: order.paymentIntentId } : {};
     if (status === 'paid' || status === 'partially_refunded' || status === 'refunded')
       return { status: 'succeeded', ...intent };
     if (status === 'failed') return { status: 'failed', failureReason: 'Payment failed', ...intent };

@@ -2,7 +2,6 @@ import {
   metrics,
   paymentEvent,
   publishJson,
-  SERVICE_TOKEN_HEADER,
   TOPICS,
   type Logger,
   type PaymentEvent,
@@ -23,6 +22,7 @@ import {
 import { refundsWorkflowOptions } from './after-sale';
 import type { DriftFinding, Ledger, PaymentRow } from './ledger/ledger';
 import { ledgerMetrics } from './ledger/metrics';
+import { orderStatuses } from './order-service';
 
 export interface ReconcileDeps {
   stripe: Stripe;
@@ -33,14 +33,6 @@ export interface ReconcileDeps {
   serviceToken: string;
   logger?: Logger;
   taskQueue?: string;
-}
-
-/** What the order service holds of an order (POST /internal/statuses). */
-interface OrderStatus {
-  orderId: string;
-  status: string;
-  refundedAmount: number;
-  paymentIntentId: string | null;
 }
 
 const PAID_ORDER = new Set(['paid', 'partially_refunded', 'refunded']);
@@ -94,18 +86,6 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
       signal: stripeEventSignal,
       signalArgs: [hint],
     });
-  }
-
-  async function orderStatuses(orderIds: string[]): Promise<Map<string, OrderStatus>> {
-    const res = await fetch(new URL('/internal/statuses', deps.orderServiceUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [SERVICE_TOKEN_HEADER]: deps.serviceToken },
-      body: JSON.stringify({ orderIds }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!res.ok) throw new Error(`order service answered HTTP ${res.status} to /internal/statuses`);
-    const { orders } = (await res.json()) as { orders: OrderStatus[] };
-    return new Map(orders.map((o) => [o.orderId, o]));
   }
 
   const now = () => Math.floor(Date.now() / 1000);
@@ -302,7 +282,11 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
         if (!rows.length) break;
         after = rows[rows.length - 1]!.orderId;
         heartbeat();
-        const orders = await orderStatuses(rows.map((r) => r.orderId));
+        const orders = await orderStatuses(
+          deps.orderServiceUrl,
+          deps.serviceToken,
+          rows.map((r) => r.orderId),
+        );
         for (const row of rows) {
           const order = orders.get(row.orderId);
           if (!order) continue; // an order the order service never had (a test's direct workflow start)
