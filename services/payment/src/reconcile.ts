@@ -49,6 +49,20 @@ const heartbeat = () => {
   }
 };
 
+/** A Stripe list a page of 100 at a time (one ledger query a page, not one an object), heartbeating between. */
+async function inPages<T>(list: AsyncIterable<T>, each: (page: T[]) => Promise<void>): Promise<void> {
+  let page: T[] = [];
+  for await (const item of list) {
+    page.push(item);
+    if (page.length === 100) {
+      heartbeat();
+      await each(page);
+      page = [];
+    }
+  }
+  if (page.length) await each(page);
+}
+
 export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivities {
   const { stripe, ledger, client } = deps;
 
@@ -136,8 +150,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
       // Nothing from before the ledger began: those intents were made without a claim to match.
       const epoch = Math.floor((await ledger.epoch()).getTime() / 1000);
       const created = { gte: Math.max(now() - input.windowSeconds, epoch), lte: now() - grace(input) };
-      let page: Stripe.PaymentIntent[] = [];
-      const intents = async () => {
+      await inPages(stripe.paymentIntents.list({ created, limit: 100 }), async (page) => {
         const byIntent = await ledger.paymentsByIntents(page.map((i) => i.id));
         const byOrder = await ledger.paymentsByOrders(
           page.map((i) => i.metadata?.orderId).filter((id): id is string => !!id),
@@ -232,19 +245,9 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
               out,
             );
         }
-        page = [];
-      };
-      for await (const intent of stripe.paymentIntents.list({ created, limit: 100 })) {
-        page.push(intent);
-        if (page.length === 100) {
-          heartbeat();
-          await intents();
-        }
-      }
-      await intents();
+      });
 
-      let refunds: Stripe.Refund[] = [];
-      const refundPage = async () => {
+      await inPages(stripe.refunds.list({ created, limit: 100 }), async (refunds) => {
         const ids = refunds.map((r) => r.id);
         const known = await ledger.knownMovements('refunded', ids);
         const intentOf = (r: Stripe.Refund) =>
@@ -261,16 +264,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
           hinted.add(row.orderId);
           healed('refund_announced', out, { orderId: row.orderId, refundId: refund.id });
         }
-        refunds = [];
-      };
-      for await (const refund of stripe.refunds.list({ created, limit: 100 })) {
-        refunds.push(refund);
-        if (refunds.length === 100) {
-          heartbeat();
-          await refundPage();
-        }
-      }
-      await refundPage();
+      });
       return out;
     },
 
