@@ -1,6 +1,8 @@
 /** Figures taken beside the load: peak memory, the gateway's overhead, consumer lag; and percentiles. */
 import fs from 'node:fs';
-import { consumerLag, createKafka, SERVICE_TOKEN_HEADER, TOPICS, USER_ID_HEADER } from '@paystream/common';
+import { SERVICE_TOKEN_HEADER, USER_ID_HEADER } from '@paystream/common/auth';
+import { TOPICS } from '@paystream/common/events';
+import { consumerLag, createKafka } from '@paystream/common/kafka';
 import type { RunningService } from '../scripts/services';
 import type { PlacedOrder } from './load';
 import { OVERHEAD_SAMPLES, cfg } from './settings';

@@ -4,7 +4,8 @@
  * memory are read per process for each rate step. The no-op Temporal floor is offered the same rates.
  */
 import { randomUUID } from 'node:crypto';
-import { createKafka, TOPICS, type PaymentEvent } from '@paystream/common';
+import { TOPICS, type PaymentEvent } from '@paystream/common/events';
+import { createKafka } from '@paystream/common/kafka';
 import { post } from './client';
 import type { BenchUser } from './load';
 import { summary, type Summary } from './measure';

@@ -8,19 +8,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import Stripe from 'stripe';
-import {
-  createKafka,
-  createLogger,
-  createProducer,
-  createServiceApp,
-  createStripe,
-  createWorkflowClient,
-  dataConverterFor,
-  finish,
-  initDataSource,
-  loadConfig,
-  stripeClientOptions,
-} from '@paystream/common';
+import { loadConfig, stripeClientOptions } from '@paystream/common/config';
+import { initDataSource } from '@paystream/common/db';
+import { createServiceApp, finish } from '@paystream/common/http';
+import { createKafka, createProducer } from '@paystream/common/kafka';
+import { createLogger } from '@paystream/common/logger';
+import { dataConverterFor } from '@paystream/common/payload-codec';
+import { createStripe } from '@paystream/common/stripe';
+import { createWorkflowClient } from '@paystream/common/temporal';
 import { Connection } from '@temporalio/client';
 import { serve } from '../test/support';
 import { paymentDataSource } from '../services/payment/src/ledger/data-source';

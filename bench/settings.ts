@@ -1,6 +1,6 @@
 /** What one bench run does, from the environment (see run.ts), and the id its users and orders carry. */
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '@paystream/common';
+import { loadConfig } from '@paystream/common/config';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 export const USERS = env('BENCH_USERS', 20);

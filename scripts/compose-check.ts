@@ -8,7 +8,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { ALL_TOPICS, CONFIG_KEYS, KAFKA_ACCESS, type KafkaAccess } from '@paystream/common';
+import { CONFIG_KEYS } from '@paystream/common/config';
+import { ALL_TOPICS } from '@paystream/common/events';
+import { KAFKA_ACCESS, type KafkaAccess } from '@paystream/common/kafka-access';
 import { SERVICE_NAMES } from './services';
 
 const ROOT = path.resolve(__dirname, '..');

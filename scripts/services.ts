@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { loadConfig } from '@paystream/common';
+import { loadConfig } from '@paystream/common/config';
 
 const ROOT = path.resolve(__dirname, '..');
 

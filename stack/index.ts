@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig, type Config } from '@paystream/common';
+import { loadConfig, type Config } from '@paystream/common/config';
 import {
   alive,
   cachePaths,

@@ -8,7 +8,9 @@
  */
 import express, { type Express } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { AesGcmPayloadCodec, codecKeysFrom, loadConfig } from '@paystream/common';
+import { codecKeysFrom } from '@paystream/common/codec-keys';
+import { loadConfig } from '@paystream/common/config';
+import { AesGcmPayloadCodec } from '@paystream/common/payload-codec';
 
 interface JsonPayload {
   metadata?: Record<string, string>;

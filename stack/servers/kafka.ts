@@ -2,15 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  ALL_TOPICS,
-  createKafka,
-  devKafkaPassword,
-  ensureKafkaAcls,
-  ensureTopics,
-  KAFKA_ACCESS,
-  KAFKA_ADMIN_PRINCIPAL,
-} from '@paystream/common';
+import { devKafkaPassword } from '@paystream/common/config';
+import { ALL_TOPICS } from '@paystream/common/events';
+import { createKafka, ensureTopics, KAFKA_ADMIN_PRINCIPAL } from '@paystream/common/kafka';
+import { ensureKafkaAcls, KAFKA_ACCESS } from '@paystream/common/kafka-access';
 import { portOpen, runLogged, startDaemon, stopDaemon, timed, waitFor, which } from '../process';
 import { VERSIONS } from '../versions';
 import type { LocalServer, ServerDeps } from './server';

@@ -1,5 +1,5 @@
 /** localstripe: the stateful fake Stripe the services use, pip-installed into a venv in the cache. */
-import { STRIPE_WEBHOOK_EVENTS } from '@paystream/common';
+import { STRIPE_WEBHOOK_EVENTS } from '@paystream/common/events';
 import path from 'node:path';
 import { httpOk, pipTool, startDaemon, stopDaemon, waitFor } from '../process';
 import { VERSIONS } from '../versions';

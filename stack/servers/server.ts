@@ -1,4 +1,4 @@
-import type { Config } from '@paystream/common';
+import type { Config } from '@paystream/common/config';
 import type { AptInstall, CachePaths } from '../process';
 
 /** One local server, as the launcher drives it. Each server file exports a factory returning one of these. */

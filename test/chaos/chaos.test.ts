@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { down, up } from '../../stack';
-import type { PaymentEvent } from '@paystream/common';
+import type { PaymentEvent } from '@paystream/common/events';
 import { eventually } from '../support';
 import { ChaosHarness, type ScenarioResult } from './harness';
 import type { FaultProxy, FaultRates } from '../support/stripe-proxy';

@@ -2,17 +2,12 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  CONSUMER_GROUPS,
-  createKafka,
-  createStripe,
-  createWorkflowClient,
-  dataConverterFor,
-  loadConfig,
-  TOPICS,
-  type PaymentEvent,
-  type Stripe,
-} from '@paystream/common';
+import { loadConfig } from '@paystream/common/config';
+import { CONSUMER_GROUPS, TOPICS, type PaymentEvent } from '@paystream/common/events';
+import { createKafka } from '@paystream/common/kafka';
+import { dataConverterFor } from '@paystream/common/payload-codec';
+import { createStripe, type Stripe } from '@paystream/common/stripe';
+import { createWorkflowClient } from '@paystream/common/temporal';
 import { Connection, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { paymentWorkflowId } from '@paystream/workflows';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createStripe } from '@paystream/common';
+import { createStripe } from '@paystream/common/stripe';
 import { Client as PgClient } from 'pg';
 import { RECONCILE_SCHEDULES } from '@paystream/workflows';
 import { cfg, eventually, mailpit } from '../support';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createStripe, type Stripe } from '@paystream/common';
+import { createStripe, type Stripe } from '@paystream/common/stripe';
 import { cfg, eventually, mailpit } from '../support';
 import {
   awaitingAuthentication,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createStripe } from '@paystream/common';
+import { createStripe } from '@paystream/common/stripe';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { chromiumBinary } from '../../stack';
 import { cfg, eventually, mailpit } from '../support';

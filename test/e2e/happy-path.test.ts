@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AesGcmPayloadCodec,
-  codecKeysFrom,
-  ENCRYPTED_ENCODING,
-  TOPICS,
-  type PaymentEvent,
-} from '@paystream/common';
+import { codecKeysFrom } from '@paystream/common/codec-keys';
+import { TOPICS, type PaymentEvent } from '@paystream/common/events';
+import { AesGcmPayloadCodec, ENCRYPTED_ENCODING } from '@paystream/common/payload-codec';
 import type { Payload } from '@temporalio/common';
 import { cfg, collectTopic, eventually, mailpit } from '../support';
 import { E2E_PORTS, startE2E, type E2E } from './support';

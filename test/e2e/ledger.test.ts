@@ -2,13 +2,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import {
-  createStripe,
-  TOPICS,
-  type OrderCreateEvent,
-  type PaymentEvent,
-  type Stripe,
-} from '@paystream/common';
+import { TOPICS, type OrderCreateEvent, type PaymentEvent } from '@paystream/common/events';
+import { createStripe, type Stripe } from '@paystream/common/stripe';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Client as PgClient } from 'pg';

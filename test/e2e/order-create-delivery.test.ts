@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { publishJson, TOPICS, type OrderCreateEvent, type PaymentEvent } from '@paystream/common';
+import { TOPICS, type OrderCreateEvent, type PaymentEvent } from '@paystream/common/events';
+import { publishJson } from '@paystream/common/kafka';
 import { collectTopic } from '../support';
 import { E2E_PORTS, startE2E, type E2E } from './support';
 

@@ -9,15 +9,11 @@
  * share Kafka consumer groups and Temporal task queues, so the files must run one after another
  * (`jest --runInBand`, as `npm run test:all` does); two sets at once would take each other's orders.
  */
-import {
-  createKafka,
-  createProducer,
-  createStripe,
-  createWorkflowClient,
-  dataConverterFor,
-  STRIPE_WEBHOOK_EVENTS,
-  type Stripe,
-} from '@paystream/common';
+import { STRIPE_WEBHOOK_EVENTS } from '@paystream/common/events';
+import { createKafka, createProducer } from '@paystream/common/kafka';
+import { dataConverterFor } from '@paystream/common/payload-codec';
+import { createStripe, type Stripe } from '@paystream/common/stripe';
+import { createWorkflowClient } from '@paystream/common/temporal';
 import { Client, Connection } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import { Client as PgClient } from 'pg';

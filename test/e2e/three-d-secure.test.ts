@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { TOPICS } from '@paystream/common';
+import { TOPICS } from '@paystream/common/events';
 import { temporal } from '@temporalio/proto';
 import { cfg, collectTopic, eventually, mailpit } from '../support';
 import {

@@ -1,13 +1,13 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { ALL_TOPICS } from '@paystream/common/events';
 import {
-  ALL_TOPICS,
   createKafka,
-  createLogger,
   createProducer,
   ensureTopics,
   publishJson,
   runJsonConsumer,
-} from '@paystream/common';
+} from '@paystream/common/kafka';
+import { createLogger } from '@paystream/common/logger';
 import { z } from 'zod';
 import { cfg, collectTopic, eventually } from '../support';
 

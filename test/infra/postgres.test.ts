@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Column, Entity, PrimaryColumn, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { createDataSource, initDataSource } from '@paystream/common';
+import { createDataSource, initDataSource } from '@paystream/common/db';
 import { cfg } from '../support';
 
 @Entity({ name: 'infra_probe' })

@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createKafka,
-  createLogger,
-  createProducer,
-  createServiceApp,
-  createStripe,
-  createWorkflowClient,
-  dataConverterFor,
-  finish,
-  initDataSource,
-  temporalConnectionOptions,
-  TOPICS,
-  type PaymentEvent,
-  type Stripe,
-} from '@paystream/common';
+import { initDataSource } from '@paystream/common/db';
+import { TOPICS, type PaymentEvent } from '@paystream/common/events';
+import { createServiceApp, finish } from '@paystream/common/http';
+import { createKafka, createProducer } from '@paystream/common/kafka';
+import { createLogger } from '@paystream/common/logger';
+import { dataConverterFor } from '@paystream/common/payload-codec';
+import { createStripe, type Stripe } from '@paystream/common/stripe';
+import { createWorkflowClient } from '@paystream/common/temporal';
+import { temporalConnectionOptions } from '@paystream/common/temporal-options';
 import { Connection, type Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';

@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  CONSUMER_GROUPS,
-  createKafka,
-  createProducer,
-  KAFKA_ACCESS,
-  publishJson,
-  TOPICS,
-  type KafkaPrincipal,
-} from '@paystream/common';
+import { CONSUMER_GROUPS, TOPICS } from '@paystream/common/events';
+import { createKafka, createProducer, publishJson } from '@paystream/common/kafka';
+import { KAFKA_ACCESS, type KafkaPrincipal } from '@paystream/common/kafka-access';
 import type { Kafka } from 'kafkajs';
 import { cfg } from '../support';
 

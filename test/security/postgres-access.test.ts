@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { SERVICE_DATABASES } from '@paystream/common';
+import { SERVICE_DATABASES } from '@paystream/common/config';
 import { postgresCaFile } from '../../stack';
 import { cfg } from '../support';
 

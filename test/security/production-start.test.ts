@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { SERVICE_SECRETS, SHIPPED_SECRETS } from '@paystream/common';
+import { SERVICE_SECRETS, SHIPPED_SECRETS } from '@paystream/common/production';
 
 const ROOT = path.join(__dirname, '../..');
 

@@ -2,7 +2,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { closeServer, createKafka, loadConfig } from '@paystream/common';
+import { loadConfig } from '@paystream/common/config';
+import { closeServer } from '@paystream/common/http';
+import { createKafka } from '@paystream/common/kafka';
 import type { Express } from 'express';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 

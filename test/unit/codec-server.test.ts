@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { AesGcmPayloadCodec, parseCodecKeys } from '@paystream/common';
+import { parseCodecKeys } from '@paystream/common/codec-keys';
+import { AesGcmPayloadCodec } from '@paystream/common/payload-codec';
 import { codecServerApp } from '../../temporal/codec-server';
 
 const UI = 'http://127.0.0.1:8233';

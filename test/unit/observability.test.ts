@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { registry } from '@paystream/common';
+import { registry } from '@paystream/common/metrics';
 // The services' own metrics register on import, as they do in each service.
 import '../../services/payment/src/ledger/metrics';
 import '../../services/order/src/metrics';

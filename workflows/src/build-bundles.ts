@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { FAILURE_CONVERTER_PATH } from '@paystream/common';
+import { FAILURE_CONVERTER_PATH } from '@paystream/common/payload-codec';
 import { BUNDLES_DIR, prebuiltBundlePath } from './bundle';
 import { WORKFLOWS_PATHS } from './index';
 import { WORKFLOW_TRACING_MODULES } from './worker-tracing';

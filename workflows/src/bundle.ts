@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
 import type { WorkflowBundle, WorkflowBundleOption } from '@temporalio/worker';
-import { FAILURE_CONVERTER_PATH } from '@paystream/common';
+import { FAILURE_CONVERTER_PATH } from '@paystream/common/payload-codec';
 
 // Runs in the thread: webpack bundles the workflows (and their interceptors) into one script.
 const BUNDLE_IN_THREAD = `

@@ -1,23 +1,20 @@
 /**
- * The workflows package's contracts: what services import to start these workflows, implement their
- * activities and run their workers. Workflow code itself is loaded by path (WORKFLOWS_PATHS) into
- * Temporal's sandbox, so this index exports the workflow functions as types only.
+ * The workflows package: each workflow's contract (api/: task queue, id, input and result, signals and
+ * updates, search attributes, start options — open these first), the activity interfaces the services
+ * implement, and the worker. Workflow code itself is loaded by path (WORKFLOWS_PATHS) into Temporal's
+ * sandbox, so this index exports the workflow functions as types only.
  */
-export type { paymentWorkflow, PaymentResult } from './payment';
-export type { refundsWorkflow, RefundsInput } from './refunds';
+export * from './api/payment';
+export * from './api/refunds';
+export * from './api/notification';
+export * from './api/reconciliation';
+export * from './api/search-attributes';
+export type { paymentWorkflow } from './payment';
+export type { refundsWorkflow } from './refunds';
 export type { notificationWorkflow } from './notification';
-export type {
-  reconciliationWorkflow,
-  ReconcileActivities,
-  ReconcileInput,
-  ReconcileReport,
-  RulePass,
-} from './reconciliation';
-export { RECONCILE_SCHEDULES } from './reconciliation';
+export type { reconciliationWorkflow, ReconcileActivities } from './reconciliation';
 export * from './payment-activities';
-export * from './payment-signals';
 export * from './notification-activities';
-export * from './search-attributes';
 export { bundleWorkflows } from './bundle';
 export { tracingWorkerOptions, WORKFLOW_TRACING_MODULES } from './worker-tracing';
 export { createWorker } from './worker';

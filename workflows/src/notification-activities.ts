@@ -1,5 +1,5 @@
 /** What the notification workflow asks of the outside world (implemented in services/notification). */
-import type { PaymentEvent } from '@paystream/common';
+import type { PaymentEvent } from '@paystream/common/events';
 
 export const NOTIFICATION_ERRORS = {
   /** No address to write to: retrying cannot help. */
@@ -9,17 +9,6 @@ export const NOTIFICATION_ERRORS = {
   /** The workflow's own failure once the event is on the DLQ (lets a replay reuse the workflow id). */
   deadLettered: 'DeadLettered',
 } as const;
-
-export interface RetryBudget {
-  maximumAttempts: number;
-  initialIntervalMs: number;
-  maximumIntervalMs: number;
-}
-
-export interface NotificationInput {
-  event: PaymentEvent;
-  retry: RetryBudget;
-}
 
 export interface DeadLetter {
   original: PaymentEvent;

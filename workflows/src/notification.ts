@@ -8,9 +8,10 @@ import {
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
-import type { NotificationActivities, NotificationInput } from './notification-activities';
+import type { NotificationInput } from './api/notification';
+import { ORDER_ID, USER_ID } from './api/search-attributes';
+import type { NotificationActivities } from './notification-activities';
 import { NOTIFICATION_ERRORS } from './notification-activities';
-import { ORDER_ID, USER_ID } from './search-attributes';
 
 const deadLetter: ActivityOptions & LocalActivityOptions = {
   startToCloseTimeout: '15s',

@@ -3,7 +3,9 @@
  * the workflow imports these types only, so its bundle stays free of I/O code. Event and lookup shapes
  * are common's zod schemas (`import type`: erased, so no zod in the workflow bundle).
  */
-import type { NextAction, OrderCreateEvent, PaymentDetails, PaymentEvent } from '@paystream/common';
+import type { PaymentDetails } from '@paystream/common/contracts';
+import type { NextAction, PaymentEvent } from '@paystream/common/events';
+import type { PaymentInput } from './api/payment';
 
 /** Error types the activities throw as non-retryable ApplicationFailures: retrying cannot help. */
 export const PAYMENT_ERRORS = {
@@ -16,15 +18,6 @@ export const PAYMENT_ERRORS = {
   /** A payment.event its own schema refuses: a bug, never retried. */
   invalidEvent: 'InvalidPaymentEvent',
 } as const;
-
-/** The workflow's input is the order.create event as it arrived. */
-export type PaymentInput = OrderCreateEvent;
-
-/** Settings the starter passes (a second argument, so histories from before it still decode). */
-export interface PaymentOptions {
-  /** How long the customer has to complete 3-D Secure (PAYMENT_AUTH_TIMEOUT); 30 min when absent. */
-  authTimeoutSeconds?: number;
-}
 
 /**
  * What the ledger holds for an order when a payment workflow starts (the gate before any charge):

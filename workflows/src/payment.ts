@@ -14,25 +14,21 @@ import {
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
-import type { NextAction, PaymentEvent } from '@paystream/common';
-import type {
-  IntentState,
-  PaymentActivities,
-  PaymentClaim,
-  PaymentInput,
-  PaymentMethodRef,
-  PaymentOptions,
-} from './payment-activities';
+import type { NextAction, PaymentEvent } from '@paystream/common/events';
+import type { IntentState, PaymentActivities, PaymentClaim, PaymentMethodRef } from './payment-activities';
 import { PAYMENT_ERRORS } from './payment-activities';
 import {
   cancelPaymentUpdate,
   CANCEL_UPDATE_ID,
   stripeEventSignal,
   type CancelOutcome,
+  type PaymentInput,
+  type PaymentOptions,
+  type PaymentResult,
   type StripeHint,
-} from './payment-signals';
+} from './api/payment';
 import { RefundBook } from './refund-book';
-import { ORDER_ID, USER_ID } from './search-attributes';
+import { ORDER_ID, USER_ID } from './api/search-attributes';
 
 /**
  * Retry policies, chosen per call:
@@ -138,12 +134,6 @@ function callsFor(): typeof local {
   if (!patched(LOCAL_ACTIVITIES)) return remote;
   if (!patched(CONFIRM_ACTIVITY)) return local;
   return { ...local, confirmPaymentIntent: remote.confirmPaymentIntent };
-}
-
-export interface PaymentResult {
-  status: 'succeeded' | 'failed' | 'cancelled';
-  paymentIntentId?: string;
-  failureReason?: string;
 }
 
 /** Why an activity gave up, in words a customer may read. */

@@ -1,4 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
+import type { ReconcileInput, ReconcileReport, RulePass } from './api/reconciliation';
 
 /**
  * Reconciliation: the payment ledger held against Stripe and against the order service, on a Temporal
@@ -6,31 +7,6 @@ import { proxyActivities } from '@temporalio/workflow';
  * can be healed is healed through the workflows that would have done it; what cannot is recorded as drift
  * for an operator (`npm run ops -- recon`).
  */
-export const RECONCILE_SCHEDULES = { interval: 'reconciliation', daily: 'reconciliation-daily' } as const;
-
-export interface ReconcileInput {
-  pass: keyof typeof RECONCILE_SCHEDULES;
-  /** Stripe objects created, and ledger outcomes recorded, this many seconds back are compared. */
-  windowSeconds: number;
-  /** A payment open (not final) and unchanged for this long is looked at. */
-  staleSeconds: number;
-}
-
-/** One rule's work: what it compared, healed, and recorded as drift for the first time. */
-export interface RulePass {
-  checked: number;
-  healed: number;
-  drift: number;
-}
-
-export interface ReconcileReport {
-  openPayments: RulePass;
-  stripe: RulePass;
-  orders: RulePass;
-  /** Unresolved drift after the pass, all kinds. */
-  openDrift: number;
-}
-
 export interface ReconcileActivities {
   /** (a) Open payments past the threshold: re-read from Stripe; a running workflow is woken to finish. */
   reconcileOpenPayments(input: ReconcileInput): Promise<RulePass>;

@@ -5,7 +5,7 @@ import {
   type PaymentActivities,
   type RefundLedger,
 } from './payment-activities';
-import type { RefundOutcome, RefundRequest } from './payment-signals';
+import type { RefundOutcome, RefundRequest } from './api/refunds';
 
 /**
  * Retry policies for refunds:

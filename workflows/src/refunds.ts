@@ -1,15 +1,8 @@
 import { allHandlersFinished, condition, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import type { PaymentActivities } from './payment-activities';
-import { refundUpdate, stripeEventSignal, type RefundRequest } from './payment-signals';
+import { stripeEventSignal } from './api/payment';
+import { refundUpdate, type RefundRequest, type RefundsInput } from './api/refunds';
 import { RefundBook } from './refund-book';
-
-export interface RefundsInput {
-  orderId: string;
-  /** The paid PaymentIntent (the payment workflow's result). */
-  paymentIntentId: string;
-  /** How long the workflow waits for another request before it completes; a later one starts a new run. */
-  idleSeconds?: number;
-}
 
 const DEFAULT_IDLE_SECONDS = 24 * 60 * 60;
 

@@ -1,4 +1,4 @@
-import type { Logger } from '@paystream/common';
+import type { Logger } from '@paystream/common/logger';
 import type { LogLevel, LogMetadata } from '@temporalio/common';
 import { Runtime, type Logger as TemporalLogger } from '@temporalio/worker';
 

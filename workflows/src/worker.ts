@@ -1,4 +1,6 @@
-import { tracing, type Logger, type TemporalConnectionOptions } from '@paystream/common';
+import { type Logger } from '@paystream/common/logger';
+import { type TemporalConnectionOptions } from '@paystream/common/temporal-options';
+import { tracing } from '@paystream/common/tracing';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { workflowBundleFor } from './bundle';

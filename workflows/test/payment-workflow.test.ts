@@ -5,30 +5,26 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import {
-  AesGcmPayloadCodec,
-  codecKeysFrom,
-  createWorkflowClient,
-  dataConverterFor,
-  inSpan,
-  loadConfig,
-  tracing,
-} from '@paystream/common';
+import { codecKeysFrom } from '@paystream/common/codec-keys';
+import { loadConfig } from '@paystream/common/config';
+import { AesGcmPayloadCodec, dataConverterFor } from '@paystream/common/payload-codec';
+import { createWorkflowClient } from '@paystream/common/temporal';
+import { inSpan, tracing } from '@paystream/common/tracing';
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { eventually, temporalBinaryPath } from '../../test/support';
 import { recordHistory } from '../../test/support/histories';
-import type {
-  PaymentActivities,
-  PaymentEventDraft,
-  PaymentInput,
-  PaymentOptions,
-  RefundLedger,
-} from '../src/payment-activities';
+import {
+  cancelPaymentUpdate,
+  stripeEventSignal,
+  type PaymentInput,
+  type PaymentOptions,
+} from '../src/api/payment';
+import { refundUpdate } from '../src/api/refunds';
+import { ORDER_ID, USER_ID } from '../src/api/search-attributes';
+import type { PaymentActivities, PaymentEventDraft, RefundLedger } from '../src/payment-activities';
 import { PAYMENT_ERRORS } from '../src/payment-activities';
 import { paymentWorkflow } from '../src/payment';
-import { cancelPaymentUpdate, refundUpdate, stripeEventSignal } from '../src/payment-signals';
 import { refundsWorkflow } from '../src/refunds';
-import { ORDER_ID, USER_ID } from '../src/search-attributes';
 import { tracingWorkerOptions } from '../src/worker-tracing';
 
 /**

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { HISTORIES_DIR as HISTORIES } from '../../test/support/histories';
-import { dataConverterFor, FAILURE_CONVERTER_PATH, loadConfig, tracing } from '@paystream/common';
+import { loadConfig } from '@paystream/common/config';
+import { dataConverterFor, FAILURE_CONVERTER_PATH } from '@paystream/common/payload-codec';
+import { tracing } from '@paystream/common/tracing';
 import { tracingWorkerOptions, WORKFLOW_TRACING_MODULES } from '../src/worker-tracing';
 
 /**

@@ -188,6 +188,11 @@ export function devDatabasePassword(role: string): string {
   return `dev-only-db-${role}`;
 }
 
+/** The local stack's development password of a Kafka principal; production refuses it (production.ts). */
+export function devKafkaPassword(principal: string): string {
+  return `dev-only-kafka-${principal}`;
+}
+
 function serviceDatabaseUrl(serverUrl: string, service: keyof typeof SERVICE_DATABASES): string {
   const { database, role } = SERVICE_DATABASES[service];
   const u = new URL(serverUrl);

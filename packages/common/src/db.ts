@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm';
+import type { ServiceRuntime } from './runtime';
 
 type EntityList = MixedList<string | (new () => unknown) | EntitySchema>;
 type MigrationList = MixedList<string | (new () => unknown)>;
@@ -23,4 +24,13 @@ export async function initDataSource(ds: DataSource, runMigrations = true): Prom
   if (!ds.isInitialized) await ds.initialize();
   if (runMigrations) await ds.runMigrations();
   return ds;
+}
+
+/** The service's own database, migrated to its schema at start. */
+export function databasePart(svc: ServiceRuntime, dataSource: DataSource): Promise<DataSource> {
+  return svc.part(
+    'postgres',
+    () => initDataSource(dataSource),
+    (db) => db.destroy(),
+  );
 }

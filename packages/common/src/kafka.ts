@@ -10,11 +10,12 @@ import {
   type SASLOptions,
 } from 'kafkajs';
 import type { ZodType } from 'zod';
-import type { Config } from './config';
+import { devKafkaPassword, type Config } from './config';
 import type { Logger } from './logger';
 import { TOPICS, type ParkedMessage } from './events';
 import { loggableError } from './http';
-import { metrics } from './metrics';
+import { metrics, scrapedGauge } from './metrics';
+import type { ServiceRuntime } from './runtime';
 import { propagation, ROOT_CONTEXT, type Context, type TextMapGetter } from '@opentelemetry/api';
 import { inSpan, SpanKind, traceHeaders, withLogFields } from './tracing';
 
@@ -28,11 +29,6 @@ export type KafkaSettings = Pick<
   | 'KAFKA_SSL'
   | 'KAFKA_SSL_CA_FILE'
 >;
-
-/** The local stack's development password of a Kafka principal; production refuses it (production.ts). */
-export function devKafkaPassword(principal: string): string {
-  return `dev-only-kafka-${principal}`;
-}
 
 /** The principal tools and tests use on the local stack: a super user (it creates topics and ACLs). */
 export const KAFKA_ADMIN_PRINCIPAL = 'admin';
@@ -418,4 +414,57 @@ export function headerString(headers: IHeaders | undefined, name: string): strin
   const v = headers?.[name];
   const first = Array.isArray(v) ? v[0] : v;
   return first === undefined ? undefined : first.toString();
+}
+
+export interface KafkaParts {
+  kafka: Kafka;
+  admin: Admin;
+  producer: Producer;
+}
+
+/** A Kafka client with a connected admin (health, lag) and an idempotent producer. */
+export async function kafkaParts(svc: ServiceRuntime): Promise<KafkaParts> {
+  const kafka = createKafka(svc.name, svc.cfg, { principal: svc.name, logger: svc.logger });
+  const admin = await svc.part(
+    'kafka admin',
+    async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      return admin;
+    },
+    (admin) => admin.disconnect(),
+  );
+  const producer = await svc.part(
+    'kafka producer',
+    async () => {
+      const producer = createProducer(kafka);
+      await producer.connect();
+      return producer;
+    },
+    (producer) => producer.disconnect(),
+  );
+  return { kafka, admin, producer };
+}
+
+/**
+ * A consumer group on one topic, its lag exported as `kafka_consumer_lag`; `run` subscribes and starts
+ * it (the services' `consume…` functions). Stopping disconnects, so the group rebalances at once.
+ */
+export function consumerPart(
+  svc: ServiceRuntime,
+  kafka: KafkaParts,
+  opts: { groupId: string; topic: string; run: (consumer: Consumer) => Promise<void> },
+): Promise<Consumer> {
+  scrapedGauge('kafka_consumer_lag', `${opts.topic} messages ${opts.groupId} has not consumed`, () =>
+    consumerLag(kafka.admin, opts.groupId, opts.topic),
+  );
+  return svc.part(
+    `consumer ${opts.groupId}`,
+    async () => {
+      const consumer = kafka.kafka.consumer({ groupId: opts.groupId, sessionTimeout: 15_000 });
+      await opts.run(consumer);
+      return consumer;
+    },
+    (consumer) => consumer.disconnect(),
+  );
 }

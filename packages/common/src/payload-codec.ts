@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { codecKeysFrom, type CodecKey } from './codec-keys';
 
 /**
  * Every payload Paystream writes to Temporal (workflow inputs and results, activity arguments and
@@ -15,42 +15,6 @@ export const ENCRYPTED_ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-
-export interface CodecKey {
-  id: string;
-  key: Buffer;
-}
-
-/** `id:base64,id:base64` — 32-byte keys, the first one encrypts (e.g. `k2:$(openssl rand -base64 32),k1:…`). */
-export function parseCodecKeys(spec: string): CodecKey[] {
-  const keys = spec
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const [id, material] = entry.split(':', 2);
-      const key = Buffer.from(material ?? '', 'base64');
-      // Never echoed when malformed: in a bare key (no `id:`) the "id" is the secret.
-      if (!id || material === undefined || !/^[A-Za-z0-9_.-]{1,32}$/.test(id))
-        throw new Error('a payload codec key is not `id:base64` (id: up to 32 of A-Z a-z 0-9 _ . -)');
-      if (key.length !== 32) throw new Error(`payload codec key ${id} is not 32 bytes of base64`);
-      return { id, key };
-    });
-  if (!keys.length) throw new Error('no payload codec key');
-  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new Error('payload codec key ids repeat');
-  return keys;
-}
-
-/** The keys from PAYLOAD_CODEC_KEYS_FILE when set (a mounted secret), else from PAYLOAD_CODEC_KEYS. */
-export function codecKeysFrom(cfg: {
-  PAYLOAD_CODEC_KEYS: string;
-  PAYLOAD_CODEC_KEYS_FILE?: string | undefined;
-}) {
-  const spec = cfg.PAYLOAD_CODEC_KEYS_FILE
-    ? fs.readFileSync(cfg.PAYLOAD_CODEC_KEYS_FILE, 'utf8')
-    : cfg.PAYLOAD_CODEC_KEYS;
-  return parseCodecKeys(spec);
-}
 
 export class AesGcmPayloadCodec implements PayloadCodec {
   private readonly current: CodecKey;

@@ -1,7 +1,6 @@
-import { DEV_PAYLOAD_CODEC_KEYS, type Config } from './config';
-import { devKafkaPassword } from './kafka';
-import { codecKeysFrom, parseCodecKeys, type CodecKey } from './payload-codec';
-import { temporalConnectionOptions } from './temporal';
+import { codecKeysFrom, parseCodecKeys, type CodecKey } from './codec-keys';
+import { DEV_PAYLOAD_CODEC_KEYS, devKafkaPassword, type Config } from './config';
+import { temporalConnectionOptions } from './temporal-options';
 
 /**
  * What a service may not start with when NODE_ENV=production: a secret shipped in this repository (the

@@ -1,5 +1,7 @@
 import type http from 'node:http';
-import { createServiceApp, finish, healthRoutes, problems, type Logger } from '@paystream/common';
+import { createServiceApp, finish, healthRoutes } from '@paystream/common/http';
+import { type Logger } from '@paystream/common/logger';
+import { problems } from '@paystream/common/problem';
 import type { Express } from 'express';
 import { authenticate, cors, rateLimit, securityHeaders, trustedHeaders } from './edge';
 import { demoRoutes, type DemoOptions } from './demo';

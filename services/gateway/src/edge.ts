@@ -1,10 +1,5 @@
-import {
-  bearerToken,
-  problems,
-  USER_ID_HEADER,
-  SERVICE_TOKEN_HEADER,
-  verifyUserToken,
-} from '@paystream/common';
+import { bearerToken, USER_ID_HEADER, SERVICE_TOKEN_HEADER, verifyUserToken } from '@paystream/common/auth';
+import { problems } from '@paystream/common/problem';
 import type { Request, RequestHandler } from 'express';
 
 /** Headers for an API that serves JSON only: nothing may frame, sniff or embed its answers. */

@@ -1,4 +1,5 @@
-import { httpPart, runService, stripeJsUrl } from '@paystream/common';
+import { stripeJsUrl } from '@paystream/common/config';
+import { httpPart, runService } from '@paystream/common/runtime';
 import { createGatewayApp } from './app';
 import { createAgent } from './proxy';
 

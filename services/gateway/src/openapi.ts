@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { HttpProblem, problemResponse, type Logger, type ResponseObject } from '@paystream/common';
+import { type Logger } from '@paystream/common/logger';
+import { problemResponse, type ResponseObject } from '@paystream/common/openapi';
+import { HttpProblem } from '@paystream/common/problem';
 import { Router, type RequestHandler } from 'express';
 
 /**

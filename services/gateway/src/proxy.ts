@@ -1,6 +1,8 @@
 import http from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
-import { HttpProblem, sendProblem, traceHeaders } from '@paystream/common';
+import { sendProblem } from '@paystream/common/http';
+import { HttpProblem } from '@paystream/common/problem';
+import { traceHeaders } from '@paystream/common/tracing';
 import type { RequestHandler } from 'express';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded. */

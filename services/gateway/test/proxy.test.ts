@@ -1,4 +1,5 @@
-import { createLogger, signUserToken } from '@paystream/common';
+import { signUserToken } from '@paystream/common/auth';
+import { createLogger } from '@paystream/common/logger';
 import jwt from 'jsonwebtoken';
 import express from 'express';
 import { createGatewayApp } from '../src/app';

@@ -1,17 +1,13 @@
-import {
-  metrics,
-  paymentEvent,
-  notificationDlqEntry,
-  publishJson,
-  SERVICE_TOKEN_HEADER,
-  TOPICS,
-  traceHeaders,
-} from '@paystream/common';
+import { SERVICE_TOKEN_HEADER } from '@paystream/common/auth';
+import { paymentEvent, notificationDlqEntry, TOPICS } from '@paystream/common/events';
+import { publishJson } from '@paystream/common/kafka';
+import { traceHeaders } from '@paystream/common/tracing';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
 import type { Transporter } from 'nodemailer';
 import { NOTIFICATION_ERRORS, type NotificationActivities } from '@paystream/workflows';
 import { renderPaymentEmail } from './email/render';
+import { notificationMetrics } from './metrics';
 
 export interface NotificationActivityDeps {
   mailer: Transporter;
@@ -49,14 +45,14 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
         await deps.mailer.sendMail({ from: deps.from, to, subject, text, html, messageId });
       } catch (err) {
         const attempt = Context.current().info.attempt;
-        metrics.emailFailures.inc();
+        notificationMetrics.emailFailures.inc();
         throw ApplicationFailure.create({
           message: `SMTP: ${(err as Error).message}`,
           type: NOTIFICATION_ERRORS.smtp,
           details: [{ attempt }],
         });
       }
-      metrics.emailsSent.inc();
+      notificationMetrics.emailsSent.inc();
       // Not the address: an activity's result is kept in the workflow's history.
       return { messageId };
     },
@@ -64,7 +60,7 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
     async publishDeadLetter(entry) {
       const valid = notificationDlqEntry.parse(entry);
       await publishJson(deps.producer, TOPICS.notificationDlq, entry.original.orderId, valid);
-      metrics.dlqEntries.inc({ reason: 'retries-exhausted' });
+      notificationMetrics.dlqEntries.inc({ reason: 'retries-exhausted' });
     },
   };
 }

@@ -1,15 +1,10 @@
-import {
-  consumerPart,
-  httpPart,
-  kafkaParts,
-  runService,
-  scrapedGauge,
-  temporalConnectionOptions,
-  topicMessages,
-  temporalParts,
-  TOPICS,
-  workerPart,
-} from '@paystream/common';
+import { TOPICS } from '@paystream/common/events';
+import { consumerPart, kafkaParts, topicMessages } from '@paystream/common/kafka';
+import { scrapedGauge } from '@paystream/common/metrics';
+import { httpPart, runService, workerPart } from '@paystream/common/runtime';
+import { temporalParts } from '@paystream/common/temporal';
+import { temporalConnectionOptions } from '@paystream/common/temporal-options';
+import { SEARCH_ATTRIBUTE_NAMES } from '@paystream/workflows';
 import { createNotificationApp } from './app';
 import { createMailer } from './email/mailer';
 import { consumePaymentEvents, NOTIFICATION_CONSUMER_GROUP } from './events/payment-consumer';
@@ -24,7 +19,7 @@ runService('notification', async (svc) => {
     'Messages on notification.dlq (operators list and replay them)',
     () => topicMessages(kafka.admin, TOPICS.notificationDlq),
   );
-  const temporal = await temporalParts(svc);
+  const temporal = await temporalParts(svc, SEARCH_ATTRIBUTE_NAMES);
   const mailer = await svc.part(
     'smtp pool',
     () => createMailer(cfg),

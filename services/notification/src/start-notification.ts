@@ -1,8 +1,13 @@
-import { metrics, paymentEvent, TASK_QUEUES, type Config, type PaymentEvent } from '@paystream/common';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { type notificationWorkflow, ORDER_ID, type RetryBudget, USER_ID } from '@paystream/workflows';
-
-export const notificationWorkflowId = (eventId: string) => `notify-${eventId}`;
+import { type Config } from '@paystream/common/config';
+import { paymentEvent, type PaymentEvent } from '@paystream/common/events';
+import { metrics } from '@paystream/common/metrics';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import {
+  NOTIFICATION_WORKFLOW,
+  notificationStartOptions,
+  type notificationWorkflow,
+  type RetryBudget,
+} from '@paystream/workflows';
 
 export function retryBudget(cfg: Config): RetryBudget {
   return {
@@ -14,8 +19,7 @@ export function retryBudget(cfg: Config): RetryBudget {
 
 /**
  * Starts the notification for one payment.event; returns false when that event's workflow already ran
- * or runs. From Kafka (redelivery) a closed id is never reused; an operator's replay may reuse the id
- * only of a workflow that failed (dead-lettered), so an email that was sent is never sent again.
+ * or runs (see notificationStartOptions for when an id may be reused).
  */
 export async function startNotification(
   client: Client,
@@ -25,23 +29,15 @@ export async function startNotification(
 ): Promise<boolean> {
   const valid = paymentEvent.parse(event);
   try {
-    await client.workflow.start<typeof notificationWorkflow>('notificationWorkflow', {
-      workflowId: notificationWorkflowId(valid.eventId),
-      taskQueue: opts.taskQueue ?? TASK_QUEUES.notifications,
-      args: [{ event: valid, retry }],
-      workflowIdReusePolicy: opts.replay
-        ? WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
-        : WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      typedSearchAttributes: [
-        { key: ORDER_ID, value: valid.orderId },
-        { key: USER_ID, value: valid.userId },
-      ],
-    });
-    metrics.workflowStarts.inc({ workflow: 'notificationWorkflow', result: 'started' });
+    await client.workflow.start<typeof notificationWorkflow>(
+      NOTIFICATION_WORKFLOW,
+      notificationStartOptions(valid, retry, opts),
+    );
+    metrics.workflowStarts.inc({ workflow: NOTIFICATION_WORKFLOW, result: 'started' });
     return true;
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      metrics.workflowStarts.inc({ workflow: 'notificationWorkflow', result: 'duplicate' });
+      metrics.workflowStarts.inc({ workflow: NOTIFICATION_WORKFLOW, result: 'duplicate' });
       return false;
     }
     throw err;

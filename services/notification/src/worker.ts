@@ -1,6 +1,7 @@
-import { TASK_QUEUES, type Logger, type TemporalConnectionOptions } from '@paystream/common';
+import { type Logger } from '@paystream/common/logger';
+import { type TemporalConnectionOptions } from '@paystream/common/temporal-options';
 import type { DataConverter } from '@temporalio/common';
-import { createWorker, WORKFLOWS_PATHS } from '@paystream/workflows';
+import { createWorker, NOTIFICATIONS_TASK_QUEUE, WORKFLOWS_PATHS } from '@paystream/workflows';
 import { createNotificationActivities, type NotificationActivityDeps } from './activities';
 
 /** The Temporal worker for the `notifications` task queue: the notification workflow and its activities. */
@@ -17,7 +18,7 @@ export function createNotificationWorker(opts: {
     namespace: opts.namespace,
     dataConverter: opts.dataConverter,
     logger: opts.logger,
-    taskQueue: opts.taskQueue ?? TASK_QUEUES.notifications,
+    taskQueue: opts.taskQueue ?? NOTIFICATIONS_TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATHS.notification,
     activities: createNotificationActivities(opts.activities),
     maxConcurrentActivities: 20,

@@ -1,17 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import {
-  metrics,
-  createKafka,
-  createLogger,
-  createProducer,
-  createWorkflowClient,
-  dataConverterFor,
-  loadConfig,
-  temporalConnectionOptions,
-  TOPICS,
-  type NotificationDlqEntry,
-  type PaymentEvent,
-} from '@paystream/common';
+import { loadConfig } from '@paystream/common/config';
+import { TOPICS, type NotificationDlqEntry, type PaymentEvent } from '@paystream/common/events';
+import { createKafka, createProducer } from '@paystream/common/kafka';
+import { createLogger } from '@paystream/common/logger';
+import { dataConverterFor } from '@paystream/common/payload-codec';
+import { createWorkflowClient } from '@paystream/common/temporal';
+import { temporalConnectionOptions } from '@paystream/common/temporal-options';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
@@ -21,10 +15,12 @@ import { replayDlq } from '../src/dlq/replay';
 import { consumePaymentEvents } from '../src/events/payment-consumer';
 import { createMailer } from '../src/email/mailer';
 import { createNotificationWorker } from '../src/worker';
-import { notificationWorkflowId, startNotification } from '../src/start-notification';
+import { notificationWorkflowId } from '@paystream/workflows';
+import { startNotification } from '../src/start-notification';
 import { recordHistory } from '../../../test/support/histories';
 import { MailpitServer } from '../../../test/support/mailpit-server';
 import { cfg, collectTopic, eventually, mailpit, uniqueEmail } from '../../../test/support';
+import { notificationMetrics } from '../src/metrics';
 
 /**
  * Notifications on the real stack: Kafka, the Temporal dev server and Mailpit. A second Mailpit that the
@@ -68,7 +64,7 @@ const flakySmtp = new MailpitServer(FLAKY_SMTP, FLAKY_API);
 const startFlakySmtp = () => flakySmtp.start();
 const stopFlakySmtp = () => flakySmtp.stop();
 /** Failed send attempts so far, from this process' own /metrics counter (the worker runs in-process). */
-const emailFailures = async () => (await metrics.emailFailures.get()).values[0]?.value ?? 0;
+const emailFailures = async () => (await notificationMetrics.emailFailures.get()).values[0]?.value ?? 0;
 
 async function startWorker(taskQueue: string, smtpPort: number) {
   const mailer = createMailer(loadConfig({ ...process.env, SMTP_PORT: String(smtpPort) }));

@@ -1,11 +1,6 @@
-import {
-  amountRule,
-  isStripeCurrency,
-  nextAction,
-  openApiDocument,
-  STRIPE_CURRENCIES,
-  type OperationDoc,
-} from '@paystream/common';
+import { amountRule, isStripeCurrency, STRIPE_CURRENCIES } from '@paystream/common/currencies';
+import { nextAction } from '@paystream/common/events';
+import { openApiDocument, type OperationDoc } from '@paystream/common/openapi';
 import { z } from 'zod';
 import { ORDER_STATUSES } from './domain/order-status';
 

@@ -1,4 +1,6 @@
-import { createServiceApp, finish, healthRoutes, type Config, type Logger } from '@paystream/common';
+import { type Config } from '@paystream/common/config';
+import { createServiceApp, finish, healthRoutes } from '@paystream/common/http';
+import { type Logger } from '@paystream/common/logger';
 import type { Express } from 'express';
 import type { Admin } from 'kafkajs';
 import type { DataSource } from 'typeorm';

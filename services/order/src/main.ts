@@ -1,13 +1,8 @@
-import {
-  consumerPart,
-  databasePart,
-  httpPart,
-  kafkaParts,
-  runService,
-  scrapedGauge,
-  topicMessages,
-  TOPICS,
-} from '@paystream/common';
+import { databasePart } from '@paystream/common/db';
+import { TOPICS } from '@paystream/common/events';
+import { consumerPart, kafkaParts, topicMessages } from '@paystream/common/kafka';
+import { scrapedGauge } from '@paystream/common/metrics';
+import { httpPart, runService } from '@paystream/common/runtime';
 import { createOrderApp } from './app';
 import { orderDataSource } from './db/data-source';
 import { OutboxRelay } from './events/outbox-relay';

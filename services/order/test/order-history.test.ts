@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createKafka,
-  createLogger,
-  initDataSource,
-  SERVICE_TOKEN_HEADER,
-  USER_ID_HEADER,
-} from '@paystream/common';
+import { SERVICE_TOKEN_HEADER, USER_ID_HEADER } from '@paystream/common/auth';
+import { initDataSource } from '@paystream/common/db';
+import { createKafka } from '@paystream/common/kafka';
+import { createLogger } from '@paystream/common/logger';
 import type { Admin } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { createOrderApp } from '../src/app';

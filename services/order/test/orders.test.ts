@@ -1,15 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createKafka,
-  createLogger,
-  createProducer,
-  initDataSource,
-  metrics,
-  publishJson,
-  TOPICS,
-  type OrderCreateEvent,
-  type PaymentEvent,
-} from '@paystream/common';
+import { initDataSource } from '@paystream/common/db';
+import { TOPICS, type OrderCreateEvent, type PaymentEvent } from '@paystream/common/events';
+import { createKafka, createProducer, publishJson } from '@paystream/common/kafka';
+import { createLogger } from '@paystream/common/logger';
 import type { Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { orderDataSource } from '../src/db/data-source';
@@ -284,6 +277,6 @@ describe('payment results', () => {
 });
 
 async function refusedCount(): Promise<number> {
-  const metric = await metrics.paymentEventsRefused.get();
+  const metric = await orderMetrics.paymentEventsRefused.get();
   return metric.values.find((v) => v.labels.reason === 'amount_mismatch')?.value ?? 0;
 }

@@ -1,14 +1,10 @@
-import {
-  metrics,
-  paymentDetailsSchema,
-  type Logger,
-  paymentEvent,
-  publishJson,
-  SERVICE_TOKEN_HEADER,
-  TOPICS,
-  traceHeaders,
-  type Stripe,
-} from '@paystream/common';
+import { SERVICE_TOKEN_HEADER } from '@paystream/common/auth';
+import { paymentDetailsSchema } from '@paystream/common/contracts';
+import { paymentEvent, TOPICS } from '@paystream/common/events';
+import { publishJson } from '@paystream/common/kafka';
+import { type Logger } from '@paystream/common/logger';
+import { type Stripe } from '@paystream/common/stripe';
+import { traceHeaders } from '@paystream/common/tracing';
 import { createHash, randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
@@ -24,6 +20,7 @@ import { PAYMENT_ERRORS, refundEventKind } from '@paystream/workflows';
 import { FINAL_STATUSES, type Ledger } from './ledger/ledger';
 import { ledgerMetrics } from './ledger/metrics';
 import { orderStatuses } from './order-service';
+import { paymentMetrics } from './metrics';
 
 export interface PaymentActivityDeps {
   userServiceUrl: string;
@@ -422,7 +419,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
           );
       }
       await publishJson(deps.producer, TOPICS.paymentEvent, valid.orderId, valid);
-      metrics.paymentOutcomes.inc({ status: valid.status });
+      paymentMetrics.paymentOutcomes.inc({ status: valid.status });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { HttpProblem, metrics, TASK_QUEUES, type OrderCreateEvent } from '@paystream/common';
+import { type OrderCreateEvent } from '@paystream/common/events';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -12,20 +12,22 @@ import {
 import {
   cancelPaymentUpdate,
   CANCEL_UPDATE_ID,
-  ORDER_ID,
   PAYMENT_ERRORS,
+  PAYMENT_WORKFLOW,
+  paymentStartOptions,
   paymentWorkflowId,
-  refundsWorkflowId,
+  REFUNDS_WORKFLOW,
+  refundsStartOptions,
   refundUpdate,
-  USER_ID,
+  refundUpdateId,
   type CancelOutcome,
   type paymentWorkflow,
   type PaymentResult,
   type RefundOutcome,
   type RefundRequest,
-  type RefundsInput,
   type refundsWorkflow,
 } from '@paystream/workflows';
+import { paymentMetrics } from './metrics';
 
 /**
  * After the order: a customer's cancel and an operator's refund, each a Temporal update, so the answer
@@ -38,8 +40,21 @@ export interface AfterSaleDeps {
   taskQueue?: string;
 }
 
-/** Why a cancel or a refund cannot be done (the order is not paid, nothing is left to refund, …): a 409. */
-export const refused = (detail: string) => new HttpProblem(409, 'refund-refused', detail);
+/**
+ * Why a cancel or a refund cannot be done: `conflict` when the payment does not allow it (the order is not
+ * paid, nothing is left to refund, Stripe refused), `invalid` when the request itself is malformed. The
+ * routes and the ops CLI say it in their own terms (a 409 or 400 problem, an exit code).
+ */
+export class PaymentRefused extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'conflict' | 'invalid' = 'conflict',
+  ) {
+    super(message);
+    this.name = 'PaymentRefused';
+  }
+}
+const refused = (detail: string) => new PaymentRefused(detail);
 
 /**
  * Cancels an order's payment. The `cancel` update goes to the order's payment workflow — started by
@@ -59,19 +74,10 @@ export async function cancelPayment(
   // Paid: never a payment workflow again (after the namespace's retention one could start anew and
   // report "cancelled" for a charge it never saw). The refunds workflow reads Stripe.
   if (paidIntentId) return refundOnCancel(deps, order.orderId, paidIntentId, waitMs);
-  const taskQueue = deps.taskQueue ?? TASK_QUEUES.payments;
-  const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
-    workflowId: paymentWorkflowId(order.orderId),
-    taskQueue,
-    args: [order, { authTimeoutSeconds: deps.authTimeoutSeconds }],
+  // Joins the running payment, or starts it; a closed one is never run again: the cancel becomes a refund below.
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>(PAYMENT_WORKFLOW, {
+    ...paymentStartOptions(order, { authTimeoutSeconds: deps.authTimeoutSeconds }, deps.taskQueue),
     workflowIdConflictPolicy: 'USE_EXISTING',
-    // A closed payment is never run again: the cancel becomes a refund below.
-    workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    typedSearchAttributes: [
-      { key: ORDER_ID, value: order.orderId },
-      { key: USER_ID, value: order.userId },
-    ],
-    memo: { amount: order.amount, currency: order.currency },
   });
   try {
     const update = await deps.client.workflow.startUpdateWithStart(cancelPaymentUpdate, {
@@ -129,24 +135,27 @@ async function refundPayment(
   try {
     const outcome = await deps.client.workflow.executeUpdateWithStart(refundUpdate, {
       args: [request],
-      updateId: `refund-${request.requestId}`,
-      startWorkflowOperation: refundsStart(deps, orderId, paymentIntentId),
+      updateId: refundUpdateId(request.requestId),
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof refundsWorkflow>(
+        REFUNDS_WORKFLOW,
+        refundsStartOptions(orderId, paymentIntentId, deps.taskQueue),
+      ),
     });
-    metrics.refunds.inc({ result: 'refunded' });
+    paymentMetrics.refunds.inc({ result: 'refunded' });
     return outcome;
   } catch (err) {
     const problem = refusalOf(err);
-    if (problem) metrics.refunds.inc({ result: 'refused' });
+    if (problem) paymentMetrics.refunds.inc({ result: 'refused' });
     throw problem ?? err;
   }
 }
 
 /**
- * An update's failure as the caller's 4xx: the workflow's refusal (an over-refund, Stripe refusing the
- * refund — also when it arrives inside an activity failure) is a 409, its validator's (a malformed amount)
- * a 400. Anything else (Temporal or Stripe unreachable) is not the caller's doing: undefined.
+ * An update's failure as a refusal: the workflow's (an over-refund, Stripe refusing the refund — also when
+ * it arrives inside an activity failure) is a conflict, its validator's (a malformed amount) an invalid
+ * request. Anything else (Temporal or Stripe unreachable) is not the caller's doing: undefined.
  */
-function refusalOf(err: unknown, validatorIs400 = true): HttpProblem | undefined {
+function refusalOf(err: unknown, validatorIs400 = true): PaymentRefused | undefined {
   if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
   const failure = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
   if (!(failure instanceof ApplicationFailure)) return undefined;
@@ -157,25 +166,7 @@ function refusalOf(err: unknown, validatorIs400 = true): HttpProblem | undefined
     (failure.type && ours.includes(failure.type))
   )
     return refused(failure.message);
-  return new HttpProblem(400, 'validation-error', failure.message);
-}
-
-/** The order's refunds workflow; a closed one may start again (it re-reads Stripe, nothing is lost). */
-export function refundsWorkflowOptions(orderId: string, paymentIntentId: string, taskQueue?: string) {
-  return {
-    workflowId: refundsWorkflowId(orderId),
-    taskQueue: taskQueue ?? TASK_QUEUES.payments,
-    args: [{ orderId, paymentIntentId }] as [RefundsInput],
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
-    typedSearchAttributes: [{ key: ORDER_ID, value: orderId }],
-  };
-}
-
-function refundsStart(deps: Pick<AfterSaleDeps, 'taskQueue'>, orderId: string, paymentIntentId: string) {
-  return new WithStartWorkflowOperation<typeof refundsWorkflow>('refundsWorkflow', {
-    ...refundsWorkflowOptions(orderId, paymentIntentId, deps.taskQueue),
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
+  return new PaymentRefused(failure.message, 'invalid');
 }
 
 /** How the order's payment workflow ended; a refusal when there is none or it still runs. */

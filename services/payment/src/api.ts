@@ -1,4 +1,5 @@
-import { openApiDocument, STRIPE_WEBHOOK_EVENTS, type OperationDoc } from '@paystream/common';
+import { STRIPE_WEBHOOK_EVENTS } from '@paystream/common/events';
+import { openApiDocument, type OperationDoc } from '@paystream/common/openapi';
 import { z } from 'zod';
 
 /**

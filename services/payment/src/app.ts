@@ -1,4 +1,6 @@
-import { createServiceApp, finish, healthRoutes, temporalHealth, type Logger } from '@paystream/common';
+import { createServiceApp, finish, healthRoutes } from '@paystream/common/http';
+import { type Logger } from '@paystream/common/logger';
+import { temporalHealth } from '@paystream/common/temporal';
 import type { Connection } from '@temporalio/client';
 import type { AfterSaleDeps } from './after-sale';
 import { paymentApi } from './api';

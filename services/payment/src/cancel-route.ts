@@ -1,8 +1,11 @@
-import { orderCreateEvent, requireService, validate } from '@paystream/common';
+import { requireService } from '@paystream/common/auth';
+import { orderCreateEvent } from '@paystream/common/events';
+import { validate } from '@paystream/common/http';
+import { HttpProblem } from '@paystream/common/problem';
 import express, { Router } from 'express';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { cancelPayment, type AfterSaleDeps } from './after-sale';
+import { cancelPayment, PaymentRefused, type AfterSaleDeps } from './after-sale';
 
 /** How long a cancel waits for its outcome before it answers 202 (the order changes when it is known). */
 const CANCEL_WAIT_MS = 10_000;
@@ -36,11 +39,20 @@ export function cancelRoutes(deps: AfterSaleDeps & { serviceToken: string }): Ro
       const { status, paymentIntentId, ...held } = validate(cancelBody, req.body);
       const order = { ...held, orderId, eventId: randomUUID() };
       const paidIntentId = PAID.has(status) ? paymentIntentId : undefined;
-      const outcome = await cancelPayment(deps, order, CANCEL_WAIT_MS, paidIntentId);
+      const outcome = await cancelPayment(deps, order, CANCEL_WAIT_MS, paidIntentId).catch((err: unknown) => {
+        throw err instanceof PaymentRefused ? problemOf(err) : err;
+      });
       req.log.info({ orderId, outcome: outcome?.status ?? 'cancelling' }, 'cancel requested');
       if (!outcome) res.status(202).json({ orderId, status: 'cancelling' });
       else res.json({ orderId, ...outcome });
     },
   );
   return router;
+}
+
+/** A refusal in HTTP terms: the payment does not allow it (409), or the request is malformed (400). */
+export function problemOf(refusal: PaymentRefused): HttpProblem {
+  return refusal.kind === 'invalid'
+    ? new HttpProblem(400, 'validation-error', refusal.message)
+    : new HttpProblem(409, 'refund-refused', refusal.message);
 }

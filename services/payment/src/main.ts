@@ -1,15 +1,11 @@
-import {
-  consumerPart,
-  createStripe,
-  databasePart,
-  httpPart,
-  kafkaParts,
-  runService,
-  temporalConnectionOptions,
-  temporalParts,
-  TOPICS,
-  workerPart,
-} from '@paystream/common';
+import { databasePart } from '@paystream/common/db';
+import { TOPICS } from '@paystream/common/events';
+import { consumerPart, kafkaParts } from '@paystream/common/kafka';
+import { httpPart, runService, workerPart } from '@paystream/common/runtime';
+import { createStripe } from '@paystream/common/stripe';
+import { temporalParts } from '@paystream/common/temporal';
+import { temporalConnectionOptions } from '@paystream/common/temporal-options';
+import { SEARCH_ATTRIBUTE_NAMES } from '@paystream/workflows';
 import { createPaymentApp } from './app';
 import { consumeOrders, PAYMENT_CONSUMER_GROUP } from './events/order-consumer';
 import { createPaymentWorker } from './worker';
@@ -21,7 +17,7 @@ runService('payment', async (svc) => {
   const { cfg, logger } = svc;
   const ledger = new Ledger(await databasePart(svc, paymentDataSource(cfg.PAYMENT_DATABASE_URL)));
   const kafka = await kafkaParts(svc);
-  const temporal = await temporalParts(svc);
+  const temporal = await temporalParts(svc, SEARCH_ATTRIBUTE_NAMES);
   const stripe = createStripe(cfg);
   await workerPart(svc, () =>
     createPaymentWorker({

@@ -1,4 +1,4 @@
-import { SERVICE_TOKEN_HEADER } from '@paystream/common';
+import { SERVICE_TOKEN_HEADER } from '@paystream/common/auth';
 
 /** What the order service holds of an order (its POST /internal/statuses). */
 export interface OrderStatus {

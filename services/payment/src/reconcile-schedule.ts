@@ -1,29 +1,23 @@
-import { TASK_QUEUES, type Config, type Logger } from '@paystream/common';
+import { type Config } from '@paystream/common/config';
+import { type Logger } from '@paystream/common/logger';
 import {
   ScheduleAlreadyRunning,
   ScheduleOverlapPolicy,
   type Client,
   type ScheduleOptions,
 } from '@temporalio/client';
-import { RECONCILE_SCHEDULES, type ReconcileInput, type reconciliationWorkflow } from '@paystream/workflows';
+import { PAYMENTS_TASK_QUEUE, RECONCILE_SCHEDULES, reconciliationScheduleAction } from '@paystream/workflows';
 
 /** The two Schedules' definitions from configuration: every interval, and once a day over a longer window. */
-export function reconcileSchedules(cfg: Config, taskQueue: string = TASK_QUEUES.payments): ScheduleOptions[] {
-  const action = (input: ReconcileInput, workflowId: string) => ({
-    type: 'startWorkflow' as const,
-    workflowType: 'reconciliationWorkflow' as const,
-    workflowId,
-    taskQueue,
-    args: [input] as Parameters<typeof reconciliationWorkflow>,
-  });
+export function reconcileSchedules(cfg: Config, taskQueue: string = PAYMENTS_TASK_QUEUE): ScheduleOptions[] {
   const staleSeconds = cfg.RECONCILE_STALE_SECONDS;
   return [
     {
       scheduleId: RECONCILE_SCHEDULES.interval,
       spec: { intervals: [{ every: `${cfg.RECONCILE_INTERVAL_SECONDS}s` }] },
-      action: action(
+      action: reconciliationScheduleAction(
         { pass: 'interval', windowSeconds: cfg.RECONCILE_WINDOW_SECONDS, staleSeconds },
-        'reconciliation',
+        taskQueue,
       ),
       // A pass still running when the next is due: the next is skipped, never run beside it.
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1m' },
@@ -31,9 +25,9 @@ export function reconcileSchedules(cfg: Config, taskQueue: string = TASK_QUEUES.
     {
       scheduleId: RECONCILE_SCHEDULES.daily,
       spec: { calendars: [{ hour: 3, minute: 17 }] },
-      action: action(
+      action: reconciliationScheduleAction(
         { pass: 'daily', windowSeconds: cfg.RECONCILE_DAILY_WINDOW_SECONDS, staleSeconds },
-        'reconciliation-daily',
+        taskQueue,
       ),
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' },
     },

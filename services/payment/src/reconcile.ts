@@ -1,12 +1,7 @@
-import {
-  metrics,
-  paymentEvent,
-  publishJson,
-  TOPICS,
-  type Logger,
-  type PaymentEvent,
-  type Stripe,
-} from '@paystream/common';
+import { paymentEvent, TOPICS, type PaymentEvent } from '@paystream/common/events';
+import { publishJson } from '@paystream/common/kafka';
+import { type Logger } from '@paystream/common/logger';
+import { type Stripe } from '@paystream/common/stripe';
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
@@ -18,11 +13,13 @@ import {
   type refundsWorkflow,
   type RulePass,
   type StripeHint,
+  REFUNDS_WORKFLOW,
+  refundsStartOptions,
 } from '@paystream/workflows';
-import { refundsWorkflowOptions } from './after-sale';
 import type { DriftFinding, Ledger, PaymentRow } from './ledger/ledger';
 import { ledgerMetrics } from './ledger/metrics';
 import { orderStatuses } from './order-service';
+import { paymentMetrics } from './metrics';
 
 export interface ReconcileDeps {
   stripe: Stripe;
@@ -95,8 +92,8 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
 
   /** A refund the ledger lacks: the order's refunds workflow re-reads Stripe, records and announces it. */
   async function refundsHint(row: PaymentRow, hint: StripeHint): Promise<void> {
-    await client.workflow.signalWithStart<typeof refundsWorkflow, [StripeHint]>('refundsWorkflow', {
-      ...refundsWorkflowOptions(row.orderId, row.paymentIntentId!, deps.taskQueue),
+    await client.workflow.signalWithStart<typeof refundsWorkflow, [StripeHint]>(REFUNDS_WORKFLOW, {
+      ...refundsStartOptions(row.orderId, row.paymentIntentId!, deps.taskQueue),
       signal: stripeEventSignal,
       signalArgs: [hint],
     });
@@ -299,7 +296,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
               occurredAt: row.outcomeAt.toISOString(),
             });
             await publishJson(deps.producer, TOPICS.paymentEvent, event.orderId, event);
-            metrics.paymentOutcomes.inc({ status: event.status });
+            paymentMetrics.paymentOutcomes.inc({ status: event.status });
             healed('outcome_republished', out, { orderId: row.orderId, status: row.status });
             continue;
           }

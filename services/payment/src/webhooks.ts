@@ -1,21 +1,19 @@
-import {
-  HttpProblem,
-  metrics,
-  publishJson,
-  STRIPE_WEBHOOK_EVENTS,
-  TOPICS,
-  type Stripe,
-} from '@paystream/common';
+import { STRIPE_WEBHOOK_EVENTS, TOPICS } from '@paystream/common/events';
+import { publishJson } from '@paystream/common/kafka';
+import { HttpProblem } from '@paystream/common/problem';
+import { type Stripe } from '@paystream/common/stripe';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   paymentWorkflowId,
   stripeEventSignal,
   type refundsWorkflow,
   type StripeHint,
+  REFUNDS_WORKFLOW,
+  refundsStartOptions,
 } from '@paystream/workflows';
-import { refundsWorkflowOptions } from './after-sale';
 import express, { Router } from 'express';
 import type { Producer } from 'kafkajs';
+import { paymentMetrics } from './metrics';
 
 export interface WebhookDeps {
   stripe: Stripe;
@@ -72,7 +70,7 @@ export function stripeWebhookRoutes(deps: WebhookDeps): Router {
         deps.toleranceSeconds,
       );
     } catch {
-      metrics.stripeWebhooks.inc({ type: 'unverified', result: 'bad-signature' });
+      paymentMetrics.stripeWebhooks.inc({ type: 'unverified', result: 'bad-signature' });
       throw new HttpProblem(
         400,
         'invalid-signature',
@@ -82,7 +80,7 @@ export function stripeWebhookRoutes(deps: WebhookDeps): Router {
     const { orderId, intentId } = handled.has(event.type) ? await orderOf(deps.stripe, event) : {};
     const log = { stripeEventId: event.id, type: event.type, orderId };
     if (!orderId || !intentId) {
-      metrics.stripeWebhooks.inc({ type: event.type, result: 'ignored' });
+      paymentMetrics.stripeWebhooks.inc({ type: event.type, result: 'ignored' });
       req.log.info(log, 'stripe event ignored');
       res.json({ received: true });
       return;
@@ -91,21 +89,21 @@ export function stripeWebhookRoutes(deps: WebhookDeps): Router {
     if (event.type === 'charge.refunded') {
       // A refund, perhaps made outside Paystream (Stripe's dashboard): the order's refunds workflow,
       // started if none runs, re-reads the refunds from Stripe and announces the new ones.
-      await deps.client.workflow.signalWithStart<typeof refundsWorkflow, [StripeHint]>('refundsWorkflow', {
-        ...refundsWorkflowOptions(orderId, intentId),
+      await deps.client.workflow.signalWithStart<typeof refundsWorkflow, [StripeHint]>(REFUNDS_WORKFLOW, {
+        ...refundsStartOptions(orderId, intentId),
         signal: stripeEventSignal,
         signalArgs: [hint],
       });
-      metrics.stripeWebhooks.inc({ type: event.type, result: 'signalled' });
+      paymentMetrics.stripeWebhooks.inc({ type: event.type, result: 'signalled' });
       req.log.info(log, 'stripe event passed to the refunds workflow');
     } else
       try {
         await deps.client.workflow.getHandle(paymentWorkflowId(orderId)).signal(stripeEventSignal, hint);
-        metrics.stripeWebhooks.inc({ type: event.type, result: 'signalled' });
+        paymentMetrics.stripeWebhooks.inc({ type: event.type, result: 'signalled' });
         req.log.info(log, 'stripe event passed to the payment workflow');
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
-        metrics.stripeWebhooks.inc({ type: event.type, result: 'no-workflow' });
+        paymentMetrics.stripeWebhooks.inc({ type: event.type, result: 'no-workflow' });
         req.log.info(log, 'stripe event for an order with no running payment workflow');
       }
     // After the signal, so a Kafka outage cannot hold up a payment; a failure here is a 5xx, Stripe

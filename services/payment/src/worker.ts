@@ -1,6 +1,7 @@
-import { TASK_QUEUES, type Logger, type TemporalConnectionOptions } from '@paystream/common';
+import { type Logger } from '@paystream/common/logger';
+import { type TemporalConnectionOptions } from '@paystream/common/temporal-options';
 import type { DataConverter } from '@temporalio/common';
-import { createWorker, WORKFLOWS_PATHS } from '@paystream/workflows';
+import { createWorker, PAYMENTS_TASK_QUEUE, WORKFLOWS_PATHS } from '@paystream/workflows';
 import { createPaymentActivities, type PaymentActivityDeps } from './activities';
 import { createReconcileActivities, type ReconcileDeps } from './reconcile';
 
@@ -19,7 +20,7 @@ export function createPaymentWorker(opts: {
     namespace: opts.namespace,
     dataConverter: opts.dataConverter,
     logger: opts.logger,
-    taskQueue: opts.taskQueue ?? TASK_QUEUES.payments,
+    taskQueue: opts.taskQueue ?? PAYMENTS_TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATHS.payment,
     activities: { ...createPaymentActivities(opts.activities), ...createReconcileActivities(opts.reconcile) },
     maxConcurrentActivities: 50,

@@ -1,4 +1,4 @@
-import { openApiDocument, type OperationDoc } from '@paystream/common';
+import { openApiDocument, type OperationDoc } from '@paystream/common/openapi';
 import { z } from 'zod';
 import { cardSchema } from './domain/cards';
 import { PASSWORD_MAX } from './domain/password';

@@ -1,11 +1,7 @@
-import {
-  createServiceApp,
-  finish,
-  healthRoutes,
-  type Config,
-  type Logger,
-  type Stripe,
-} from '@paystream/common';
+import { type Config } from '@paystream/common/config';
+import { createServiceApp, finish, healthRoutes } from '@paystream/common/http';
+import { type Logger } from '@paystream/common/logger';
+import { type Stripe } from '@paystream/common/stripe';
 import type { Express } from 'express';
 import type { DataSource } from 'typeorm';
 import { DEFAULT_LIMITS, AttemptThrottle, type ThrottleLimits } from './domain/attempt-throttle';

@@ -1,4 +1,6 @@
-import { createStripe, databasePart, httpPart, runService } from '@paystream/common';
+import { databasePart } from '@paystream/common/db';
+import { httpPart, runService } from '@paystream/common/runtime';
+import { createStripe } from '@paystream/common/stripe';
 import { createUserApp } from './app';
 import { userDataSource } from './db/data-source';
 

@@ -1,4 +1,4 @@
-import { SERVICE_TOKEN_HEADER } from '@paystream/common';
+import { SERVICE_TOKEN_HEADER } from '@paystream/common/auth';
 import { startUserBehindGateway, type UserBehindGateway } from './user-behind-gateway';
 import { cfg, uniqueEmail, type RunningApp } from '../../../test/support';
 import { prng, randomBody } from '../../../test/support/fuzz';

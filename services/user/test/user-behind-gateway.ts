@@ -1,4 +1,6 @@
-import { createLogger, createStripe, initDataSource } from '@paystream/common';
+import { initDataSource } from '@paystream/common/db';
+import { createLogger } from '@paystream/common/logger';
+import { createStripe } from '@paystream/common/stripe';
 import type { DataSource } from 'typeorm';
 import { createGatewayApp } from '../../gateway/src/app';
 import { createAgent } from '../../gateway/src/proxy';

@@ -1,11 +1,7 @@
-import {
-  createLogger,
-  createStripe,
-  loadConfig,
-  SERVICE_TOKEN_HEADER,
-  verifyUserToken,
-  type Config,
-} from '@paystream/common';
+import { SERVICE_TOKEN_HEADER, verifyUserToken } from '@paystream/common/auth';
+import { loadConfig, type Config } from '@paystream/common/config';
+import { createLogger } from '@paystream/common/logger';
+import { createStripe } from '@paystream/common/stripe';
 import type { DataSource } from 'typeorm';
 import { createUserApp } from '../src/app';
 import { DEFAULT_LIMITS, AttemptThrottle } from '../src/domain/attempt-throttle';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CONFIG_KEYS, loadConfig, stripeClientOptions } from '../../src/config';
-import { temporalConnectionOptions } from '../../src/temporal';
+import { temporalConnectionOptions } from '../../src/temporal-options';
 
 // loadConfig reads only the object it is given: no test here depends on the shell's environment.
 describe('loadConfig', () => {

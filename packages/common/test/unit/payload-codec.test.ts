@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, parseCodecKeys } from '../../src/payload-codec';
+import { parseCodecKeys } from '../../src/codec-keys';
+import { AesGcmPayloadCodec, ENCRYPTED_ENCODING } from '../../src/payload-codec';
 
 const keyOf = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
 const K1 = keyOf('k1');

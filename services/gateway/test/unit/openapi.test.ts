@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { openApiDocument } from '@paystream/common';
+import { openApiDocument } from '@paystream/common/openapi';
 import { mergeApiDocuments } from '../../src/openapi';
 
 /** The gateway's merge: each service's paths under its prefix, plus the answers only the gateway gives. */

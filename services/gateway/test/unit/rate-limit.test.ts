@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { HttpProblem } from '@paystream/common';
+import { HttpProblem } from '@paystream/common/problem';
 import { rateLimit, tokenBuckets } from '../../src/edge';
 
 /** A clock the test moves by hand. */

@@ -4,14 +4,11 @@
  *   npm run dlq -- replay --order <orderId>
  *   npm run dlq -- replay --all
  */
-import {
-  connectTemporal,
-  createKafka,
-  createWorkflowClient,
-  dataConverterFor,
-  loadConfig,
-  temporalConnectionOptions,
-} from '@paystream/common';
+import { loadConfig } from '@paystream/common/config';
+import { createKafka } from '@paystream/common/kafka';
+import { dataConverterFor } from '@paystream/common/payload-codec';
+import { connectTemporal, createWorkflowClient } from '@paystream/common/temporal';
+import { temporalConnectionOptions } from '@paystream/common/temporal-options';
 import { readDlq } from './read';
 import { replayDlq } from './replay';
 import { retryBudget } from '../start-notification';

@@ -4,7 +4,7 @@ import {
   notificationDlqEntry,
   TOPICS,
   type NotificationDlqEntry,
-} from '@paystream/common';
+} from '@paystream/common/events';
 import type { Kafka } from 'kafkajs';
 
 export interface DlqRecord {

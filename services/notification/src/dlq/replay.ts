@@ -1,4 +1,4 @@
-import { paymentEvent } from '@paystream/common';
+import { paymentEvent } from '@paystream/common/events';
 import type { RetryBudget } from '@paystream/workflows';
 import type { Client } from '@temporalio/client';
 import { startNotification } from '../start-notification';

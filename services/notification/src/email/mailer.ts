@@ -1,5 +1,5 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { Config } from '@paystream/common';
+import type { Config } from '@paystream/common/config';
 
 /** Plain SMTP to the configured relay (Mailpit locally); pooled so a burst of emails reuses connections. */
 export function createMailer(cfg: Config): Transporter {

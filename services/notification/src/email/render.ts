@@ -1,4 +1,5 @@
-import { formatAmount, type PaymentEvent } from '@paystream/common';
+import { formatAmount } from '@paystream/common/currencies';
+import { type PaymentEvent } from '@paystream/common/events';
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -1,17 +1,11 @@
-import {
-  CONSUMER_GROUPS,
-  metrics,
-  paymentEvent,
-  publishJson,
-  runJsonConsumer,
-  TOPICS,
-  type Logger,
-  type NotificationDlqEntry,
-} from '@paystream/common';
+import { CONSUMER_GROUPS, paymentEvent, TOPICS, type NotificationDlqEntry } from '@paystream/common/events';
+import { publishJson, runJsonConsumer } from '@paystream/common/kafka';
+import { type Logger } from '@paystream/common/logger';
 import type { Client } from '@temporalio/client';
 import type { Consumer, Producer } from 'kafkajs';
 import type { RetryBudget } from '@paystream/workflows';
 import { startNotification } from '../start-notification';
+import { notificationMetrics } from '../metrics';
 
 export const NOTIFICATION_CONSUMER_GROUP = CONSUMER_GROUPS.notification;
 
@@ -45,7 +39,7 @@ export function consumePaymentEvents(deps: {
         failedAt: new Date().toISOString(),
       };
       await publishJson(producer, TOPICS.notificationDlq, message.key?.toString('utf8') ?? 'invalid', entry);
-      metrics.dlqEntries.inc({ reason: 'invalid' });
+      notificationMetrics.dlqEntries.inc({ reason: 'invalid' });
     },
     handle: async (event) => {
       // The customer was told when the outcome was first published; a replay of it sends nothing.

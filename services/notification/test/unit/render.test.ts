@@ -1,4 +1,5 @@
-import { formatAmount, STRIPE_CURRENCIES, type PaymentEvent } from '@paystream/common';
+import { formatAmount, STRIPE_CURRENCIES } from '@paystream/common/currencies';
+import { type PaymentEvent } from '@paystream/common/events';
 import { renderPaymentEmail } from '../../src/email/render';
 
 const base: PaymentEvent = {

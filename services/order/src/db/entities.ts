@@ -7,7 +7,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 
-import type { NextAction } from '@paystream/common';
+import type { NextAction } from '@paystream/common/events';
 import type { OrderStatus } from '../domain/order-status';
 
 export interface OrderItem {

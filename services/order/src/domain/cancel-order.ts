@@ -1,4 +1,6 @@
-import { HttpProblem, problems, SERVICE_TOKEN_HEADER, traceHeaders } from '@paystream/common';
+import { SERVICE_TOKEN_HEADER } from '@paystream/common/auth';
+import { HttpProblem, problems } from '@paystream/common/problem';
+import { traceHeaders } from '@paystream/common/tracing';
 import type { Order } from '../db/entities';
 
 export interface CancelAnswer {

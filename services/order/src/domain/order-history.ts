@@ -1,4 +1,4 @@
-import { problems } from '@paystream/common';
+import { problems } from '@paystream/common/problem';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { Order } from '../db/entities';

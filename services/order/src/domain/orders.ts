@@ -1,16 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import {
-  metrics,
-  problems,
-  TOPICS,
-  traceHeaders,
-  type OrderCreateEvent,
-  type PaymentEvent,
-} from '@paystream/common';
+import { TOPICS, type OrderCreateEvent, type PaymentEvent } from '@paystream/common/events';
+import { problems } from '@paystream/common/problem';
+import { traceHeaders } from '@paystream/common/tracing';
 import { QueryFailedError, type DataSource } from 'typeorm';
 import { Order, OutboxMessage, type OrderItem } from '../db/entities';
 import type { OrderView } from '../api';
 import { statusAfter, statusesAccepting, type PaymentOutcome } from './order-status';
+import { orderMetrics } from '../metrics';
 
 export interface NewOrder {
   amount: number;
@@ -172,9 +168,9 @@ const PAYMENT_OUTCOMES: ReadonlySet<string> = new Set(['paid', 'failed', 'cancel
 
 /** The dashboard's orders by outcome and create → outcome latency: counted when the update moved the order, so once. */
 function countOutcome(status: string, createdAt: Date): void {
-  metrics.orderOutcomes.inc({ status });
+  orderMetrics.orderOutcomes.inc({ status });
   if (PAYMENT_OUTCOMES.has(status))
-    metrics.orderPaymentSeconds.observe({ outcome: status }, (Date.now() - createdAt.getTime()) / 1000);
+    orderMetrics.orderPaymentSeconds.observe({ outcome: status }, (Date.now() - createdAt.getTime()) / 1000);
 }
 
 export function orderView(order: Order): OrderView {

@@ -1,13 +1,8 @@
-import {
-  loggableError,
-  contextFromKafka,
-  messagingAttributes,
-  metrics,
-  SpanKind,
-  traceHeaders,
-  tracing,
-  type Logger,
-} from '@paystream/common';
+import { loggableError } from '@paystream/common/http';
+import { contextFromKafka, messagingAttributes } from '@paystream/common/kafka';
+import { type Logger } from '@paystream/common/logger';
+import { metrics } from '@paystream/common/metrics';
+import { SpanKind, traceHeaders, tracing } from '@paystream/common/tracing';
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Producer } from 'kafkajs';
 import { Client } from 'pg';

@@ -1,12 +1,6 @@
-import {
-  CONSUMER_GROUPS,
-  metrics,
-  parkTo,
-  paymentEvent,
-  runJsonConsumer,
-  TOPICS,
-  type Logger,
-} from '@paystream/common';
+import { CONSUMER_GROUPS, paymentEvent, TOPICS } from '@paystream/common/events';
+import { parkTo, runJsonConsumer } from '@paystream/common/kafka';
+import { type Logger } from '@paystream/common/logger';
 import type { Consumer, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { applyPaymentEvent } from '../domain/orders';
@@ -39,7 +33,7 @@ export function consumePaymentEvents(deps: {
       if (result === 'amount-mismatch') {
         const reason = `${event.status} event of ${event.amount} ${event.currency} does not match the order's amount`;
         logger.error(log, 'payment event refused and parked: amount or currency differs from the order');
-        metrics.paymentEventsRefused.inc({ reason: 'amount_mismatch' });
+        orderMetrics.paymentEventsRefused.inc({ reason: 'amount_mismatch' });
         await park({ topic: TOPICS.paymentEvent, partition, message, reason });
       } else if (result === 'second-charge') {
         // Money moved twice; the order stays as it is (paid once is what the customer ordered) and an

@@ -1,4 +1,6 @@
-import { requireService, validate, type Config } from '@paystream/common';
+import { requireService } from '@paystream/common/auth';
+import { type Config } from '@paystream/common/config';
+import { validate } from '@paystream/common/http';
 import { Router } from 'express';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';

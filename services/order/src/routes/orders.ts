@@ -1,4 +1,7 @@
-import { problems, requireUser, validate, type Config } from '@paystream/common';
+import { requireUser } from '@paystream/common/auth';
+import { type Config } from '@paystream/common/config';
+import { validate } from '@paystream/common/http';
+import { problems } from '@paystream/common/problem';
 import { trace } from '@opentelemetry/api';
 import { Router, type Request } from 'express';
 import type { DataSource } from 'typeorm';

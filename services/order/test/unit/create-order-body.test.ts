@@ -1,4 +1,5 @@
-import { HttpProblem, validate, type ProblemBody } from '@paystream/common';
+import { validate } from '@paystream/common/http';
+import { HttpProblem, type ProblemBody } from '@paystream/common/problem';
 import { createOrderBody, orderApi } from '../../src/api';
 
 /** What POST /orders/create answers for `body`: the parsed order, or the 400 problem's body. */

@@ -1,17 +1,15 @@
-import {
-  CONSUMER_GROUPS,
-  metrics,
-  orderCreateEvent,
-  parkTo,
-  runJsonConsumer,
-  TASK_QUEUES,
-  TOPICS,
-  type Logger,
-} from '@paystream/common';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { CONSUMER_GROUPS, orderCreateEvent, TOPICS } from '@paystream/common/events';
+import { parkTo, runJsonConsumer } from '@paystream/common/kafka';
+import { type Logger } from '@paystream/common/logger';
+import { metrics } from '@paystream/common/metrics';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Consumer, Producer } from 'kafkajs';
-import type { paymentWorkflow } from '@paystream/workflows';
-import { ORDER_ID, paymentWorkflowId, USER_ID } from '@paystream/workflows';
+import {
+  PAYMENT_WORKFLOW,
+  PAYMENTS_TASK_QUEUE,
+  paymentStartOptions,
+  type paymentWorkflow,
+} from '@paystream/workflows';
 
 export const PAYMENT_CONSUMER_GROUP = CONSUMER_GROUPS.payment;
 
@@ -32,7 +30,7 @@ export interface OrderConsumerDeps {
  * payment; "already started" is success. The offset is committed only after Temporal acknowledged.
  */
 export function consumeOrders(deps: OrderConsumerDeps): Promise<void> {
-  const { client, logger, taskQueue = TASK_QUEUES.payments, groupId = PAYMENT_CONSUMER_GROUP } = deps;
+  const { client, logger, taskQueue = PAYMENTS_TASK_QUEUE, groupId = PAYMENT_CONSUMER_GROUP } = deps;
   return runJsonConsumer({
     consumer: deps.consumer,
     topic: TOPICS.orderCreate,
@@ -41,24 +39,15 @@ export function consumeOrders(deps: OrderConsumerDeps): Promise<void> {
     logger,
     onInvalid: parkTo(deps.producer, groupId),
     handle: async (order) => {
-      const workflowId = paymentWorkflowId(order.orderId);
+      const options = paymentStartOptions(order, { authTimeoutSeconds: deps.authTimeoutSeconds }, taskQueue);
+      const { workflowId } = options;
       try {
-        await client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
-          workflowId,
-          taskQueue,
-          args: [order, { authTimeoutSeconds: deps.authTimeoutSeconds }],
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          typedSearchAttributes: [
-            { key: ORDER_ID, value: order.orderId },
-            { key: USER_ID, value: order.userId },
-          ],
-          memo: { amount: order.amount, currency: order.currency },
-        });
-        metrics.workflowStarts.inc({ workflow: 'paymentWorkflow', result: 'started' });
+        await client.workflow.start<typeof paymentWorkflow>(PAYMENT_WORKFLOW, options);
+        metrics.workflowStarts.inc({ workflow: PAYMENT_WORKFLOW, result: 'started' });
         logger.info({ orderId: order.orderId, workflowId }, 'payment workflow started');
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        metrics.workflowStarts.inc({ workflow: 'paymentWorkflow', result: 'duplicate' });
+        metrics.workflowStarts.inc({ workflow: PAYMENT_WORKFLOW, result: 'duplicate' });
         logger.info(
           { orderId: order.orderId, workflowId },
           'payment workflow already started; redelivery ignored',

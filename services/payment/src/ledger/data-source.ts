@@ -1,4 +1,4 @@
-import { createDataSource } from '@paystream/common';
+import { createDataSource } from '@paystream/common/db';
 import type { DataSource } from 'typeorm';
 import { CreateLedger1764400000000 } from './migrations/1764400000000-create-ledger';
 

@@ -1,4 +1,4 @@
-import { registry } from '@paystream/common';
+import { registry } from '@paystream/common/metrics';
 import { Counter, Gauge } from 'prom-client';
 
 /** The payment service's own metrics: what its ledger gate and reconciliation see. */

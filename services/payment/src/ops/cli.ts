@@ -11,17 +11,13 @@
  */
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import {
-  connectTemporal,
-  createWorkflowClient,
-  dataConverterFor,
-  HttpProblem,
-  initDataSource,
-  loadConfig,
-  temporalConnectionOptions,
-} from '@paystream/common';
+import { loadConfig } from '@paystream/common/config';
+import { initDataSource } from '@paystream/common/db';
+import { dataConverterFor } from '@paystream/common/payload-codec';
+import { connectTemporal, createWorkflowClient } from '@paystream/common/temporal';
+import { temporalConnectionOptions } from '@paystream/common/temporal-options';
 import { z } from 'zod';
-import { refundOrder } from '../after-sale';
+import { PaymentRefused, refundOrder } from '../after-sale';
 import { paymentDataSource } from '../ledger/data-source';
 import { Ledger } from '../ledger/ledger';
 
@@ -84,8 +80,8 @@ async function refund(values: CommandLine['values']): Promise<number> {
     console.log(JSON.stringify({ orderId: order, requestId, ...outcome }));
     return 0;
   } catch (err) {
-    if (!(err instanceof HttpProblem)) throw err;
-    console.error(`refund refused: ${err.detail ?? err.message}`);
+    if (!(err instanceof PaymentRefused)) throw err;
+    console.error(`refund refused: ${err.message}`);
     return 1;
   } finally {
     await connection.close();

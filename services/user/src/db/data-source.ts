@@ -1,4 +1,4 @@
-import { createDataSource } from '@paystream/common';
+import { createDataSource } from '@paystream/common/db';
 import type { DataSource } from 'typeorm';
 import { PaymentMethod, User } from './entities';
 import { CreateUsers1764000000000 } from './migrations/1764000000000-create-users';

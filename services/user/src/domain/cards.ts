@@ -1,4 +1,6 @@
-import { HttpProblem, problems, type PaymentDetails, type Stripe } from '@paystream/common';
+import { type PaymentDetails } from '@paystream/common/contracts';
+import { HttpProblem, problems } from '@paystream/common/problem';
+import { type Stripe } from '@paystream/common/stripe';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { PaymentMethod, User } from '../db/entities';

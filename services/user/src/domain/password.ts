@@ -1,5 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { HttpProblem } from '@paystream/common';
+import { HttpProblem } from '@paystream/common/problem';
 import { dictionary } from '@zxcvbn-ts/language-common';
 
 /**

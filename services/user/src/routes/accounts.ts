@@ -1,4 +1,7 @@
-import { clientAddress, problems, signUserToken, validate, type Config } from '@paystream/common';
+import { clientAddress, signUserToken } from '@paystream/common/auth';
+import { type Config } from '@paystream/common/config';
+import { validate } from '@paystream/common/http';
+import { problems } from '@paystream/common/problem';
 import { Router } from 'express';
 import { QueryFailedError, type DataSource } from 'typeorm';
 import { User } from '../db/entities';

@@ -1,12 +1,8 @@
-import {
-  clientAddress,
-  problems,
-  requireService,
-  requireUser,
-  validate,
-  type Config,
-  type Stripe,
-} from '@paystream/common';
+import { clientAddress, requireService, requireUser } from '@paystream/common/auth';
+import { type Config } from '@paystream/common/config';
+import { validate } from '@paystream/common/http';
+import { problems } from '@paystream/common/problem';
+import { type Stripe } from '@paystream/common/stripe';
 import type { AttemptThrottle } from '../domain/attempt-throttle';
 import { Router } from 'express';
 import type { DataSource } from 'typeorm';

@@ -1,4 +1,7 @@
-import { requireUser, validate, type Config, type Stripe } from '@paystream/common';
+import { requireUser } from '@paystream/common/auth';
+import { type Config } from '@paystream/common/config';
+import { validate } from '@paystream/common/http';
+import { type Stripe } from '@paystream/common/stripe';
 import { Router } from 'express';
 import type { DataSource } from 'typeorm';
 import { setupIntentBody } from '../api';

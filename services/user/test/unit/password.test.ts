@@ -1,5 +1,5 @@
 import { scryptSync } from 'node:crypto';
-import { HttpProblem } from '@paystream/common';
+import { HttpProblem } from '@paystream/common/problem';
 import {
   hashPassword,
   passwordProblem,

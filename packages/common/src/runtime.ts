@@ -1,23 +1,9 @@
 import type { Server } from 'node:http';
-import type { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
-import type { DataSource } from 'typeorm';
-import type { DataConverter } from '@temporalio/common';
 import { loadConfig, type Config } from './config';
-import { initDataSource } from './db';
 import { closeServer, listen, loggableError } from './http';
-import { consumerLag, createKafka, createProducer } from './kafka';
 import { createLogger, type Logger } from './logger';
-import { scrapedGauge } from './metrics';
-import { dataConverterFor } from './payload-codec';
 import { productionProblems } from './production';
-import {
-  connectTemporal,
-  createWorkflowClient,
-  ensureSearchAttributes,
-  temporalConnectionOptions,
-} from './temporal';
 import { initTracing, tracing } from './tracing';
 
 /**
@@ -103,88 +89,7 @@ export function runService(name: string, main: (svc: ServiceRuntime) => Promise<
   });
 }
 
-// ---------------------------------------------------------------- the parts services share
-
-/** The service's own database, migrated to its schema at start. */
-export function databasePart(svc: ServiceRuntime, dataSource: DataSource): Promise<DataSource> {
-  return svc.part(
-    'postgres',
-    () => initDataSource(dataSource),
-    (db) => db.destroy(),
-  );
-}
-
-export interface KafkaParts {
-  kafka: Kafka;
-  admin: Admin;
-  producer: Producer;
-}
-
-/** A Kafka client with a connected admin (health, lag) and an idempotent producer. */
-export async function kafkaParts(svc: ServiceRuntime): Promise<KafkaParts> {
-  const kafka = createKafka(svc.name, svc.cfg, { principal: svc.name, logger: svc.logger });
-  const admin = await svc.part(
-    'kafka admin',
-    async () => {
-      const admin = kafka.admin();
-      await admin.connect();
-      return admin;
-    },
-    (admin) => admin.disconnect(),
-  );
-  const producer = await svc.part(
-    'kafka producer',
-    async () => {
-      const producer = createProducer(kafka);
-      await producer.connect();
-      return producer;
-    },
-    (producer) => producer.disconnect(),
-  );
-  return { kafka, admin, producer };
-}
-
-/** A Temporal connection and workflow client; the OrderId/UserId search attributes are registered. */
-export async function temporalParts(
-  svc: ServiceRuntime,
-): Promise<{ connection: Connection; client: Client; dataConverter: DataConverter }> {
-  const { TEMPORAL_NAMESPACE } = svc.cfg;
-  const connection = await svc.part(
-    'temporal client',
-    () => connectTemporal(temporalConnectionOptions(svc.cfg)),
-    (c) => c.close(),
-  );
-  await ensureSearchAttributes(connection, TEMPORAL_NAMESPACE);
-  const dataConverter = dataConverterFor(svc.cfg);
-  return {
-    connection,
-    client: createWorkflowClient(connection, TEMPORAL_NAMESPACE, dataConverter),
-    dataConverter,
-  };
-}
-
-/**
- * A consumer group on one topic, its lag exported as `kafka_consumer_lag`; `run` subscribes and starts
- * it (the services' `consume…` functions). Stopping disconnects, so the group rebalances at once.
- */
-export function consumerPart(
-  svc: ServiceRuntime,
-  kafka: KafkaParts,
-  opts: { groupId: string; topic: string; run: (consumer: Consumer) => Promise<void> },
-): Promise<Consumer> {
-  scrapedGauge('kafka_consumer_lag', `${opts.topic} messages ${opts.groupId} has not consumed`, () =>
-    consumerLag(kafka.admin, opts.groupId, opts.topic),
-  );
-  return svc.part(
-    `consumer ${opts.groupId}`,
-    async () => {
-      const consumer = kafka.kafka.consumer({ groupId: opts.groupId, sessionTimeout: 15_000 });
-      await opts.run(consumer);
-      return consumer;
-    },
-    (consumer) => consumer.disconnect(),
-  );
-}
+// ---------------------------------------------------------------- the parts every kind of service has
 
 /** What a Temporal worker and its connection offer, without importing the native worker here. */
 export interface RunnableWorker {

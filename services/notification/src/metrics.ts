@@ -1,0 +1,23 @@
+import { registry } from '@paystream/common/metrics';
+import { Counter } from 'prom-client';
+
+/** The notification service's own metrics. */
+export const notificationMetrics = {
+  emailsSent: new Counter({
+    name: 'emails_sent_total',
+    help: 'Emails accepted by SMTP',
+    registers: [registry],
+  }),
+  // Retries of a send run inside the worker (a local activity), so this is where an SMTP outage shows.
+  emailFailures: new Counter({
+    name: 'email_send_failures_total',
+    help: 'Failed email send attempts (each one is retried until the budget is spent)',
+    registers: [registry],
+  }),
+  dlqEntries: new Counter({
+    name: 'notification_dlq_entries_total',
+    help: 'Entries written to notification.dlq by reason (retries-exhausted | invalid)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  }),
+};
