@@ -5,6 +5,8 @@ import { registry } from '@paystream/common/metrics';
 // The services' own metrics register on import, as they do in each service.
 import '../../services/payment/src/ledger/metrics';
 import '../../services/order/src/metrics';
+import '../../services/payment/src/metrics';
+import '../../services/notification/src/metrics';
 
 /**
  * The alert rules and the Grafana dashboard (deploy/observability) checked without a Prometheus: every
@@ -42,7 +44,7 @@ function exportedSeries(): Set<string> {
       for (const s of ['_bucket', '_count', '_sum']) names.add(m.name + s);
   }
   const sources = [
-    'packages/common/src/service-runtime.ts',
+    'packages/common/src/kafka.ts',
     'services/order/src/main.ts',
     'services/notification/src/main.ts',
   ];
