@@ -70,7 +70,13 @@ export function mergeApiDocuments(documents: readonly (ApiSource & { doc: Json }
         'Orders charged through Stripe, with an email for each outcome. Sign up, sign in for a bearer ' +
         'token, save a card, place orders and follow them. Every error is `application/problem+json` ' +
         '(RFC 9457). Outside production, a click-through checkout is at [/demo](/demo).',
+      // As package.json says; SPDX id (3.1: `identifier` or `url`, not both).
+      license: { name: 'MIT', identifier: 'MIT' },
     },
+    // Relative: the gateway that served this document, whatever origin it was reached at (localhost:8080,
+    // docker compose, behind a proxy), so Swagger UI at /docs calls its own origin, as its CSP
+    // (connect-src 'self') requires. A fixed public URL would be wrong wherever the gateway is reached otherwise.
+    servers: [{ url: '/', description: 'This gateway: the origin this document was fetched from.' }],
     paths,
     components: { schemas, securitySchemes },
   };
