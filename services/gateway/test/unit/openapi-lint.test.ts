@@ -60,7 +60,14 @@ test("the served document passes Redocly's recommended rules: no error, no warni
 }, 30_000);
 
 test('the lint does report problems: a document without servers or licence fails', () => {
-  const { servers: _servers, info, ...rest } = served as { servers: unknown; info: Record<string, unknown> };
+  const {
+    servers: _servers,
+    info,
+    ...rest
+  } = served as unknown as {
+    servers: unknown;
+    info: Record<string, unknown>;
+  };
   const { license: _license, ...infoWithoutLicense } = info;
   const rules = redoclyLint({ ...rest, info: infoWithoutLicense }).map((p) => p.ruleId);
   expect(rules).toEqual(expect.arrayContaining(['no-empty-servers', 'info-license']));
