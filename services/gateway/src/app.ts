@@ -5,7 +5,7 @@ import { problems } from '@paystream/common/problem';
 import type { Express } from 'express';
 import { authenticate, cors, rateLimit, securityHeaders, trustedHeaders } from './edge';
 import { demoRoutes, type DemoOptions } from './demo';
-import { docsRoutes, openApiRoute } from './openapi';
+import { apiSources, docsRoutes, openApiRoute } from './openapi';
 import { proxy } from './proxy';
 
 export interface GatewayAppDeps {
@@ -75,11 +75,7 @@ export function createGatewayApp(deps: GatewayAppDeps): Express {
   app.get(
     '/openapi.json',
     openApiRoute(
-      [
-        { url: deps.userServiceUrl, prefix: '/users', rateLimited: true },
-        { url: deps.orderServiceUrl, prefix: '/orders', rateLimited: true },
-        { url: deps.paymentServiceUrl, prefix: '', rateLimited: false },
-      ],
+      apiSources({ user: deps.userServiceUrl, order: deps.orderServiceUrl, payment: deps.paymentServiceUrl }),
       logger,
     ),
   );

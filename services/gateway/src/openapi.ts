@@ -20,6 +20,21 @@ export interface ApiSource {
   rateLimited: boolean;
 }
 
+/** The services whose documents the gateway serves, under the paths it routes them by (see proxy.ts). */
+const API_SOURCES = {
+  user: { prefix: '/users', rateLimited: true },
+  order: { prefix: '/orders', rateLimited: true },
+  payment: { prefix: '', rateLimited: false },
+} as const;
+
+/** The gateway's API sources, given where each service is. */
+export function apiSources(urls: Record<keyof typeof API_SOURCES, string>): ApiSource[] {
+  return (Object.keys(API_SOURCES) as (keyof typeof API_SOURCES)[]).map((name) => ({
+    url: urls[name],
+    ...API_SOURCES[name],
+  }));
+}
+
 type Json = Record<string, unknown>;
 type Operation = Json & {
   security?: unknown[];

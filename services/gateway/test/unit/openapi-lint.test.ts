@@ -3,21 +3,27 @@ import path from 'node:path';
 import { orderApi } from '../../../order/src/api';
 import { paymentApi } from '../../../payment/src/api';
 import { userApi } from '../../../user/src/api';
-import { mergeApiDocuments } from '../../src/openapi';
+import { apiSources, mergeApiDocuments } from '../../src/openapi';
 
 /**
  * The document GET /openapi.json serves passes Redocly's `recommended` rules (redocly.yaml at the root),
- * with no error and no warning. It is built from the same service documents and prefixes the gateway
- * merges (services/gateway/src/app.ts), with no server running.
+ * with no error and no warning. It is built from the same service documents and sources (apiSources) the
+ * gateway merges, with no server running.
  */
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CONFIG = path.join(ROOT, 'redocly.yaml');
 
-const served = mergeApiDocuments([
-  { url: 'http://user', prefix: '/users', rateLimited: true, doc: userApi },
-  { url: 'http://order', prefix: '/orders', rateLimited: true, doc: orderApi },
-  { url: 'http://payment', prefix: '', rateLimited: false, doc: paymentApi },
-]) as { paths: Record<string, Record<string, unknown>> };
+const docs: Record<string, Record<string, unknown>> = {
+  'http://user': userApi,
+  'http://order': orderApi,
+  'http://payment': paymentApi,
+};
+const served = mergeApiDocuments(
+  apiSources({ user: 'http://user', order: 'http://order', payment: 'http://payment' }).map((source) => ({
+    ...source,
+    doc: docs[source.url]!,
+  })),
+) as { paths: Record<string, Record<string, unknown>> };
 
 interface Problem {
   ruleId: string;

@@ -1,7 +1,7 @@
 import { registry } from '@paystream/common/metrics';
 import { Counter, Gauge } from 'prom-client';
 
-/** The payment service's own metrics: what its ledger gate and reconciliation see. */
+/** What the payment service's ledger gate and reconciliation see (its other metrics are in ../metrics.ts). */
 export const ledgerMetrics = {
   gate: new Counter({
     name: 'payment_ledger_claims_total',
