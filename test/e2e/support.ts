@@ -143,8 +143,13 @@ export async function startE2EWithWebhooks(
   return {
     ...e2e,
     stop: async () => {
-      await restoreStripeWebhooks();
-      await e2e.stop();
+      // The services stop even when localstripe does not answer, so a failed suite leaves no process
+      // holding its ports (the next suite would be served by them).
+      try {
+        await restoreStripeWebhooks();
+      } finally {
+        await e2e.stop();
+      }
     },
   };
 }
