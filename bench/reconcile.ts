@@ -7,8 +7,7 @@
  * times only those rules.
  */
 import { randomUUID } from 'node:crypto';
-import Stripe from 'stripe';
-import { loadConfig, stripeClientOptions } from '@paystream/common/config';
+import { loadConfig } from '@paystream/common/config';
 import { initDataSource } from '@paystream/common/db';
 import { createServiceApp, finish } from '@paystream/common/http';
 import { createKafka, createProducer } from '@paystream/common/kafka';
@@ -33,7 +32,7 @@ async function main(): Promise<void> {
   const logger = createLogger('bench-reconcile', 'warn');
   const stripe = createStripe(cfg);
   // localstripe scans every object it holds for each page of a list: far slower than Stripe at this size.
-  const patient = new Stripe(cfg.STRIPE_SECRET_KEY, { ...stripeClientOptions(cfg), timeout: 300_000 });
+  const patient = createStripe(cfg, { timeout: 300_000 });
   const windowSeconds = process.argv.includes('--window') ? Number(at('--window')) : undefined;
   const only = process.argv.includes('--rules') ? at('--rules')!.split(',') : ['a', 'b', 'c'];
   const paymentsDb = await initDataSource(paymentDataSource(cfg.PAYMENT_DATABASE_URL));

@@ -189,8 +189,11 @@ describe('reconciliation on its Schedule', () => {
     expect(drift).toEqual([
       { id: expect.any(String), kind: 'unknown_intent', order_id: stranger, amount: 990, resolved_at: null },
     ]);
-    const metricsText = await (await fetch(`${e2e.services.url('payment')}/metrics`)).text();
-    expect(metricsText).toMatch(/payment_drift_open\{kind="unknown_intent"\} [1-9]/);
+    // The gauge is set when the pass ends, a moment after the finding is written.
+    await eventually(async () => {
+      const metricsText = await (await fetch(`${e2e.services.url('payment')}/metrics`)).text();
+      expect(metricsText).toMatch(/payment_drift_open\{kind="unknown_intent"\} [1-9]/);
+    }, 30_000);
 
     const env = { ...process.env, PAYMENT_DATABASE_URL: cfg.PAYMENT_DATABASE_URL };
     const ops = (...args: string[]) =>

@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { STRIPE_API_VERSION } from '@paystream/common/stripe';
 import { cfg } from '../support';
 
 function stripeAt(port: number): Stripe {
@@ -6,6 +7,7 @@ function stripeAt(port: number): Stripe {
     host: '127.0.0.1',
     port,
     protocol: 'http',
+    apiVersion: STRIPE_API_VERSION,
     maxNetworkRetries: 0,
   });
 }

@@ -46,7 +46,7 @@ export async function startServices(basePort: number, extraEnv: NodeJS.ProcessEn
     try {
       await waitReady(service, 90_000);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${output.slice(-30).join('\n')}`);
+      throw new Error(`${(err as Error).message}\n${output.slice(-30).join('\n')}`, { cause: err });
     }
     return service;
   };

@@ -3,7 +3,7 @@ import { paymentDetailsSchema } from '@paystream/common/contracts';
 import { paymentEvent, TOPICS } from '@paystream/common/events';
 import { publishJson } from '@paystream/common/kafka';
 import { type Logger } from '@paystream/common/logger';
-import { type Stripe } from '@paystream/common/stripe';
+import { stripeErrorText, type Stripe } from '@paystream/common/stripe';
 import { traceHeaders } from '@paystream/common/tracing';
 import { createHash, randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -44,6 +44,7 @@ interface StripeErrorLike {
   code?: string;
   decline_code?: string;
   message?: string;
+  raw?: { message?: string };
 }
 
 /** Client errors from Stripe are final; everything else (network, 5xx, 429) is left to Temporal's retry. */
@@ -62,7 +63,7 @@ function stripeFailure(err: unknown): Error {
     e.statusCode !== 409
   )
     return ApplicationFailure.nonRetryable(
-      cutReason(`Payment request rejected: ${e.message ?? 'invalid request'}`),
+      cutReason(`Payment request rejected: ${stripeErrorText(e) ?? 'invalid request'}`),
       PAYMENT_ERRORS.invalidRequest,
     );
   return err instanceof Error ? err : new Error(String(err));
@@ -305,7 +306,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
           const now = await stripe.paymentIntents.retrieve(intentId);
           await record(now);
           if (now.status === 'succeeded' || now.status === 'canceled') return intentState(now);
-          if (now.status === 'processing') throw new Error('payment is processing; checking again');
+          if (now.status === 'processing')
+            throw new Error('payment is processing; checking again', { cause: err });
           throw err;
         }
       } catch (err) {

@@ -1,6 +1,6 @@
 import { type PaymentDetails } from '@paystream/common/contracts';
 import { HttpProblem, problems } from '@paystream/common/problem';
-import { type Stripe } from '@paystream/common/stripe';
+import { stripeErrorText, type Stripe } from '@paystream/common/stripe';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { PaymentMethod, User } from '../db/entities';
@@ -41,6 +41,7 @@ interface StripeErrorLike {
   statusCode?: number;
   code?: string;
   message?: string;
+  raw?: { message?: string };
   param?: string;
 }
 
@@ -56,10 +57,10 @@ export function stripeProblem(
   const e = err as StripeErrorLike;
   if (e.statusCode === 402 || e.type === 'StripeCardError')
     return declineDetails
-      ? new HttpProblem(402, 'card-declined', e.message ?? 'The card was declined', { code: e.code })
+      ? new HttpProblem(402, 'card-declined', stripeErrorText(e) ?? 'The card was declined', { code: e.code })
       : new HttpProblem(402, 'card-declined', 'The card was declined');
   if (e.type === 'StripeInvalidRequestError' && e.statusCode && e.statusCode < 500)
-    return problems.validation([{ field, message: e.message ?? 'rejected by Stripe' }]);
+    return problems.validation([{ field, message: stripeErrorText(e) ?? 'rejected by Stripe' }]);
   return new HttpProblem(502, 'payment-provider-error', 'Stripe is unavailable; try again');
 }
 
@@ -134,7 +135,6 @@ export async function createSetupIntent(db: DataSource, stripe: Stripe, userId: 
     const intent = await stripe.setupIntents.create({
       customer,
       usage: 'off_session',
-      payment_method_types: ['card'],
       metadata: { userId },
     });
     if (!intent.client_secret) throw new Error('Stripe returned a SetupIntent without a client secret');
