@@ -1,8 +1,9 @@
 /**
- * Checks docker-compose.yml without a Docker engine (there is none on the dev/CI machines):
- * `docker compose config -q` when the compose client is installed, and always a static check of what
- * the client cannot know: pinned images, the service Dockerfile and its build args, dependencies,
- * env vars the services really read, in-network addresses, host ports and the Kafka topics.
+ * Checks docker-compose.yml without a Docker engine (there is none on the dev/CI machines): the file is
+ * loaded by compose-go, the library `docker compose` itself loads it with (interpolation, the compose
+ * schema, profiles), once plain and once with every profile on; and a static check of what no loader can
+ * know: pinned images, the service Dockerfile and its build args, dependencies, env vars the services
+ * really read, in-network addresses, host ports, the Kafka topics and ACLs.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import { parse } from 'yaml';
 import { CONFIG_KEYS } from '@paystream/common/config';
 import { ALL_TOPICS } from '@paystream/common/events';
 import { KAFKA_ACCESS, type KafkaAccess } from '@paystream/common/kafka-access';
+import { composeLoaderBinary } from '../stack';
 import { SERVICE_NAMES } from './services';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -193,39 +195,58 @@ function requiredVariables(text: string): string[] {
   return [...new Set([...text.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => m[1]!))];
 }
 
-function composeClient(): boolean {
+/** Every profile the file names: the loader is run with none and with all of them. */
+function profilesOf(compose: ComposeFile): string[] {
+  return [...new Set(Object.values(compose.services).flatMap((s) => s.profiles ?? []))].sort();
+}
+
+/**
+ * Loads the file with compose-go, as `docker compose up` would: answers the services it enabled, or the
+ * loader's own refusal. `secrets` fills the variables the file requires (placeholders: this checks the
+ * file, not a deployment).
+ */
+export async function loadCompose(
+  profiles: string[],
+  env: Record<string, string | undefined> = placeholders(),
+  file = COMPOSE_FILE,
+): Promise<{ services: string[] } | { error: string }> {
+  const loader = await composeLoaderBinary();
   try {
-    execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+    const out = execFileSync(loader, ['-f', file, '-profiles', profiles.join(',')], {
+      stdio: 'pipe',
+      env: { PATH: process.env.PATH, ...env },
+    });
+    return JSON.parse(out.toString()) as { services: string[] };
+  } catch (err) {
+    return { error: String((err as { stderr?: Buffer }).stderr ?? err).trim() };
   }
 }
 
+/** A placeholder for every variable the file requires (`${NAME:?…}`). */
+export function placeholders(file = COMPOSE_FILE): Record<string, string> {
+  const text = fs.readFileSync(file, 'utf8');
+  return Object.fromEntries(requiredVariables(text).map((k) => [k, `compose-check-${k}`]));
+}
+
 if (require.main === module) {
-  const compose = parse(fs.readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as ComposeFile;
-  const errors = checkCompose(compose);
-  if (composeClient()) {
-    try {
-      // Placeholder secrets: the file requires them, and this only checks its syntax.
-      const text = fs.readFileSync(COMPOSE_FILE, 'utf8');
-      const secrets = Object.fromEntries(requiredVariables(text).map((k) => [k, `compose-check-${k}`]));
-      execFileSync('docker', ['compose', '-f', COMPOSE_FILE, 'config', '-q'], {
-        stdio: 'pipe',
-        env: { ...process.env, ...secrets },
-      });
-      console.log('compose-check: docker compose config -q passed');
-    } catch (err) {
-      errors.push(`docker compose config: ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
+  void (async () => {
+    const compose = parse(fs.readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as ComposeFile;
+    const errors = checkCompose(compose);
+    for (const profiles of [[], profilesOf(compose)]) {
+      const loaded = await loadCompose(profiles);
+      if ('error' in loaded)
+        errors.push(`compose-go (profiles: ${profiles.join(',') || 'none'}): ${loaded.error}`);
+      else
+        console.log(
+          `compose-check: compose-go loads ${loaded.services.length} services (profiles: ${profiles.join(',') || 'none'})`,
+        );
     }
-  } else {
-    console.log('compose-check: no `docker compose` client here; static checks only');
-  }
-  if (errors.length) {
-    console.error(
-      `compose-check: ${errors.length} problem(s) in docker-compose.yml\n  ${errors.join('\n  ')}`,
-    );
-    process.exit(1);
-  }
-  console.log(`compose-check: docker-compose.yml OK (${Object.keys(compose.services).length} services)`);
+    if (errors.length) {
+      console.error(
+        `compose-check: ${errors.length} problem(s) in docker-compose.yml\n  ${errors.join('\n  ')}`,
+      );
+      process.exit(1);
+    }
+    console.log(`compose-check: docker-compose.yml OK (${Object.keys(compose.services).length} services)`);
+  })();
 }

@@ -14,6 +14,7 @@ import {
   cachePaths,
   createAptInstall,
   goBinary,
+  goSourceBinary,
   log,
   pipTool,
   portOpen,
@@ -81,6 +82,18 @@ export function mailpitBinaryPath(cacheDir = defaultCacheDir()): string {
 /** The Helm CLI, built from the Go module proxy at its pinned version on first use (CI renders the chart). */
 export function helmBinary(cacheDir = defaultCacheDir()): Promise<string> {
   return goBinary(cachePaths(cacheDir), 'helm', 'helm.sh/helm/v3/cmd/helm', VERSIONS.helm);
+}
+
+/**
+ * compose-go (the loader `docker compose` itself runs) around docker-compose.yml: scripts/composeload, built
+ * from the Go module proxy on first use. There is no Docker engine here; this is the next best proof.
+ */
+export function composeLoaderBinary(cacheDir = defaultCacheDir()): Promise<string> {
+  return goSourceBinary(
+    cachePaths(cacheDir),
+    'composeload',
+    path.join(__dirname, '..', 'scripts', 'composeload'),
+  );
 }
 
 /** Schemathesis from PyPI at its pinned version, in a venv of its own (CI fuzzes the public API with it). */

@@ -4,6 +4,7 @@
  * HTTP, wait until a server answers, apt-get and `go install` into the cache. Nothing here knows a server.
  */
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -239,6 +240,28 @@ export async function goBinary(
   );
   fs.mkdirSync(paths.bin, { recursive: true });
   fs.renameSync(path.join(gobin, path.basename(modulePath)), target);
+  return target;
+}
+
+/**
+ * A Go program kept in this repository (its own go.mod and go.sum pin every dependency), built once into
+ * the cache under a name keyed on its sources, so an edit rebuilds it and nothing else does.
+ */
+export async function goSourceBinary(paths: CachePaths, name: string, dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of fs.readdirSync(dir).sort())
+    hash.update(file).update(fs.readFileSync(path.join(dir, file)));
+  const target = path.join(paths.bin, `${name}-${hash.digest('hex').slice(0, 12)}`);
+  if (fs.existsSync(target)) return target;
+  if (!which('go')) throw new Error(`Go is required to build ${name} (https://go.dev/dl)`);
+  fs.mkdirSync(paths.bin, { recursive: true });
+  await timed(`build ${name} (first run only)`, () =>
+    runLogged(paths.logs, 'go', ['build', '-trimpath', '-o', `${target}.tmp`, '.'], `build-${name}.log`, {
+      cwd: dir,
+      env: { ...process.env, CGO_ENABLED: '0' },
+    }),
+  );
+  fs.renameSync(`${target}.tmp`, target);
   return target;
 }
 

@@ -1,12 +1,40 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { checkCompose, type ComposeFile } from '../../scripts/compose-check';
+import { checkCompose, loadCompose, placeholders, type ComposeFile } from '../../scripts/compose-check';
 
 const load = (): ComposeFile =>
   parse(fs.readFileSync(path.join(__dirname, '../../docker-compose.yml'), 'utf8'), {
     merge: true,
   }) as ComposeFile;
+
+describe('docker-compose.yml as docker compose loads it (compose-go)', () => {
+  it('loads every service, with the observability profile on and off', async () => {
+    const plain = await loadCompose([]);
+    const all = await loadCompose(['observability']);
+    expect(plain).toMatchObject({
+      services: expect.arrayContaining(['gateway', 'temporal', 'temporal-schema']),
+    });
+    expect(all).toMatchObject({ services: expect.arrayContaining(['jaeger', 'grafana', 'prometheus']) });
+    if ('services' in plain && 'services' in all)
+      expect(all.services.length).toBeGreaterThan(plain.services.length);
+  });
+
+  it('refuses what docker compose would refuse: a required secret unset, a key the schema lacks', async () => {
+    const { JWT_SECRET: _, ...withoutJwt } = placeholders();
+    const unset = await loadCompose([], withoutJwt);
+    expect(unset).toEqual({ error: expect.stringContaining('JWT_SECRET') });
+
+    const dir = path.join(__dirname, '../../.cache/compose-check');
+    fs.mkdirSync(dir, { recursive: true });
+    const broken = path.join(dir, 'docker-compose.broken.yml');
+    const text = fs.readFileSync(path.join(__dirname, '../../docker-compose.yml'), 'utf8');
+    fs.writeFileSync(broken, text.replace('  mailpit:\n', '  mailpit:\n    restart_policy: always\n'));
+    expect(await loadCompose([], placeholders(), broken)).toEqual({
+      error: expect.stringContaining('restart_policy'),
+    });
+  });
+});
 
 describe('docker-compose.yml static check', () => {
   it('accepts the committed file', () => {
