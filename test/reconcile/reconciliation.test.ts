@@ -17,6 +17,7 @@ import { cfg, collectTopic, eventually, serve, type RunningApp } from '../suppor
 import { paymentDataSource } from '../../services/payment/src/ledger/data-source';
 import { Ledger } from '../../services/payment/src/ledger/ledger';
 import { createReconcileActivities } from '../../services/payment/src/reconcile';
+import { stripePort } from '../../services/payment/src/stripe-port';
 import { createPaymentWorker } from '../../services/payment/src/worker';
 import { orderDataSource } from '../../services/order/src/db/data-source';
 import { internalRoutes } from '../../services/order/src/routes/internal';
@@ -72,7 +73,7 @@ beforeAll(async () => {
       orderServiceUrl: orderService.url,
       userServiceUrl: 'http://127.0.0.1:1',
       serviceToken: cfg.SERVICE_TOKEN,
-      stripe,
+      stripe: stripePort(stripe),
       producer,
       ledger,
       logger,

@@ -21,17 +21,31 @@ import { FINAL_STATUSES, type Ledger } from './ledger/ledger';
 import { ledgerMetrics } from './ledger/metrics';
 import { orderStatuses } from './order-service';
 import { paymentMetrics } from './metrics';
+import type { StripePort } from './stripe-port';
 
 export interface PaymentActivityDeps {
   userServiceUrl: string;
   serviceToken: string;
-  stripe: Stripe;
+  stripe: StripePort;
   producer: Producer;
-  ledger: Ledger;
+  ledger: ActivityLedger;
   /** The order service, asked how an order older than the ledger ended. */
   orderServiceUrl: string;
   logger?: Logger;
 }
+
+/** What the activities write to and read from the ledger (the whole of it is services/payment/src/ledger). */
+export type ActivityLedger = Pick<
+  Ledger,
+  | 'claim'
+  | 'epoch'
+  | 'payment'
+  | 'recordIntent'
+  | 'recordRequiresAction'
+  | 'recordCharge'
+  | 'recordOutcome'
+  | 'recordRefunds'
+>;
 
 /** payment.event's limit on `failureReason`; Stripe's messages have none, so every reason is cut to it. */
 const FAILURE_REASON_MAX = 500;
@@ -48,7 +62,7 @@ interface StripeErrorLike {
 }
 
 /** Client errors from Stripe are final; everything else (network, 5xx, 429) is left to Temporal's retry. */
-function stripeFailure(err: unknown): Error {
+export function stripeFailure(err: unknown): Error {
   const e = err as StripeErrorLike;
   if (e.statusCode === 402 || e.type === 'StripeCardError')
     return ApplicationFailure.nonRetryable(
@@ -210,7 +224,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       const recorded = (await ledger.payment(input.orderId))?.paymentIntentId;
       if (recorded) return recorded;
       try {
-        const intent = await stripe.paymentIntents.create(
+        const intent = await stripe.createIntent(
           {
             amount: input.amount,
             currency: input.currency,
@@ -218,7 +232,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
             payment_method: input.paymentMethodId,
             metadata: { orderId: input.orderId, userId: input.userId },
           },
-          { idempotencyKey: `order-${input.orderId}` },
+          `order-${input.orderId}`,
         );
         // Recorded before it can be confirmed. An intent made by an attempt that died before this line is
         // never confirmed (nothing knows it); reconciliation cancels it.
@@ -226,9 +240,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
         if (held.intentId === intent.id) return intent.id;
         // Another attempt recorded its intent first, or the payment settled meanwhile (an attempt that ran on
         // after its timeout): ours must never be confirmed.
-        await stripe.paymentIntents
-          .cancel(intent.id, {}, { idempotencyKey: `cancel-${intent.id}` })
-          .catch(() => undefined); // left open, reconciliation cancels it
+        await stripe.cancelIntent(intent.id, `cancel-${intent.id}`).catch(() => undefined); // left open, reconciliation cancels it
         if (held.intentId && !FINAL_STATUSES.includes(held.status)) return held.intentId;
         throw ApplicationFailure.nonRetryable(
           `The payment of order ${input.orderId} is already ${held.status}`,
@@ -243,7 +255,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
     async confirmPaymentIntent(intentId) {
       try {
         // Read first: after a lost response the intent may already have succeeded.
-        const intent = await stripe.paymentIntents.retrieve(intentId);
+        const intent = await stripe.retrieveIntent(intentId);
         await record(intent);
         if (intent.status === 'succeeded') return { status: 'succeeded' };
         // Confirmed before (a retry after a lost answer): the customer is already being asked.
@@ -253,18 +265,12 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
           throw ApplicationFailure.nonRetryable('Payment was canceled', PAYMENT_ERRORS.invalidRequest);
         let confirmed: Stripe.PaymentIntent;
         try {
-          // On-session: the customer has just placed this order. With off_session Stripe declines a card
-          // that needs 3-D Secure (authentication_required) instead of asking for it (requires_action).
-          confirmed = await stripe.paymentIntents.confirm(
-            intentId,
-            {},
-            { idempotencyKey: `confirm-${intentId}` },
-          );
+          confirmed = await stripe.confirmIntent(intentId, `confirm-${intentId}`);
         } catch (err) {
           // The confirm may have gone through although its answer was lost — the SDK even resends once
           // on a dropped connection, and a second confirm of a paid intent is refused. The intent's own
           // state is the truth: found the chaos suite's Stripe fault proxy.
-          const now = await stripe.paymentIntents.retrieve(intentId);
+          const now = await stripe.retrieveIntent(intentId);
           await record(now);
           if (now.status === 'succeeded') return { status: 'succeeded' };
           throw err;
@@ -281,7 +287,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
 
     async getPaymentIntentState(intentId) {
       try {
-        const intent = await stripe.paymentIntents.retrieve(intentId);
+        const intent = await stripe.retrieveIntent(intentId);
         await record(intent);
         return intentState(intent);
       } catch (err) {
@@ -291,19 +297,17 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
 
     async cancelPaymentIntent(intentId) {
       try {
-        const intent = await stripe.paymentIntents.retrieve(intentId);
+        const intent = await stripe.retrieveIntent(intentId);
         await record(intent);
         if (intent.status === 'succeeded' || intent.status === 'canceled') return intentState(intent);
         // Stripe refuses to cancel a payment the bank is still deciding on: wait for its outcome.
         if (intent.status === 'processing') throw new Error('payment is processing; checking again');
         try {
-          return intentState(
-            await stripe.paymentIntents.cancel(intentId, {}, { idempotencyKey: `cancel-${intentId}` }),
-          );
+          return intentState(await stripe.cancelIntent(intentId, `cancel-${intentId}`));
         } catch (err) {
           // Refused because the customer finished meanwhile (or an earlier cancel went through): the
           // intent's own state is the answer.
-          const now = await stripe.paymentIntents.retrieve(intentId);
+          const now = await stripe.retrieveIntent(intentId);
           await record(now);
           if (now.status === 'succeeded' || now.status === 'canceled') return intentState(now);
           if (now.status === 'processing')
@@ -317,11 +321,10 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
 
     async getRefundLedger(intentId) {
       try {
-        const intent = await stripe.paymentIntents.retrieve(intentId);
+        const intent = await stripe.retrieveIntent(intentId);
         const refunds: RefundRecord[] = [];
         const succeeded = new Set<string>();
-        // A payment has a handful of refunds; the list is paged anyway, so none is ever missed.
-        for await (const r of stripe.refunds.list({ payment_intent: intentId, limit: 100 }))
+        for await (const r of stripe.refundsOf(intentId))
           if (r.status === 'succeeded' || r.status === 'pending') {
             if (r.status === 'succeeded') succeeded.add(r.id);
             refunds.push({
@@ -353,12 +356,12 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
         // A retry after a lost answer: the refund the first attempt made is found by its request key. One
         // that failed at Stripe does not count: the request may try again, under a new idempotency key.
         let failedBefore = 0;
-        for await (const r of stripe.refunds.list({ payment_intent: input.paymentIntentId, limit: 100 }))
+        for await (const r of stripe.refundsOf(input.paymentIntentId))
           if (r.metadata?.requestKey === input.requestKey) {
             if (r.status === 'succeeded' || r.status === 'pending') return r.id;
             failedBefore += 1;
           }
-        const refund = await stripe.refunds.create(
+        const refund = await stripe.createRefund(
           {
             payment_intent: input.paymentIntentId,
             amount: input.amount,
@@ -369,7 +372,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
               ...(input.reason ? { reason: input.reason.slice(0, 500) } : {}),
             },
           },
-          { idempotencyKey: failedBefore ? `${input.requestKey}-again-${failedBefore}` : input.requestKey },
+          failedBefore ? `${input.requestKey}-again-${failedBefore}` : input.requestKey,
         );
         if (refund.status === 'failed' || refund.status === 'canceled')
           throw ApplicationFailure.nonRetryable(

@@ -12,6 +12,7 @@ import { createPaymentWorker } from './worker';
 import { paymentDataSource } from './ledger/data-source';
 import { Ledger } from './ledger/ledger';
 import { ensureReconcileSchedules } from './reconcile-schedule';
+import { stripePort } from './stripe-port';
 
 runService('payment', async (svc) => {
   const { cfg, logger } = svc;
@@ -28,7 +29,7 @@ runService('payment', async (svc) => {
       activities: {
         userServiceUrl: cfg.USER_SERVICE_URL,
         serviceToken: cfg.SERVICE_TOKEN,
-        stripe,
+        stripe: stripePort(stripe),
         producer: kafka.producer,
         ledger,
         orderServiceUrl: cfg.ORDER_SERVICE_URL,
