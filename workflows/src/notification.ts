@@ -1,45 +1,30 @@
 import {
   ApplicationFailure,
-  patched,
-  proxyActivities,
   proxyLocalActivities,
   TemporalFailure,
-  upsertSearchAttributes,
-  type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { NotificationInput } from './api/notification';
-import { ORDER_ID, USER_ID } from './api/search-attributes';
 import type { NotificationActivities } from './notification-activities';
 import { NOTIFICATION_ERRORS } from './notification-activities';
 
-const deadLetter: ActivityOptions & LocalActivityOptions = {
+const deadLetter: LocalActivityOptions = {
   startToCloseTimeout: '15s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
 };
 
 /**
- * Local activities, as in the payment workflow (see there): one workflow task per email instead of
- * three. Backoffs longer than a minute wait on a durable timer, so a long SMTP outage holds no worker
- * slot. Workflows started before this change replay on activities.
- */
-const LOCAL_ACTIVITIES = 'notification-local-activities';
-/**
  * One email per payment.event (workflow id `notify-<eventId>`). SMTP failures are retried with
  * exponential backoff within the configured budget; when it is spent, the event goes to the
  * notification.dlq topic and the workflow fails, which is what allows an operator's replay to run
  * the same workflow id again — and only then: a sent email's workflow completed, so a replay of it
- * is refused.
+ * is refused. Its search attributes are set by the starter (notificationStartOptions).
  */
 export async function notificationWorkflow({
   event,
   retry,
 }: NotificationInput): Promise<{ messageId: string }> {
-  upsertSearchAttributes([
-    { key: ORDER_ID, value: event.orderId },
-    { key: USER_ID, value: event.userId },
-  ]);
-  const send: ActivityOptions & LocalActivityOptions = {
+  const send: LocalActivityOptions = {
     startToCloseTimeout: '30s',
     retry: {
       initialInterval: retry.initialIntervalMs,
@@ -49,13 +34,10 @@ export async function notificationWorkflow({
       nonRetryableErrorTypes: [NOTIFICATION_ERRORS.recipientUnknown],
     },
   };
-  const local = patched(LOCAL_ACTIVITIES);
-  const { sendEmail } = local
-    ? proxyLocalActivities<NotificationActivities>(send)
-    : proxyActivities<NotificationActivities>(send);
-  const { publishDeadLetter } = local
-    ? proxyLocalActivities<NotificationActivities>(deadLetter)
-    : proxyActivities<NotificationActivities>(deadLetter);
+  // Local activities, as in the payment workflow: one workflow task per email. Backoffs longer than a
+  // minute wait on a durable timer, so a long SMTP outage holds no worker slot.
+  const { sendEmail } = proxyLocalActivities<NotificationActivities>(send);
+  const { publishDeadLetter } = proxyLocalActivities<NotificationActivities>(deadLetter);
   try {
     const { messageId } = await sendEmail(event);
     return { messageId };

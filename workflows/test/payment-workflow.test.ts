@@ -15,11 +15,12 @@ import { eventually, temporalBinaryPath } from '../../test/support';
 import { recordHistory } from '../../test/support/histories';
 import {
   cancelPaymentUpdate,
+  paymentStartOptions,
   stripeEventSignal,
   type PaymentInput,
   type PaymentOptions,
 } from '../src/api/payment';
-import { refundUpdate } from '../src/api/refunds';
+import { refundsStartOptions, refundUpdate } from '../src/api/refunds';
 import { ORDER_ID, USER_ID } from '../src/api/search-attributes';
 import type { PaymentActivities, PaymentEventDraft, RefundLedger } from '../src/payment-activities';
 import { PAYMENT_ERRORS } from '../src/payment-activities';
@@ -156,12 +157,9 @@ async function run(name: string, stubs: Stubs, { traced = false, options, during
   const order = newOrder();
   const workflowId = `payment-${order.orderId}`;
   scenarios.set(workflowId, stubs);
+  // As the payment service starts it: the search attributes and memo come with the start.
   const start = () =>
-    client.workflow.start(paymentWorkflow, {
-      workflowId,
-      taskQueue: TASK_QUEUE,
-      args: options ? [order, options] : [order],
-    });
+    client.workflow.start(paymentWorkflow, paymentStartOptions(order, options ?? {}, TASK_QUEUE));
   const handle = traced ? await inSpan('order.create process', {}, start) : await start();
   await during?.(handle, workflowId);
   const result = await handle.result();
@@ -230,7 +228,10 @@ describe('paymentWorkflow', () => {
     const count = (type: temporal.api.enums.v1.EventType) =>
       history?.filter((e) => e.eventType === type).length;
     expect(count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)).toBe(1);
-    expect(count(EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(8); // 4 patch markers + 4 local calls
+    expect(count(EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(4); // the 4 local calls, nothing else
+    // Search attributes and memo came with the start: no upsert in the history.
+    expect(count(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)).toBe(0);
+    expect(count(EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED)).toBe(0);
     expect(count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toBe(2);
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(ORDER_ID)).toBe(order.orderId);
@@ -500,9 +501,7 @@ describe("paymentWorkflow and the customer's cancel", () => {
     const outcome = await client.workflow.executeUpdateWithStart(cancelPaymentUpdate, {
       updateId: 'cancel',
       startWorkflowOperation: new WithStartWorkflowOperation(paymentWorkflow, {
-        workflowId,
-        taskQueue: TASK_QUEUE,
-        args: [order],
+        ...paymentStartOptions(order, {}, TASK_QUEUE),
         workflowIdConflictPolicy: 'USE_EXISTING',
       }),
     });
@@ -575,10 +574,10 @@ describe('refundsWorkflow', () => {
     const orderId = randomUUID();
     const paymentIntentId = `pi_${orderId.slice(0, 8)}`;
     const workflowId = `refunds-${orderId}`;
+    const starts = refundsStartOptions(orderId, paymentIntentId, TASK_QUEUE);
     const handle = await client.workflow.start(refundsWorkflow, {
-      workflowId,
-      taskQueue: TASK_QUEUE,
-      args: [{ orderId, paymentIntentId, idleSeconds: 3 }],
+      ...starts,
+      args: [{ ...starts.args[0], idleSeconds: 3 }],
     });
     const refund = (requestId: string, amount?: number) =>
       handle.executeUpdate(refundUpdate, {
