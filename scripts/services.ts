@@ -4,10 +4,23 @@
  * output (`npm run build`); PAYSTREAM_RUN_FROM=source runs the TypeScript sources through tsx instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '@paystream/common/config';
 
 const ROOT = path.resolve(__dirname, '..');
+
+/**
+ * A service's V8 flags, as its image runs it (deploy/node-flags/<service>: one place for the image, the
+ * chart and this launcher). The gateway keeps a small young generation: a proxy holds little between requests,
+ * and the default one is most of its idle memory.
+ */
+export function nodeFlags(name: ServiceName): string[] {
+  return fs
+    .readFileSync(path.join(ROOT, 'deploy', 'node-flags', name), 'utf8')
+    .trim()
+    .split(/\s+/);
+}
 
 export const SERVICE_NAMES = ['user', 'order', 'payment', 'notification', 'gateway'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -42,7 +55,7 @@ export function startService(
     env.PAYSTREAM_RUN_FROM === 'source'
       ? ['--import', 'tsx', path.join(ROOT, 'services', name, 'src', 'main.ts')]
       : ['--conditions=built', path.join(ROOT, 'services', name, 'dist', 'main.js')];
-  const child = spawn(process.execPath, ['--max-old-space-size=256', ...profile, ...entry], {
+  const child = spawn(process.execPath, [...nodeFlags(name), ...profile, ...entry], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

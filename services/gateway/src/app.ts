@@ -7,6 +7,7 @@ import { authenticate, cors, rateLimit, securityHeaders, trustedHeaders } from '
 import { demoRoutes, type DemoOptions } from './demo';
 import { apiSources, docsRoutes, openApiRoute } from './openapi';
 import { proxy } from './proxy';
+import { upstreamGet } from './upstream-get';
 
 export interface GatewayAppDeps {
   logger: Logger;
@@ -46,8 +47,8 @@ export const isPublicRoute = (method: string, path: string) =>
 export const RESERVED_HEADERS = ['x-user-id', 'x-service-token'];
 
 async function upstreamHealthy(baseUrl: string): Promise<void> {
-  const res = await fetch(new URL('/healthz', baseUrl), { signal: AbortSignal.timeout(1500) });
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  const { status } = await upstreamGet(new URL('/healthz', baseUrl), 1500);
+  if (status !== 200) throw new Error(`HTTP ${status}`);
 }
 
 /**

@@ -3,6 +3,7 @@ import { type Logger } from '@paystream/common/logger';
 import { problemResponse, type ResponseObject } from '@paystream/common/openapi';
 import { HttpProblem } from '@paystream/common/problem';
 import { Router, type RequestHandler } from 'express';
+import { upstreamGet } from './upstream-get';
 
 /**
  * GET /openapi.json: the public API as one OpenAPI 3.1 document, merged from the documents the services
@@ -100,9 +101,9 @@ export function mergeApiDocuments(documents: readonly (ApiSource & { doc: Json }
 export function openApiRoute(sources: readonly ApiSource[], logger: Logger): RequestHandler {
   let cached: { doc: Json; at: number } | undefined;
   const fetchDoc = async (source: ApiSource) => {
-    const res = await fetch(new URL('/openapi.json', source.url), { signal: AbortSignal.timeout(3000) });
-    if (!res.ok) throw new Error(`${source.url}: HTTP ${res.status}`);
-    return { ...source, doc: (await res.json()) as Json };
+    const res = await upstreamGet(new URL('/openapi.json', source.url), 3000);
+    if (res.status !== 200) throw new Error(`${source.url}: HTTP ${res.status}`);
+    return { ...source, doc: JSON.parse(res.body) as Json };
   };
   return async (_req, res) => {
     if (!cached || Date.now() - cached.at > FRESH_MS) {
