@@ -19,9 +19,21 @@ Here `GET /v1/payment_intents`, `/v1/charges` and `/v1/refunds` take Stripe's `c
 Stripe has on each (`customer`; `customer`, `payment_intent`; `charge`, `payment_intent`), and
 `limit`/`starting_after`/`ending_before` as cursors over the whole newest-first list, as Stripe's are.
 A PaymentIntent also shows `amount_received`/`amount_capturable`, a charge `amount_captured`, and a refund
-its `payment_intent` even when it was made with `charge` only.
+its `payment_intent` even when it was made with `charge` only. An intent that becomes `requires_capture`
+(manual capture, after a confirm or a 3-D Secure challenge) sends `payment_intent.amount_capturable_updated`.
+
+Disputes, which localstripe lacks: a charge taken from Stripe's dispute test card 4000000000000259 is
+disputed (`fraudulent`, `needs_response`, evidence due in 7 days) a moment after it succeeds, with the
+events Stripe sends (`charge.dispute.created`, `charge.dispute.funds_withdrawn`). `GET /v1/disputes` (with
+`charge`, `payment_intent`, `created` and the cursors), `GET /v1/disputes/{id}` and `POST
+/v1/disputes/{id}/close` (the merchant accepts it: lost) are Stripe's; test-only routes play the bank:
+`POST /_test/disputes/{id}/close` with `status=won|lost` (`charge.dispute.closed`, and
+`charge.dispute.funds_reinstated` when won), and `POST /_test/disputes/{id}/due` with `seconds` (the evidence
+is due that many seconds from now; `charge.dispute.updated`).
 """
+import asyncio
 import operator
+import time
 
 from localstripe.errors import UserError
 import localstripe.resources as resources
@@ -38,7 +50,21 @@ def _authenticate_like_stripe(cls, id, client_secret=None, success=False, **kwar
     obj = _authenticate(cls, id, client_secret=client_secret, success=success, **kwargs)
     if obj._authentication_failed:
         schedule_webhook(resources.Event('payment_intent.payment_failed', obj))
+    elif obj.status == 'requires_capture':
+        schedule_webhook(resources.Event('payment_intent.amount_capturable_updated', obj))
     return obj
+
+
+_confirm = _PaymentIntent._confirm
+
+
+def _confirm_like_stripe(self, on_failure_now):
+    _confirm(self, on_failure_now)
+    if self.status == 'requires_capture':
+        schedule_webhook(resources.Event('payment_intent.amount_capturable_updated', self))
+
+
+_PaymentIntent._confirm = _confirm_like_stripe
 
 
 def _cancel_like_stripe(cls, id, **kwargs):
@@ -246,6 +272,107 @@ resources.Charge._capture = _capture_remembering_amount
 resources.Charge.amount_captured = property(_amount_captured)
 _PaymentIntent.amount_received = property(_amount_received)
 _PaymentIntent.amount_capturable = property(_amount_capturable)
+
+# --- Disputes --------------------------------------------------------------------------------------------
+
+DISPUTE_CARD = '4000000000000259'
+_OPEN_DISPUTE = ('warning_needs_response', 'warning_under_review', 'needs_response', 'under_review')
+
+
+class Dispute(resources.StripeObject):
+    object = 'dispute'
+    _id_prefix = 'dp_'
+
+    def __init__(self, charge):
+        super().__init__()
+        self.amount = charge.amount_captured
+        self.currency = charge.currency
+        self.charge = charge.id
+        self.payment_intent = charge.payment_intent
+        self.reason = 'fraudulent'
+        self.status = 'needs_response'
+        self.is_charge_refundable = False
+        self.evidence_details = {'due_by': self.created + 7 * 24 * 3600, 'has_evidence': False,
+                                 'past_due': False, 'submission_count': 0}
+        self.metadata = {}
+
+    def _send(self, *types):
+        for type in types:
+            schedule_webhook(resources.Event(type, self))
+
+    @classmethod
+    def _api_create(cls, **data):
+        raise UserError(405, 'Method Not Allowed')
+
+    @classmethod
+    def _list(cls, url, charge=None, payment_intent=None, created=None, limit=None, starting_after=None,
+              ending_before=None, **kwargs):
+        _unexpected(kwargs)
+        filters = [_created(created)]
+        if charge is not None:
+            filters.append(lambda d: d.charge == _id_of(charge, 'ch_', 'charge'))
+        if payment_intent is not None:
+            filters.append(lambda d: d.payment_intent == _id_of(payment_intent, 'pi_', 'payment_intent'))
+        return _page(cls, url, filters, limit, starting_after, ending_before)
+
+    @classmethod
+    def _close(cls, id, status='lost', **kwargs):
+        _unexpected(kwargs)
+        obj = cls._api_retrieve(id)
+        if status not in ('won', 'lost'):
+            raise _bad('status', 'Invalid status: %s' % status)
+        if obj.status not in _OPEN_DISPUTE:
+            raise UserError(400, 'This dispute is already closed', {'code': 'dispute_already_closed'})
+        obj.status = status
+        obj.evidence_details['past_due'] = False
+        obj._send('charge.dispute.closed', *(('charge.dispute.funds_reinstated',) if status == 'won' else ()))
+        return obj
+
+    @classmethod
+    def _accept(cls, id, **kwargs):
+        """Stripe's POST /v1/disputes/{id}/close: the merchant accepts the dispute, which is then lost."""
+        return cls._close(id, status='lost', **kwargs)
+
+    @classmethod
+    def _due(cls, id, seconds=None, **kwargs):
+        _unexpected(kwargs)
+        obj = cls._api_retrieve(id)
+        obj.evidence_details['due_by'] = int(time.time()) + _timestamp(seconds, 'seconds')
+        obj._send('charge.dispute.updated')
+        return obj
+
+
+def _dispute_if_test_card(charge):
+    pm = resources.PaymentMethod._api_retrieve(charge.payment_method)
+    if getattr(pm, '_card_number', None) != DISPUTE_CARD or not charge.payment_intent:
+        return
+
+    def open_dispute():
+        Dispute(charge)._send('charge.dispute.created', 'charge.dispute.funds_withdrawn')
+    # A moment after the charge, as Stripe does: its own success webhook goes first.
+    asyncio.get_running_loop().call_later(0.5, open_dispute)
+
+
+_trigger_payment = resources.Charge._trigger_payment
+
+
+def _trigger_payment_then_dispute(self, on_success=None):
+    def succeeded():
+        if on_success:
+            on_success()
+        _dispute_if_test_card(self)
+    return _trigger_payment(self, on_success=succeeded)
+
+
+resources.Charge._trigger_payment = _trigger_payment_then_dispute
+Dispute._api_list_all = classmethod(Dispute._list.__func__)
+resources.extra_apis.extend((
+    ('GET', '/v1/disputes', lambda **data: Dispute._api_list_all('/v1/disputes', **data)),
+    ('GET', '/v1/disputes/{id}', lambda id, **data: Dispute._api_retrieve(id)),
+    ('POST', '/v1/disputes/{id}/close', Dispute._accept),
+    ('POST', '/_test/disputes/{id}/close', Dispute._close),
+    ('POST', '/_test/disputes/{id}/due', Dispute._due),
+))
 
 from localstripe.server import start  # noqa: E402  (after the patches, on purpose)
 

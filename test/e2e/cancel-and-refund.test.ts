@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { createStripe, type Stripe } from '@paystream/common/stripe';
 import { cfg, eventually, mailpit } from '../support';
 import {
   awaitingAuthentication,
   E2E_PORTS,
+  ops,
   startE2EWithWebhooks,
   type Auth,
   type E2E,
@@ -61,26 +59,8 @@ const subjectsTo = (to: string, count: number) =>
     return subjects;
   }, 20_000);
 
-// Built, as `npm run ops` runs it (the test command builds first).
-const OPS_CLI = path.join(__dirname, '../../services/payment/dist/ops/cli.js');
-
 /** `npm run ops -- refund …` as an operator runs it: exit code, and the JSON line or the error line. */
-async function opsRefund(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--conditions=built', OPS_CLI, 'refund', ...args],
-      {
-        env: { ...process.env },
-        timeout: 60_000,
-      },
-    );
-    return { code: 0, out: stdout.trim(), err: stderr.trim() };
-  } catch (e) {
-    const failed = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, out: failed.stdout?.trim() ?? '', err: failed.stderr?.trim() ?? '' };
-  }
-}
+const opsRefund = (...args: string[]) => ops('refund', ...args);
 
 describe('the customer cancels', () => {
   it('before the charge (waiting for 3-D Secure): the intent is cancelled, nothing is charged', async () => {

@@ -9,6 +9,9 @@
  * share Kafka consumer groups and Temporal task queues, so the files must run one after another
  * (`jest --runInBand`, as `npm run test:all` does); two sets at once would take each other's orders.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { STRIPE_WEBHOOK_EVENTS } from '@paystream/common/events';
 import { createKafka, createProducer } from '@paystream/common/kafka';
 import { dataConverterFor } from '@paystream/common/payload-codec';
@@ -22,6 +25,27 @@ import { registerLocalstripeWebhook } from '../../stack/servers/localstripe';
 import { startOtlpReceiver } from '../support/otlp-receiver';
 import { startServices, type ServiceSet } from '../support/services';
 import { startStripeFaultProxy } from '../support/stripe-proxy';
+
+// Built, as `npm run ops` runs it (the test command builds first).
+const OPS_CLI = path.join(__dirname, '../../services/payment/dist/ops/cli.js');
+
+/** `npm run ops -- <args>` as an operator runs it: exit code, stdout and stderr. */
+export async function ops(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--conditions=built', OPS_CLI, ...args],
+      {
+        env: { ...process.env },
+        timeout: 60_000,
+      },
+    );
+    return { code: 0, out: stdout.trim(), err: stderr.trim() };
+  } catch (e) {
+    const failed = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, out: failed.stdout?.trim() ?? '', err: failed.stderr?.trim() ?? '' };
+  }
+}
 
 /** Each file's five services listen on base..base+4 (test/infra uses 18080, test/chaos 18280). */
 export const E2E_PORTS = {
@@ -37,6 +61,7 @@ export const E2E_PORTS = {
   demoCheckout: 18215,
   contract: 18220,
   ledger: 18225,
+  moneyOperations: 18230,
 } as const;
 
 /** A card localstripe (like Stripe) asks 3-D Secure for on every charge. */

@@ -6,11 +6,13 @@
  */
 export * from './api/payment';
 export * from './api/refunds';
+export * from './api/disputes';
 export * from './api/notification';
 export * from './api/reconciliation';
 export * from './api/search-attributes';
 export type { paymentWorkflow } from './payment';
 export type { refundsWorkflow } from './refunds';
+export type { disputeWorkflow } from './disputes';
 export type { notificationWorkflow } from './notification';
 export type { reconciliationWorkflow, ReconcileActivities } from './reconciliation';
 export * from './payment-activities';

@@ -6,6 +6,7 @@
 import type { PaymentDetails } from '@paystream/common/contracts';
 import type { NextAction, PaymentEvent } from '@paystream/common/events';
 import type { PaymentInput } from './api/payment';
+import type { DisputeState } from './api/disputes';
 
 /** Error types the activities throw as non-retryable ApplicationFailures: retrying cannot help. */
 export const PAYMENT_ERRORS = {
@@ -17,6 +18,8 @@ export const PAYMENT_ERRORS = {
   refundRefused: 'RefundRefused',
   /** A payment.event its own schema refuses: a bug, never retried. */
   invalidEvent: 'InvalidPaymentEvent',
+  /** A capture the payment does not allow (not authorized, captured already, more than authorized). */
+  captureRefused: 'CaptureRefused',
 } as const;
 
 /**
@@ -39,12 +42,19 @@ export type PaymentClaim =
       eventId?: string;
     };
 
-/** What a confirm ended in: paid, or the bank wants the customer to authenticate first. */
-export type ConfirmResult = { status: 'succeeded' } | { status: 'requires_action'; nextAction: NextAction };
+/**
+ * What a confirm ended in: paid; authorized (manual capture: the amount is held, nothing taken); or the bank
+ * wants the customer to authenticate first.
+ */
+export type ConfirmResult =
+  { status: 'succeeded' } | { status: 'authorized' } | { status: 'requires_action'; nextAction: NextAction };
 
 /** A PaymentIntent's state as Stripe reports it, reduced to what the workflow decides on. */
 export type IntentState =
-  | { status: 'succeeded' }
+  /** Charged; `capturedAmount` when a manual capture took it (perhaps less than authorized). */
+  | { status: 'succeeded'; capturedAmount?: number }
+  /** Manual capture: authorized and waiting to be captured. */
+  | { status: 'authorized' }
   | { status: 'failed'; failureReason: string }
   /** Still waiting for the customer (requires_action) or for the bank (processing). */
   | { status: 'pending' };
@@ -56,6 +66,17 @@ export interface CreateIntentInput {
   currency: string;
   customerId: string;
   paymentMethodId: string;
+  /** `manual`: authorize only (capture_method=manual); absent: charge at once. */
+  captureMethod?: 'manual';
+}
+
+export interface CaptureInput {
+  orderId: string;
+  paymentIntentId: string;
+  /** The capture request that asked for it (`expiry` when the authorization's policy did). */
+  requestId: string;
+  /** What to take; all that is authorized when absent. */
+  amount?: number;
 }
 
 /** One refund of the order's charge, as Stripe holds it. */
@@ -70,12 +91,18 @@ export interface RefundRecord {
 
 /** The payment's refunds, read from Stripe: the ledger every new refund is checked against. */
 export interface RefundLedger {
+  /** What was taken (less than the order after a partial capture): refunds count against it. */
   amount: number;
   currency: string;
   /** From the PaymentIntent's metadata (Paystream sets it when it creates the intent). */
   userId: string;
-  /** Refunds that count (succeeded or pending), oldest first. */
+  /**
+   * Refunds that count (succeeded or pending), oldest first. Not the release of a partial capture's
+   * uncaptured rest, which Stripe makes as a refund of the charge.
+   */
   refunds: RefundRecord[];
+  /** A dispute (chargeback) is open on the charge: no refund now (the bank holds the money already). */
+  disputeOpen?: boolean;
 }
 
 export interface CreateRefundInput {
@@ -131,8 +158,18 @@ export interface PaymentActivities {
    * keep the same id, so the order service and the notifier see a redelivery, not a second event.
    */
   publishPaymentEvent(event: PaymentEventDraft, kind?: string): Promise<void>;
+  /**
+   * Captures an authorized intent (key `capture-<intentId>`), all of it or `amount`, and records the capture
+   * and the release of the rest; an intent captured already answers that capture, so a retry never takes twice.
+   */
+  capturePaymentIntent(input: CaptureInput): Promise<{ capturedAmount: number; releasedAmount: number }>;
   /** The payment's amount and its refunds, from Stripe. */
   getRefundLedger(paymentIntentId: string): Promise<RefundLedger>;
+  /**
+   * Reads the dispute from Stripe and records it: its row in the ledger, the funds it withdrew and (won)
+   * reinstated as movements, each once.
+   */
+  getDispute(disputeId: string): Promise<DisputeState>;
   /**
    * Refunds `amount` of the payment unless a refund with this request key exists already (a retry after a
    * lost answer finds it, also where Stripe's idempotency keys are not honoured); returns the refund's id.

@@ -3,6 +3,7 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  patched,
   setHandler,
   sleep,
   TemporalFailure,
@@ -15,10 +16,15 @@ import type { NextAction, PaymentEvent } from '@paystream/common/events';
 import type { IntentState, PaymentActivities, PaymentClaim } from './payment-activities';
 import { PAYMENT_ERRORS } from './payment-activities';
 import {
+  authorizationDeadlineSeconds,
   cancelPaymentUpdate,
   CANCEL_UPDATE_ID,
+  captureUpdate,
+  DEFAULT_AUTHORIZATION,
   stripeEventSignal,
   type CancelOutcome,
+  type CaptureOutcome,
+  type CaptureRequest,
   type PaymentInput,
   type PaymentOptions,
   type PaymentResult,
@@ -103,6 +109,8 @@ const calls = {
   publishPaymentEvent: proxyLocalActivities<PaymentActivities>(kafka).publishPaymentEvent,
   confirmPaymentIntent: proxyActivities<PaymentActivities>(stripeConfirm).confirmPaymentIntent,
   cancelPaymentIntent: proxyActivities<PaymentActivities>(stripeConfirm).cancelPaymentIntent,
+  // Takes money like the confirm: an activity, retried until Stripe answers.
+  capturePaymentIntent: proxyActivities<PaymentActivities>(stripeConfirm).capturePaymentIntent,
 };
 
 /** Why an activity gave up, in words a customer may read. */
@@ -115,6 +123,16 @@ function reasonOf(err: unknown): string {
 /** How long the customer has for 3-D Secure when the starter does not say (PAYMENT_AUTH_TIMEOUT). */
 const DEFAULT_AUTH_TIMEOUT_SECONDS = 30 * 60;
 const AUTH_NOT_COMPLETED = 'authentication not completed';
+const AUTHORIZATION_LAPSED = 'authorization expired uncaptured';
+
+/**
+ * Capture later (orders with `captureMethod: 'manual'`): the payment is authorized, then held until an
+ * operator captures it, the customer cancels it (a void) or its lifetime runs out. Only manual orders reach
+ * this path, which no run before it could take; the marker names the histories that did.
+ */
+const CAPTURE = 'payment-capture';
+
+const refusal = (message: string) => ApplicationFailure.nonRetryable(message, PAYMENT_ERRORS.captureRefused);
 
 /**
  * One order's payment: workflow id `payment-<orderId>`, so a redelivered order.create cannot start a
@@ -130,6 +148,11 @@ export async function paymentWorkflow(
   let cancelRequested = false;
   let settled: PaymentResult | undefined = undefined; // set once the outcome is published
   let refundOnCancel: Promise<CancelOutcome> | undefined;
+  const manual = order.captureMethod === 'manual';
+  // Manual capture: `holding` while the authorization waits; the capture asked for, and what it came to.
+  let holding = false;
+  let capture: Required<CaptureRequest> | undefined;
+  let captured: CaptureOutcome | undefined;
   // The customer's cancel: answered once the outcome is known, with a full refund if the charge won.
   setHandler(cancelPaymentUpdate, async (): Promise<CancelOutcome> => {
     cancelRequested = true;
@@ -145,6 +168,46 @@ export async function paymentWorkflow(
       .then((refund) => ({ status: 'refunded', refundedAmount: refund.refundedAmount }));
     return refundOnCancel;
   });
+
+  // An operator's capture. Everything a capture may not be is refused by the validator, before the update is
+  // recorded; the same request again answers the first capture.
+  setHandler(
+    captureUpdate,
+    async (request: CaptureRequest): Promise<CaptureOutcome> => {
+      capture ??= { requestId: request.requestId, amount: request.amount ?? order.amount };
+      await condition(() => captured !== undefined || settled !== undefined);
+      if (captured) return captured;
+      throw refusal(
+        `The capture did not happen: the payment ended ${settled!.status} (${settled!.failureReason ?? 'no reason'})`,
+      );
+    },
+    {
+      validator: (request: CaptureRequest) => {
+        if (!request.requestId) throw new Error('requestId is required');
+        if (request.amount !== undefined && !(Number.isInteger(request.amount) && request.amount > 0))
+          throw new Error('amount must be a positive whole number of minor units');
+        if (capture) {
+          if (capture.requestId === request.requestId) return;
+          throw refusal(
+            `This payment is captured already (${capture.amount} ${order.currency}); it is captured at most once`,
+          );
+        }
+        if (!manual)
+          throw refusal('This order was charged at once (automatic capture): there is nothing to capture');
+        if (settled)
+          throw refusal(
+            settled.status === 'cancelled'
+              ? `The authorization was released (${settled.failureReason ?? 'voided'}): there is nothing to capture`
+              : `The payment ${settled.status === 'failed' ? 'failed' : 'is settled'}: there is nothing to capture`,
+          );
+        if (!holding) throw refusal('The payment is not authorized yet: there is nothing to capture');
+        if ((request.amount ?? order.amount) > order.amount)
+          throw refusal(
+            `A capture of ${request.amount} is more than the ${order.amount} ${order.currency} authorized`,
+          );
+      },
+    },
+  );
 
   // Stripe's webhooks, each event id once (Stripe redelivers; the same event must not count twice).
   const hints: StripeHint[] = [];
@@ -198,6 +261,7 @@ export async function paymentWorkflow(
           throw err;
         });
       if (state?.status === 'succeeded') return { status: 'succeeded', paymentIntentId: intentId };
+      if (state?.status === 'authorized') return held(intentId);
       if (state?.status === 'pending') continue;
       if (state?.status === 'failed') failureReason = state.failureReason;
       break;
@@ -205,12 +269,91 @@ export async function paymentWorkflow(
     return cancelIntent(intentId, failureReason);
   }
 
-  /** Cancels the intent and trusts what the cancel finds: a charge that won the race is a payment. */
-  async function cancelIntent(intentId: string, failureReason: string): Promise<PaymentResult> {
+  /**
+   * Cancels the intent and trusts what the cancel finds: a charge that won the race is a payment. Ends
+   * `cancelled` when the customer asked (or an authorization lapsed), `failed` otherwise.
+   */
+  async function cancelIntent(
+    intentId: string,
+    failureReason: string,
+    ending: 'cancelled' | 'failed' = cancelRequested ? 'cancelled' : 'failed',
+  ): Promise<PaymentResult> {
     const final = await calls.cancelPaymentIntent(intentId);
-    if (final.status === 'succeeded') return { status: 'succeeded', paymentIntentId: intentId };
-    if (cancelRequested) return { status: 'cancelled', paymentIntentId: intentId };
+    if (final.status === 'succeeded')
+      return {
+        status: 'succeeded',
+        paymentIntentId: intentId,
+        ...(manual ? { capturedAmount: final.capturedAmount ?? order.amount } : {}),
+      };
+    if (ending === 'cancelled')
+      return {
+        status: 'cancelled',
+        paymentIntentId: intentId,
+        ...(cancelRequested ? {} : { failureReason }),
+      };
     return { status: 'failed', paymentIntentId: intentId, failureReason };
+  }
+
+  /** Takes `amount` of the authorization; the rest of it is released. */
+  async function takeCapture(intentId: string, amount: number, requestId: string): Promise<PaymentResult> {
+    const done = await calls.capturePaymentIntent({
+      orderId: order.orderId,
+      paymentIntentId: intentId,
+      amount,
+      requestId,
+    });
+    captured = { status: 'succeeded', ...done };
+    return { status: 'succeeded', paymentIntentId: intentId, capturedAmount: done.capturedAmount };
+  }
+
+  /**
+   * The authorization is held: the order shows `authorized` (the customer is emailed), then the workflow
+   * waits for a capture, a cancel (void), a Stripe hint (a capture or cancel made in Stripe's dashboard) or
+   * its durable timers — a warning to the merchant, then the policy at the end of its lifetime.
+   */
+  async function held(intentId: string): Promise<PaymentResult> {
+    if (!patched(CAPTURE))
+      return { status: 'failed', paymentIntentId: intentId, failureReason: 'capture later is not supported' };
+    holding = true;
+    const policy = options.authorization ?? DEFAULT_AUTHORIZATION;
+    const deadline = Date.now() + authorizationDeadlineSeconds(policy) * 1000;
+    const warnAt = deadline - policy.warningSeconds * 1000;
+    const authorizationExpiresAt = new Date(deadline).toISOString();
+    await publish('authorized', { authorizationExpiresAt });
+    let warned = warnAt <= Date.now();
+    for (;;) {
+      const left = (warned ? deadline : warnAt) - Date.now();
+      const woke =
+        capture !== undefined ||
+        cancelRequested ||
+        (left > 0 &&
+          (await condition(() => capture !== undefined || cancelRequested || hints.length > 0, left)));
+      if (capture) return takeCapture(intentId, capture.amount, capture.requestId);
+      if (cancelRequested) return cancelIntent(intentId, 'cancelled');
+      if (woke) {
+        hints.length = 0;
+        const state = await calls.getPaymentIntentState(intentId).catch((err: unknown) => {
+          if (err instanceof TemporalFailure) return undefined; // unreadable: the timers still hold
+          throw err;
+        });
+        if (state?.status === 'succeeded')
+          return {
+            status: 'succeeded',
+            paymentIntentId: intentId,
+            capturedAmount: state.capturedAmount ?? order.amount,
+          };
+        if (state?.status === 'failed')
+          return { status: 'cancelled', paymentIntentId: intentId, failureReason: state.failureReason };
+        continue;
+      }
+      if (!warned) {
+        warned = true;
+        await publish('authorization_expiring', { authorizationExpiresAt });
+        continue;
+      }
+      if (policy.onExpiry === 'capture') return takeCapture(intentId, order.amount, 'expiry');
+      return cancelIntent(intentId, AUTHORIZATION_LAPSED, 'cancelled');
+    }
   }
 
   /** The payment, step by step; a cancel is looked at between steps (never inside the confirm). */
@@ -241,11 +384,13 @@ export async function paymentWorkflow(
         currency: order.currency,
         customerId: card.stripeCustomerId,
         paymentMethodId: card.paymentMethodId,
+        ...(manual ? { captureMethod: 'manual' as const } : {}),
       });
     }
     if (cancelRequested) return cancelIntent(paymentIntentId, 'cancelled');
     const confirmed = await calls.confirmPaymentIntent(paymentIntentId);
     if (confirmed.status === 'succeeded') return { status: 'succeeded', paymentIntentId };
+    if (confirmed.status === 'authorized') return held(paymentIntentId);
     return authenticated(paymentIntentId, confirmed.nextAction);
   }
 
@@ -264,6 +409,7 @@ export async function paymentWorkflow(
 
   await publish(result.status, {
     ...(result.failureReason ? { failureReason: result.failureReason } : {}),
+    ...(result.capturedAmount !== undefined ? { capturedAmount: result.capturedAmount } : {}),
     // Announced before: the same event again (under its first id where the ledger holds it), which every
     // consumer has applied already.
     ...(replay?.announced
@@ -276,6 +422,7 @@ export async function paymentWorkflow(
   return result;
 }
 
-// The payment worker runs the refunds of paid orders and reconciliation too (same task queue).
+// The payment worker runs the refunds and disputes of paid orders and reconciliation too (same task queue).
 export { refundsWorkflow } from './refunds';
+export { disputeWorkflow } from './disputes';
 export { reconciliationWorkflow } from './reconciliation';

@@ -64,6 +64,12 @@ export class RefundBook {
       const requestKey = refundRequestKey(this.payment.orderId, request.requestId);
       let ledger = await this.read();
       if (!ledger.refunds.some((r) => r.requestKey === requestKey)) {
+        // The bank holds the money already: a refund now would pay the customer twice.
+        if (ledger.disputeOpen)
+          throw ApplicationFailure.nonRetryable(
+            'A dispute is open on this payment: no refund until the bank decides it',
+            PAYMENT_ERRORS.refundRefused,
+          );
         const left = ledger.amount - totalRefunded(ledger);
         const amount = request.amount ?? left;
         if (left <= 0)

@@ -10,22 +10,30 @@ import { loadConfig } from '@paystream/common/config';
 import { AesGcmPayloadCodec, dataConverterFor } from '@paystream/common/payload-codec';
 import { createWorkflowClient } from '@paystream/common/temporal';
 import { inSpan, tracing } from '@paystream/common/tracing';
-import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { eventually, temporalBinaryPath } from '../../test/support';
 import { recordHistory } from '../../test/support/histories';
 import {
   cancelPaymentUpdate,
+  captureUpdate,
   paymentStartOptions,
   stripeEventSignal,
   type PaymentInput,
   type PaymentOptions,
 } from '../src/api/payment';
 import { refundsStartOptions, refundUpdate } from '../src/api/refunds';
+import { disputeStartOptions } from '../src/api/disputes';
 import { ORDER_ID, USER_ID } from '../src/api/search-attributes';
 import type { PaymentActivities, PaymentEventDraft, RefundLedger } from '../src/payment-activities';
 import { PAYMENT_ERRORS } from '../src/payment-activities';
 import { paymentWorkflow } from '../src/payment';
 import { refundsWorkflow } from '../src/refunds';
+import { disputeWorkflow } from '../src/disputes';
 import { tracingWorkerOptions } from '../src/worker-tracing';
 
 /**
@@ -109,9 +117,22 @@ function activities(): PaymentActivities {
       published.set(workflowId, [...(published.get(workflowId) ?? []), event]);
       return Promise.resolve();
     },
+    capturePaymentIntent: (input) => {
+      const { stubs } = current();
+      const amount = input.amount ?? 4200;
+      return (
+        stubs.capturePaymentIntent?.(input) ??
+        Promise.resolve({ capturedAmount: amount, releasedAmount: 4200 - amount })
+      );
+    },
     getRefundLedger: (intentId) => {
       current();
       return Promise.resolve(stripeLedger(intentId));
+    },
+    getDispute: (disputeId) => {
+      const { stubs } = current();
+      if (!stubs.getDispute) throw new Error(`no dispute ${disputeId} in this scenario`);
+      return stubs.getDispute(disputeId);
     },
     createRefund: (input) => {
       current();
@@ -138,6 +159,8 @@ const USER = randomUUID();
 
 interface RunOptions {
   traced?: boolean;
+  /** Fields of the order.create event (e.g. `captureMethod: 'manual'`). */
+  order?: Partial<PaymentInput>;
   options?: PaymentOptions;
   /** Runs while the workflow does (e.g. plays Stripe's webhooks as signals). */
   during?: (handle: WorkflowHandle<typeof paymentWorkflow>, workflowId: string) => Promise<void>;
@@ -153,8 +176,12 @@ const newOrder = (): PaymentInput => ({
   createdAt: new Date().toISOString(),
 });
 
-async function run(name: string, stubs: Stubs, { traced = false, options, during }: RunOptions = {}) {
-  const order = newOrder();
+async function run(
+  name: string,
+  stubs: Stubs,
+  { traced = false, options, during, order: fields }: RunOptions = {},
+) {
+  const order = { ...newOrder(), ...fields };
   const workflowId = `payment-${order.orderId}`;
   scenarios.set(workflowId, stubs);
   // As the payment service starts it: the search attributes and memo come with the start.
@@ -488,6 +515,194 @@ describe('paymentWorkflow and 3-D Secure', () => {
   });
 });
 
+describe('paymentWorkflow and capture later', () => {
+  const manual = { order: { captureMethod: 'manual' as const } };
+  const authorizedNow = () => Promise.resolve({ status: 'authorized' as const });
+  /** Waits until the workflow published `authorized` (it holds the authorization), then acts. */
+  const whenAuthorized =
+    (act: (handle: WorkflowHandle<typeof paymentWorkflow>) => Promise<void>) =>
+    async (handle: WorkflowHandle<typeof paymentWorkflow>, workflowId: string) => {
+      await eventually(() => {
+        if (!published.get(workflowId)?.some((e) => e.status === 'authorized'))
+          throw new Error('not authorized yet');
+      });
+      await act(handle);
+    };
+  const refusalOf = (p: Promise<unknown>) =>
+    p.then(
+      () => 'accepted',
+      (err: unknown) =>
+        err instanceof WorkflowUpdateFailedError ? (err.cause as Error).message : String(err),
+    );
+
+  it('holds the authorization, refuses a capture of more, and captures part once: the rest is released', async () => {
+    const refusals: string[] = [];
+    const outcomes: unknown[] = [];
+    const { result, calls, events, handle } = await run(
+      'capture-partial',
+      { confirmPaymentIntent: authorizedNow },
+      {
+        ...manual,
+        during: whenAuthorized(async (h) => {
+          refusals.push(
+            await refusalOf(h.executeUpdate(captureUpdate, { args: [{ requestId: 'a', amount: 5000 }] })),
+          );
+          outcomes.push(await h.executeUpdate(captureUpdate, { args: [{ requestId: 'b', amount: 3000 }] }));
+        }),
+      },
+    );
+    expect(refusals).toEqual(['A capture of 5000 is more than the 4200 eur authorized']);
+    expect(outcomes).toEqual([{ status: 'succeeded', capturedAmount: 3000, releasedAmount: 1200 }]);
+    expect(result).toMatchObject({ status: 'succeeded', capturedAmount: 3000 });
+    expect(calls.filter((c) => c === 'capturePaymentIntent')).toHaveLength(1);
+    expect(events.map((e) => [e.status, e.capturedAmount])).toEqual([
+      ['authorized', undefined],
+      ['succeeded', 3000],
+    ]);
+    expect(events[0]!.authorizationExpiresAt).toBeDefined();
+    // The refused capture left nothing in history: a validator runs before the update is recorded.
+    const accepted = ((await handle.fetchHistory()).events ?? []).filter(
+      (e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+    );
+    expect(accepted).toHaveLength(1);
+  });
+
+  it('a second capture under another request id is refused while the first one runs', async () => {
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const answers: unknown[] = [];
+    await run(
+      'capture-twice',
+      {
+        confirmPaymentIntent: authorizedNow,
+        capturePaymentIntent: async (input) => {
+          await slow;
+          return { capturedAmount: input.amount ?? 4200, releasedAmount: 0 };
+        },
+      },
+      {
+        ...manual,
+        during: whenAuthorized(async (h) => {
+          const first = h.executeUpdate(captureUpdate, { args: [{ requestId: 'first' }] });
+          await sleep(300);
+          answers.push(await refusalOf(h.executeUpdate(captureUpdate, { args: [{ requestId: 'second' }] })));
+          const again = h.executeUpdate(captureUpdate, { args: [{ requestId: 'first' }] });
+          release();
+          answers.push(await first, await again);
+        }),
+      },
+    );
+    expect(answers).toEqual([
+      'This payment is captured already (4200 eur); it is captured at most once',
+      { status: 'succeeded', capturedAmount: 4200, releasedAmount: 0 },
+      { status: 'succeeded', capturedAmount: 4200, releasedAmount: 0 },
+    ]);
+  });
+
+  it("the customer's cancel voids the authorization: nothing is taken", async () => {
+    const { result, calls, events } = await run(
+      'capture-voided',
+      { confirmPaymentIntent: authorizedNow },
+      {
+        ...manual,
+        during: whenAuthorized(async (h) => {
+          expect(await h.executeUpdate(cancelPaymentUpdate, { updateId: 'cancel' })).toEqual({
+            status: 'cancelled',
+          });
+        }),
+      },
+    );
+    expect(result).toMatchObject({ status: 'cancelled' });
+    expect(calls).not.toContain('capturePaymentIntent');
+    expect(calls.filter((c) => c === 'cancelPaymentIntent')).toHaveLength(1);
+    expect(kinds(events)).toEqual(['authorized', 'cancelled']);
+  });
+
+  it('warns the merchant before the lifetime ends, then voids it by default', async () => {
+    const { result, calls, events } = await run(
+      'capture-lapsed',
+      { confirmPaymentIntent: authorizedNow },
+      { ...manual, options: { authorization: { lifetimeSeconds: 4, warningSeconds: 2, onExpiry: 'void' } } },
+    );
+    expect(result).toMatchObject({ status: 'cancelled', failureReason: 'authorization expired uncaptured' });
+    expect(kinds(events)).toEqual(['authorized', 'authorization_expiring', 'cancelled']);
+    expect(calls).not.toContain('capturePaymentIntent');
+  });
+
+  it('captures all of it at the end of its lifetime when that is the policy', async () => {
+    const { result, events } = await run(
+      'capture-by-policy',
+      { confirmPaymentIntent: authorizedNow },
+      {
+        ...manual,
+        options: { authorization: { lifetimeSeconds: 3, warningSeconds: 1, onExpiry: 'capture' } },
+      },
+    );
+    expect(result).toMatchObject({ status: 'succeeded', capturedAmount: 4200 });
+    expect(kinds(events)).toEqual(['authorized', 'authorization_expiring', 'succeeded']);
+  });
+
+  it('after 3-D Secure, a capture made in Stripe’s dashboard reaches the order through the webhook', async () => {
+    let authenticated = false;
+    const { result, events } = await run(
+      'capture-3ds-dashboard',
+      {
+        confirmPaymentIntent: () =>
+          Promise.resolve({
+            status: 'requires_action' as const,
+            nextAction: { type: 'use_stripe_sdk', clientSecret: 'pi_3ds_secret_x' },
+          }),
+        getPaymentIntentState: () =>
+          Promise.resolve(
+            authenticated
+              ? { status: 'succeeded' as const, capturedAmount: 4000 }
+              : { status: 'authorized' as const },
+          ),
+      },
+      {
+        ...manual,
+        during: async (handle, workflowId) => {
+          await eventually(() => {
+            if (!published.get(workflowId)?.some((e) => e.status === 'requires_action'))
+              throw new Error('waiting');
+          });
+          await handle.signal(stripeEventSignal, {
+            eventId: 'evt_capturable',
+            type: 'payment_intent.amount_capturable_updated',
+          });
+          await whenAuthorized(async (h) => {
+            authenticated = true;
+            await h.signal(stripeEventSignal, { eventId: 'evt_captured', type: 'payment_intent.succeeded' });
+          })(handle, workflowId);
+        },
+      },
+    );
+    expect(result).toMatchObject({ status: 'succeeded', capturedAmount: 4000 });
+    expect(kinds(events)).toEqual(['requires_action', 'authorized', 'succeeded']);
+  });
+
+  it('an order charged at once has nothing to capture', async () => {
+    const answers: string[] = [];
+    await run(
+      'capture-automatic',
+      {
+        confirmPaymentIntent: async () => {
+          await sleep(500);
+          return { status: 'succeeded' as const };
+        },
+      },
+      {
+        during: async (handle) => {
+          answers.push(await refusalOf(handle.executeUpdate(captureUpdate, { args: [{ requestId: 'x' }] })));
+        },
+      },
+    );
+    expect(answers).toEqual([
+      'This order was charged at once (automatic capture): there is nothing to capture',
+    ]);
+  });
+});
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("paymentWorkflow and the customer's cancel", () => {
@@ -628,5 +843,103 @@ describe('refundsWorkflow', () => {
       ['partially_refunded', 200, 1200],
       ['refunded', 3000, 4200],
     ]);
+  });
+});
+
+describe('disputeWorkflow', () => {
+  const due = (secondsFromNow: number) => new Date(Date.now() + secondsFromNow * 1000).toISOString();
+
+  it('tells the order it is disputed, reminds the merchant before the evidence is due, and ends with the decision', async () => {
+    const orderId = randomUUID();
+    const disputeId = `dp_${orderId.slice(0, 8)}`;
+    const workflowId = `dispute-${disputeId}`;
+    let stripe = { status: 'needs_response', open: true, evidenceDueBy: due(4) };
+    scenarios.set(workflowId, {
+      getDispute: () =>
+        Promise.resolve({
+          id: disputeId,
+          reason: 'fraudulent',
+          amount: 4200,
+          orderId,
+          userId: USER,
+          paymentIntentId: 'pi_disputed',
+          orderAmount: 4200,
+          currency: 'eur',
+          ...stripe,
+          ...(stripe.open ? {} : { evidenceDueBy: undefined }),
+        }),
+    });
+    const handle = await client.workflow.start(
+      disputeWorkflow,
+      disputeStartOptions({ orderId, disputeId, evidenceWarningSeconds: 2 }, TASK_QUEUE),
+    );
+    // Reminded two seconds before it is due (a durable timer), then the bank decides and Stripe says so.
+    await eventually(() => {
+      if (!published.get(workflowId)?.some((e) => e.status === 'dispute_evidence_due'))
+        throw new Error('no reminder');
+    }, 10_000);
+    stripe = { ...stripe, status: 'won', open: false };
+    await handle.signal(stripeEventSignal, { eventId: 'evt_closed', type: 'charge.dispute.closed' });
+    expect(await handle.result()).toEqual({ status: 'won' });
+    await recordHistory(handle, 'dispute-reminded-won');
+    expect(published.get(workflowId)?.map((e) => [e.status, e.dispute?.id])).toEqual([
+      ['disputed', disputeId],
+      ['dispute_evidence_due', disputeId],
+      ['dispute_won', disputeId],
+    ]);
+    expect(published.get(workflowId)?.[0]).toMatchObject({
+      orderId,
+      amount: 4200,
+      paymentIntentId: 'pi_disputed',
+    });
+  });
+
+  it('a dispute already decided when first heard of is announced opened and closed at once', async () => {
+    const orderId = randomUUID();
+    const disputeId = `dp_${orderId.slice(0, 8)}`;
+    const workflowId = `dispute-${disputeId}`;
+    scenarios.set(workflowId, {
+      getDispute: () =>
+        Promise.resolve({
+          id: disputeId,
+          status: 'lost',
+          reason: 'product_not_received',
+          amount: 4200,
+          orderId,
+          userId: USER,
+          paymentIntentId: 'pi_lost',
+          orderAmount: 4200,
+          currency: 'eur',
+          open: false,
+        }),
+    });
+    const handle = await client.workflow.start(
+      disputeWorkflow,
+      disputeStartOptions({ orderId, disputeId }, TASK_QUEUE),
+    );
+    expect(await handle.result()).toEqual({ status: 'lost' });
+    await recordHistory(handle, 'dispute-lost-at-once');
+    expect(kinds(published.get(workflowId) ?? [])).toEqual(['disputed', 'dispute_lost']);
+  });
+
+  it('a refund while a dispute is open is refused and nothing is asked of Stripe', async () => {
+    const orderId = randomUUID();
+    const paymentIntentId = `pi_${orderId.slice(0, 8)}`;
+    stripeLedger(paymentIntentId).disputeOpen = true;
+    const starts = refundsStartOptions(orderId, paymentIntentId, TASK_QUEUE);
+    const handle = await client.workflow.start(refundsWorkflow, {
+      ...starts,
+      args: [{ ...starts.args[0], idleSeconds: 1 }],
+    });
+    await expect(
+      handle.executeUpdate(refundUpdate, { args: [{ requestId: 'x' }], updateId: 'refund-x' }),
+    ).rejects.toMatchObject({
+      cause: {
+        type: PAYMENT_ERRORS.refundRefused,
+        message: expect.stringMatching(/dispute is open/) as unknown,
+      },
+    });
+    await handle.result();
+    expect(stripeLedger(paymentIntentId).refunds).toEqual([]);
   });
 });

@@ -122,6 +122,31 @@ const schema = z.object({
     .int()
     .min(1)
     .default(30 * 60),
+  /** Order service: how an order is captured when `POST /orders/create` does not say (`capture`). */
+  ORDER_DEFAULT_CAPTURE: z.enum(['automatic', 'manual']).default('automatic'),
+  /**
+   * Payment service, manual capture: how long an authorization is held before it is captured or voided by
+   * itself (Stripe's authorizations lapse after 7 days; the workflow acts an hour before, or a tenth of a
+   * short lifetime), what happens then (PAYMENT_AUTHORIZATION_EXPIRY: `void`, or `capture` in full), and how
+   * long before that the merchant is warned (email and metric).
+   */
+  PAYMENT_AUTHORIZATION_LIFETIME: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .default(7 * 24 * 3600),
+  PAYMENT_AUTHORIZATION_EXPIRY: z.enum(['void', 'capture']).default('void'),
+  PAYMENT_AUTHORIZATION_WARNING: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(24 * 3600),
+  /** Payment service: how long before a dispute's evidence is due the merchant is reminded. */
+  DISPUTE_EVIDENCE_WARNING: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(2 * 24 * 3600),
   /**
    * Reconciliation (payment service, a Temporal Schedule): how often the ledger is held against Stripe and the
    * order service, how far back each pass looks, how long a payment may stay open before it is looked at, and
@@ -140,6 +165,8 @@ const schema = z.object({
   SMTP_PORT: port(1025),
   MAIL_API_PORT: port(8025),
   MAIL_FROM: z.string().default('Paystream <no-reply@paystream.local>'),
+  /** Notification service: where notices for the merchant go (authorizations about to lapse, disputes). */
+  MERCHANT_EMAIL: z.email().default('merchant@paystream.local'),
   /** Email retry budget: attempts, first backoff and backoff cap (exponential, factor 2). */
   NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
   NOTIFY_INITIAL_INTERVAL_MS: z.coerce.number().int().positive().default(1000),

@@ -28,8 +28,22 @@ export const STRIPE_WEBHOOK_EVENTS = [
   'payment_intent.succeeded',
   'payment_intent.payment_failed',
   'payment_intent.canceled',
+  // A manual-capture payment authorized (after 3-D Secure, Stripe sends this, not succeeded).
+  'payment_intent.amount_capturable_updated',
   'charge.refunded',
+  'charge.dispute.created',
+  'charge.dispute.updated',
+  'charge.dispute.closed',
+  'charge.dispute.funds_withdrawn',
+  'charge.dispute.funds_reinstated',
 ] as const;
+
+/**
+ * How an order's payment is captured: at once (`automatic`), or authorized now and captured later by an
+ * operator (`manual`: the card is held, nothing is taken until the capture).
+ */
+export const CAPTURE_METHODS = ['automatic', 'manual'] as const;
+export type CaptureMethod = (typeof CAPTURE_METHODS)[number];
 
 const currency = z
   .string()
@@ -45,6 +59,8 @@ export const orderCreateEvent = z.object({
   userId: z.uuid(),
   amount,
   currency,
+  /** Absent: automatic (events written before capture-later existed). */
+  captureMethod: z.enum(CAPTURE_METHODS).optional(),
   createdAt: isoDate,
 });
 export type OrderCreateEvent = z.infer<typeof orderCreateEvent>;
@@ -58,27 +74,65 @@ export const nextAction = z.object({
 export type NextAction = z.infer<typeof nextAction>;
 
 /**
+ * Notices: what someone must act on soon, about an order whose status they do not change — an authorization
+ * about to lapse (capture or void it), a dispute's evidence due. The order service acknowledges them; the
+ * notifier tells the merchant.
+ */
+export const PAYMENT_NOTICES = ['authorization_expiring', 'dispute_evidence_due'] as const;
+export type PaymentNotice = (typeof PAYMENT_NOTICES)[number];
+export const isNotice = (status: string): status is PaymentNotice =>
+  (PAYMENT_NOTICES as readonly string[]).includes(status);
+
+/** A dispute (chargeback) as Stripe reports it, reduced to what the order and the merchant need. */
+export const disputeInfo = z.object({
+  id: z.string().min(1).max(100),
+  status: z.string().min(1).max(40),
+  reason: z.string().min(1).max(100),
+  amount,
+  /** When the evidence must be in (Stripe's `evidence_details.due_by`); absent once it is closed. */
+  evidenceDueBy: isoDate.optional(),
+});
+export type DisputeInfo = z.infer<typeof disputeInfo>;
+
+/**
  * `status` is the kind of payment.event: the payment's result (succeeded, failed, cancelled), a step of
- * its life (requires_action, while the customer authenticates) or a refund (partially_refunded,
- * refunded; one event per Stripe refund). Consumers built for the first two still parse every message
- * of those kinds; the order service's transition table knows the rest.
+ * its life (requires_action while the customer authenticates; authorized while a manual capture waits), a
+ * refund (partially_refunded, refunded; one event per Stripe refund), a dispute's course (disputed,
+ * dispute_won, dispute_lost) or a notice (PAYMENT_NOTICES). The order service's transition table knows
+ * which move an order.
  */
 export const paymentEvent = z.object({
   eventId: z.uuid(),
   orderId: z.uuid(),
   userId: z.uuid(),
-  status: z.enum(['succeeded', 'failed', 'requires_action', 'cancelled', 'partially_refunded', 'refunded']),
+  status: z.enum([
+    'succeeded',
+    'failed',
+    'requires_action',
+    'authorized',
+    'cancelled',
+    'partially_refunded',
+    'refunded',
+    'disputed',
+    'dispute_won',
+    'dispute_lost',
+    ...PAYMENT_NOTICES,
+  ]),
   amount,
   currency,
   paymentIntentId: z.string().min(1).optional(),
   failureReason: z.string().min(1).max(500).optional(),
   /** With requires_action only. */
   nextAction: nextAction.optional(),
+  /** With succeeded: what was taken (less than `amount` after a partial capture; absent means all of it). */
+  capturedAmount: amount.optional(),
+  /** With authorized and authorization_expiring: when the authorization is captured or voided by itself. */
+  authorizationExpiresAt: isoDate.optional(),
   /** With partially_refunded and refunded: this refund, and everything refunded on the payment so far. */
   refundAmount: amount.optional(),
   refundedAmount: z.number().int().nonnegative().max(99_999_999).optional(),
-  /** Recipient for the notification, carried so the notifier needs no call back into the user service. */
-  email: z.email().optional(),
+  /** With disputed, dispute_won, dispute_lost and dispute_evidence_due. */
+  dispute: disputeInfo.optional(),
   /**
    * A settled outcome published again, under its first event id, by a payment run that found it in the
    * ledger (Temporal had forgotten the order): consumers apply it once by id; the notifier sends nothing.

@@ -6,7 +6,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
 import type { Transporter } from 'nodemailer';
 import { NOTIFICATION_ERRORS, type NotificationActivities } from '@paystream/workflows';
-import { renderPaymentEmail } from './email/render';
+import { audienceOf, renderPaymentEmail } from './email/render';
 import { notificationMetrics } from './metrics';
 
 export interface NotificationActivityDeps {
@@ -15,11 +15,15 @@ export interface NotificationActivityDeps {
   producer: Producer;
   userServiceUrl: string;
   serviceToken: string;
+  /** Where notices for the merchant go (MERCHANT_EMAIL). */
+  merchantEmail: string;
 }
 
-/** The event usually carries the address; otherwise the user service's internal contact route has it. */
-async function recipientOf(deps: NotificationActivityDeps, userId: string, email?: string): Promise<string> {
-  if (email) return email;
+/**
+ * The customer's address, from the user service's internal contact route at send time: payment.event carries
+ * no address, and an activity returns only the Message-ID, so none is kept in a history.
+ */
+async function customerAddress(deps: NotificationActivityDeps, userId: string): Promise<string> {
   const res = await fetch(new URL(`/contact/${encodeURIComponent(userId)}`, deps.userServiceUrl), {
     headers: { [SERVICE_TOKEN_HEADER]: deps.serviceToken, ...traceHeaders() },
     signal: AbortSignal.timeout(4000),
@@ -37,7 +41,10 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
   return {
     async sendEmail(raw) {
       const event = paymentEvent.parse(raw);
-      const to = await recipientOf(deps, event.userId, event.email);
+      const to =
+        audienceOf(event.status) === 'merchant'
+          ? deps.merchantEmail
+          : await customerAddress(deps, event.userId);
       const { subject, text, html } = renderPaymentEmail(event);
       // A stable Message-ID per event: a resend after a lost SMTP reply is recognisable as the same mail.
       const messageId = `<notify-${event.eventId}@paystream.local>`;

@@ -37,6 +37,7 @@ runService('notification', async (svc) => {
         producer: kafka.producer,
         userServiceUrl: cfg.USER_SERVICE_URL,
         serviceToken: cfg.SERVICE_TOKEN,
+        merchantEmail: cfg.MERCHANT_EMAIL,
       },
     }),
   );

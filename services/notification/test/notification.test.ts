@@ -19,7 +19,12 @@ import { notificationWorkflowId } from '@paystream/workflows';
 import { startNotification } from '../src/start-notification';
 import { recordHistory } from '../../../test/support/histories';
 import { MailpitServer } from '../../../test/support/mailpit-server';
-import { cfg, collectTopic, eventually, mailpit, uniqueEmail } from '../../../test/support';
+import { cfg, collectTopic, eventually, mailpit } from '../../../test/support';
+import {
+  startUserBehindGateway,
+  type SignedUpUser,
+  type UserBehindGateway,
+} from '../../user/test/user-behind-gateway';
 import { notificationMetrics } from '../src/metrics';
 
 /**
@@ -38,24 +43,27 @@ const workerLogger = createLogger('notification-worker-test', 'info', {
 const healthyQueue = `notify-test-${randomUUID()}`;
 const flakyQueue = `notify-flaky-${randomUUID()}`;
 const fast: RetryBudget = { maximumAttempts: 20, initialIntervalMs: 300, maximumIntervalMs: 600 };
+const MERCHANT = `merchant-${randomUUID().slice(0, 8)}@example.test`;
 
 let connection: Connection;
 let client: Client;
 let producer: Producer;
 const workers: { worker: Worker; run: Promise<void>; close: () => Promise<void> }[] = [];
 
-function paymentEventFor(email: string, status: PaymentEvent['status'] = 'succeeded'): PaymentEvent {
+/** The user service, in-process on the real users database: the notifier looks the recipient up there. */
+let users: UserBehindGateway;
+
+function paymentEventFor(customer: SignedUpUser, status: PaymentEvent['status'] = 'succeeded'): PaymentEvent {
   return {
     eventId: randomUUID(),
     orderId: randomUUID(),
-    userId: randomUUID(),
+    userId: customer.id,
     status,
     amount: 2599,
     currency: 'eur',
     ...(status === 'succeeded'
       ? { paymentIntentId: 'pi_123' }
       : { failureReason: 'Card declined (card_declined)' }),
-    email,
     occurredAt: new Date().toISOString(),
   };
 }
@@ -78,8 +86,9 @@ async function startWorker(taskQueue: string, smtpPort: number) {
       mailer,
       from: cfg.MAIL_FROM,
       producer,
-      userServiceUrl: 'http://127.0.0.1:1',
+      userServiceUrl: users.user.url,
       serviceToken: cfg.SERVICE_TOKEN,
+      merchantEmail: MERCHANT,
     },
   });
   const run = worker.run();
@@ -98,6 +107,7 @@ beforeAll(async () => {
   client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg));
   producer = createProducer(kafka);
   await producer.connect();
+  users = await startUserBehindGateway('notification-test');
   await startWorker(healthyQueue, cfg.SMTP_PORT);
   await startWorker(flakyQueue, FLAKY_SMTP);
 }, 120_000);
@@ -111,6 +121,7 @@ afterAll(async () => {
   await stopFlakySmtp();
   await producer.disconnect();
   await connection.close();
+  await users?.close();
 });
 
 describe('notifications', () => {
@@ -131,8 +142,8 @@ describe('notifications', () => {
   });
 
   it('emails the customer for a paid order, with the amount in their currency', async () => {
-    const email = uniqueEmail('paid');
-    const event = paymentEventFor(email);
+    const { email, ...customer } = await users.signedUp('paid');
+    const event = paymentEventFor({ email, ...customer });
     expect(await startNotification(client, event, fast, { taskQueue: healthyQueue })).toBe(true);
     const sent = client.workflow.getHandle(notificationWorkflowId(event.eventId));
     const result = (await sent.result()) as { messageId: string };
@@ -154,8 +165,8 @@ describe('notifications', () => {
 
   it('retries while SMTP is down and sends exactly one email once it is back, with no DLQ entry', async () => {
     await stopFlakySmtp();
-    const email = uniqueEmail('transient');
-    const event = paymentEventFor(email, 'failed');
+    const { email, ...customer } = await users.signedUp('transient');
+    const event = paymentEventFor({ email, ...customer }, 'failed');
     const dlq = await collectTopic(TOPICS.notificationDlq, (k) => k === event.orderId);
     try {
       await startNotification(client, event, fast, { taskQueue: flakyQueue });
@@ -181,8 +192,8 @@ describe('notifications', () => {
 
   it('dead-letters after the retry budget, and a replay sends the email exactly once', async () => {
     await stopFlakySmtp();
-    const email = uniqueEmail('permanent');
-    const event = paymentEventFor(email);
+    const { email, ...customer } = await users.signedUp('permanent');
+    const event = paymentEventFor({ email, ...customer });
     const budget: RetryBudget = { maximumAttempts: 3, initialIntervalMs: 200, maximumIntervalMs: 400 };
     const dlq = await collectTopic(TOPICS.notificationDlq, (k) => k === event.orderId);
     try {
@@ -228,8 +239,8 @@ describe('notifications', () => {
     const consumer = kafka.consumer({ groupId });
     const joined = new Promise((r) => consumer.on(consumer.events.GROUP_JOIN, r));
     const badKey = randomUUID();
-    const email = uniqueEmail('after-bad');
-    const good = paymentEventFor(email);
+    const { email, ...customer } = await users.signedUp('after-bad');
+    const good = paymentEventFor({ email, ...customer });
     const dlq = await collectTopic(TOPICS.notificationDlq, (k) => k === badKey);
     await consumePaymentEvents({
       consumer,
@@ -263,5 +274,35 @@ describe('notifications', () => {
       await consumer.disconnect();
       await dlq.stop();
     }
+  });
+
+  it('tells the merchant, not the customer, what they must act on: an authorization about to lapse, a dispute', async () => {
+    const { email, ...customer } = await users.signedUp('disputing');
+    const expiring: PaymentEvent = {
+      ...paymentEventFor({ email, ...customer }, 'authorized'),
+      status: 'authorization_expiring',
+      authorizationExpiresAt: '2026-12-13T10:00:00.000Z',
+    };
+    const disputed: PaymentEvent = {
+      ...paymentEventFor({ email, ...customer }),
+      status: 'disputed',
+      dispute: {
+        id: 'dp_123',
+        status: 'needs_response',
+        reason: 'fraudulent',
+        amount: 2599,
+        evidenceDueBy: '2026-12-20T23:59:59.000Z',
+      },
+    };
+    for (const event of [expiring, disputed]) {
+      expect(await startNotification(client, event, fast, { taskQueue: healthyQueue })).toBe(true);
+      await client.workflow.getHandle(notificationWorkflowId(event.eventId)).result();
+    }
+    const subjects = (await mailpit.messagesTo(MERCHANT)).map((m) => m.Subject).sort();
+    expect(subjects).toEqual([
+      `Authorization of €25.99 lapses soon — order ${expiring.orderId}`,
+      `Dispute opened: €25.99 on order ${disputed.orderId} — evidence due 2026-12-20`,
+    ]);
+    expect(await mailpit.messagesTo(email)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { amountRule, isStripeCurrency, STRIPE_CURRENCIES } from '@paystream/common/currencies';
-import { nextAction } from '@paystream/common/events';
+import { CAPTURE_METHODS, nextAction } from '@paystream/common/events';
 import { openApiDocument, type OperationDoc } from '@paystream/common/openapi';
 import { z } from 'zod';
 import { ORDER_STATUSES } from './domain/order-status';
@@ -32,6 +32,16 @@ export const createOrderBody = z
     amount: amount.optional().meta({ description: 'Total in minor units (cents).' }),
     items: z.array(item).min(1).max(100).optional(),
     currency,
+    capture: z
+      .enum(CAPTURE_METHODS)
+      .optional()
+      .meta({
+        description:
+          '`automatic`: charged at once. `manual`: the card is authorized now (the order becomes `authorized`) ' +
+          'and captured later by the merchant — in full or in part, at most once — or voided; an authorization ' +
+          'not captured within its lifetime (7 days by default) is voided or captured by itself, as the ' +
+          "merchant configured. Absent: the merchant's default (ORDER_DEFAULT_CAPTURE).",
+      }),
   })
   .refine((b) => (b.amount === undefined) !== (b.items === undefined), {
     message: 'send exactly one of amount or items',
@@ -40,6 +50,7 @@ export const createOrderBody = z
     currency: b.currency,
     items: b.items ?? null,
     amount: b.amount ?? b.items!.reduce((sum, i) => sum + i.quantity * i.unitAmount, 0),
+    capture: b.capture,
   }))
   .refine((b) => b.amount <= MAX_AMOUNT, { message: `total must be at most ${MAX_AMOUNT}`, path: ['items'] })
   // What Stripe refuses to charge (below the currency's minimum, a fraction it cannot take) is refused
@@ -83,6 +94,11 @@ export const orderViewSchema = z.object({
   status: z.enum(ORDER_STATUSES),
   amount,
   currency: z.string(),
+  capture: z.enum(CAPTURE_METHODS),
+  capturedAmount: amount.optional().meta({
+    description:
+      'Once paid: what was taken (less than `amount` after a partial capture; refunds count against it).',
+  }),
   items: z.array(item).optional(),
   failureReason: z.string().optional(),
   paymentIntentId: z.string().optional(),
@@ -106,6 +122,7 @@ const orderExample = {
   status: 'pending',
   amount: 4200,
   currency: 'eur',
+  capture: 'automatic',
   refundedAmount: 0,
   createdAt: '2026-11-25T10:00:00.000Z',
   updatedAt: '2026-11-25T10:00:00.000Z',
@@ -158,8 +175,10 @@ const operations: OperationDoc[] = [
     method: 'post',
     path: '/:orderId/cancel',
     operationId: 'cancelOrder',
-    summary: 'Cancel an order (refunded in full when already paid)',
-    description: 'Repeating a cancel answers the same outcome; a card is never refunded twice.',
+    summary: 'Cancel an order (voided when authorized, refunded in full when already paid)',
+    description:
+      'Repeating a cancel answers the same outcome; a card is never refunded twice. An authorized order ' +
+      '(manual capture) is voided: the hold on the card is released and nothing is taken.',
     tag: TAG,
     auth: 'user',
     params: orderIdParams,
@@ -169,7 +188,7 @@ const operations: OperationDoc[] = [
     },
     problems: {
       404: 'No such order of yours.',
-      409: 'Nothing to cancel (the payment failed) or it cannot be cancelled now.',
+      409: 'Nothing to cancel (the payment failed), a dispute is open or lost, or it cannot be cancelled now.',
       503: 'The payment service is unavailable; try again (Retry-After).',
     },
   },

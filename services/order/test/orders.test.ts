@@ -19,7 +19,12 @@ let producer: Producer;
 const kafka = createKafka('order-test', cfg);
 
 const newOrder = (userId = randomUUID()) =>
-  createOrder(db, userId, { amount: 1000, currency: 'usd', items: null }, undefined).then((r) => r.order);
+  createOrder(
+    db,
+    userId,
+    { amount: 1000, currency: 'usd', items: null, captureMethod: 'automatic' },
+    undefined,
+  ).then((r) => r.order);
 
 const paymentEventFor = (orderId: string, userId: string, status: PaymentEvent['status']): PaymentEvent => ({
   eventId: randomUUID(),
@@ -135,6 +140,63 @@ describe('payment results', () => {
     expect(await applyPaymentEvent(db, event('refunded', order.amount))).toBe('applied');
     expect(await applyPaymentEvent(db, event('partially_refunded', 400))).toBe('already-final');
     expect(await row()).toEqual({ status: 'refunded', refunded_amount: order.amount });
+  });
+
+  it('holds a refund and a dispute that arrive before the payment, and applies them in order once it is paid', async () => {
+    const order = await newOrder();
+    const event = (status: PaymentEvent['status'], extra: Partial<PaymentEvent> = {}) => ({
+      ...paymentEventFor(order.id, order.userId, status),
+      ...extra,
+    });
+    const refund = event('partially_refunded', { refundAmount: 200, refundedAmount: 200 });
+    const dispute = event('disputed', {
+      dispute: { id: 'dp_early', status: 'needs_response', reason: 'fraudulent', amount: 800 },
+    });
+    expect(await applyPaymentEvent(db, refund)).toBe('deferred');
+    expect(await applyPaymentEvent(db, dispute)).toBe('deferred');
+    expect(await applyPaymentEvent(db, refund)).toBe('deferred'); // a redelivery waits once, not twice
+    const row = async () =>
+      (
+        await db.query<{ status: string; refunded_amount: number; deferred: number }[]>(
+          `SELECT status, refunded_amount,
+              (SELECT count(*)::int FROM deferred_payment_events WHERE order_id = $1) AS deferred
+             FROM orders WHERE id = $1`,
+          [order.id],
+        )
+      )[0];
+    expect(await row()).toEqual({ status: 'pending', refunded_amount: 0, deferred: 2 });
+    expect(await applyPaymentEvent(db, event('succeeded'))).toBe('applied');
+    expect(await row()).toEqual({ status: 'disputed', refunded_amount: 200, deferred: 0 });
+    // Applied once: a late redelivery of either is a duplicate now.
+    expect(await applyPaymentEvent(db, refund)).toBe('duplicate');
+    expect(await applyPaymentEvent(db, dispute)).toBe('duplicate');
+  });
+
+  it('an authorized order is paid with what was captured; a dispute lost is final', async () => {
+    const { order } = await createOrder(
+      db,
+      randomUUID(),
+      { amount: 1000, currency: 'usd', items: null, captureMethod: 'manual' },
+      undefined,
+    );
+    const event = (status: PaymentEvent['status'], extra: Partial<PaymentEvent> = {}) => ({
+      ...paymentEventFor(order.id, order.userId, status),
+      ...extra,
+    });
+    expect(await applyPaymentEvent(db, event('authorized'))).toBe('applied');
+    expect(await applyPaymentEvent(db, event('authorization_expiring'))).toBe('notice');
+    // A capture of more than the order is refused like any payment of another amount.
+    expect(await applyPaymentEvent(db, event('succeeded', { capturedAmount: 1001 }))).toBe('amount-mismatch');
+    expect(await applyPaymentEvent(db, event('succeeded', { capturedAmount: 700 }))).toBe('applied');
+    const dispute = { id: 'dp_x', status: 'needs_response', reason: 'fraudulent', amount: 700 };
+    expect(await applyPaymentEvent(db, event('disputed', { dispute }))).toBe('applied');
+    expect(await applyPaymentEvent(db, event('dispute_lost', { dispute }))).toBe('applied');
+    expect(await applyPaymentEvent(db, event('refunded', { refundedAmount: 700 }))).toBe('already-final');
+    const [row] = await db.query<{ status: string; captured_amount: number; capture_method: string }[]>(
+      `SELECT status, captured_amount, capture_method FROM orders WHERE id = $1`,
+      [order.id],
+    );
+    expect(row).toEqual({ status: 'dispute_lost', captured_amount: 700, capture_method: 'manual' });
   });
 
   it('moves pending → paid once; duplicates and late events change nothing', async () => {

@@ -16,7 +16,7 @@ import type {
   PaymentMethodRef,
   RefundRecord,
 } from '@paystream/workflows';
-import { PAYMENT_ERRORS, refundEventKind } from '@paystream/workflows';
+import { disputeEventKind, PAYMENT_ERRORS, refundEventKind, type DisputeState } from '@paystream/workflows';
 import { FINAL_STATUSES, type Ledger } from './ledger/ledger';
 import { ledgerMetrics } from './ledger/metrics';
 import { orderStatuses } from './order-service';
@@ -45,6 +45,11 @@ export type ActivityLedger = Pick<
   | 'recordCharge'
   | 'recordOutcome'
   | 'recordRefunds'
+  | 'recordAuthorization'
+  | 'recordCapture'
+  | 'recordRelease'
+  | 'paymentByIntent'
+  | 'recordDispute'
 >;
 
 /** payment.event's limit on `failureReason`; Stripe's messages have none, so every reason is cut to it. */
@@ -107,11 +112,56 @@ function requiresAction(intent: Stripe.PaymentIntent): ConfirmResult {
   };
 }
 
+const isManual = (intent: Stripe.PaymentIntent) => intent.capture_method === 'manual';
+
+/**
+ * The refund Stripe makes of a partial capture's uncaptured rest (Stripe "refunds" what it does not
+ * capture): the first refund of exactly that amount, asked for by no request of Paystream's. It is a release
+ * of the hold, not money given back, so it counts neither as a refund nor against what may be refunded.
+ */
+export function captureRelease<R extends { amount: number; requestKey?: string }>(
+  intent: Pick<Stripe.PaymentIntent, 'capture_method' | 'status' | 'amount' | 'amount_received'>,
+  refundsOldestFirst: R[],
+): R | undefined {
+  if (intent.capture_method !== 'manual' || intent.status !== 'succeeded') return undefined;
+  const rest = intent.amount - intent.amount_received;
+  if (rest <= 0) return undefined;
+  return refundsOldestFirst.find((r) => r.amount === rest && !r.requestKey);
+}
+
+/** A refund as the ledger reads it (the request key of a refund Paystream asked for). */
+const refundRecord = (r: Stripe.Refund): RefundRecord => ({
+  id: r.id,
+  amount: r.amount,
+  created: r.created,
+  ...(r.metadata?.requestKey ? { requestKey: r.metadata.requestKey } : {}),
+});
+const oldestFirst = (a: RefundRecord, b: RefundRecord) => a.created - b.created || a.id.localeCompare(b.id);
+
+const DISPUTE_METRIC: Partial<Record<string, string>> = {
+  disputed: 'opened',
+  dispute_evidence_due: 'evidence_due',
+  dispute_won: 'won',
+  dispute_lost: 'lost',
+};
+
+/** Statuses of a dispute still open (Stripe's; `warning_*` are inquiries before a chargeback). */
+export const OPEN_DISPUTE = new Set([
+  'warning_needs_response',
+  'warning_under_review',
+  'needs_response',
+  'under_review',
+]);
+
 /** Stripe's intent states, as the workflow decides on them. */
 function intentState(intent: Stripe.PaymentIntent): IntentState {
   switch (intent.status) {
     case 'succeeded':
-      return { status: 'succeeded' };
+      return isManual(intent)
+        ? { status: 'succeeded', capturedAmount: intent.amount_received }
+        : { status: 'succeeded' };
+    case 'requires_capture':
+      return { status: 'authorized' };
     case 'canceled':
       return { status: 'failed', failureReason: 'Payment was canceled' };
     case 'requires_payment_method':
@@ -153,19 +203,35 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
     return undefined;
   }
 
-  /** What Stripe says of an intent, written down in the same step that learned it. */
-  async function record(intent: Stripe.PaymentIntent): Promise<void> {
+  /**
+   * What Stripe says of an intent, written down in the same step that learned it (with the capture request
+   * that asked for a capture, where this step is that capture).
+   */
+  async function record(intent: Stripe.PaymentIntent, captureRequestId?: string): Promise<void> {
     const orderId = intent.metadata?.orderId;
     if (!orderId) return;
-    if (intent.status === 'succeeded')
-      await ledger.recordCharge({
-        orderId,
-        paymentIntentId: intent.id,
-        amount: intent.amount_received || intent.amount,
-        currency: intent.currency,
-        occurredAt: new Date(chargedAt(intent) * 1000),
+    const at = new Date(chargedAt(intent) * 1000);
+    const money = { orderId, paymentIntentId: intent.id, currency: intent.currency, occurredAt: at };
+    if (intent.status === 'succeeded' && isManual(intent)) {
+      const released = intent.amount - intent.amount_received;
+      const refunds: RefundRecord[] = [];
+      if (released > 0) for await (const r of stripe.refundsOf(intent.id)) refunds.push(refundRecord(r));
+      refunds.sort(oldestFirst);
+      await ledger.recordCapture({
+        ...money,
+        captured: intent.amount_received,
+        released,
+        releasedBy: captureRelease(intent, refunds)?.id ?? intent.id,
+        ...(captureRequestId ? { requestId: captureRequestId } : {}),
       });
+    } else if (intent.status === 'succeeded')
+      await ledger.recordCharge({ ...money, amount: intent.amount_received || intent.amount });
+    else if (intent.status === 'requires_capture')
+      await ledger.recordAuthorization({ ...money, amount: intent.amount_capturable || intent.amount });
     else if (intent.status === 'requires_action') await ledger.recordRequiresAction(orderId);
+    // A voided (or lapsed) authorization: the hold is released, nothing was taken.
+    else if (intent.status === 'canceled' && isManual(intent) && intent.latest_charge)
+      await ledger.recordRelease({ ...money, amount: intent.amount });
   }
 
   return {
@@ -230,6 +296,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
             currency: input.currency,
             customer: input.customerId,
             payment_method: input.paymentMethodId,
+            ...(input.captureMethod === 'manual' ? { capture_method: 'manual' as const } : {}),
             metadata: { orderId: input.orderId, userId: input.userId },
           },
           `order-${input.orderId}`,
@@ -258,6 +325,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
         const intent = await stripe.retrieveIntent(intentId);
         await record(intent);
         if (intent.status === 'succeeded') return { status: 'succeeded' };
+        if (intent.status === 'requires_capture') return { status: 'authorized' };
         // Confirmed before (a retry after a lost answer): the customer is already being asked.
         if (intent.status === 'requires_action') return requiresAction(intent);
         if (intent.status === 'processing') throw new Error('payment is processing; checking again');
@@ -273,10 +341,12 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
           const now = await stripe.retrieveIntent(intentId);
           await record(now);
           if (now.status === 'succeeded') return { status: 'succeeded' };
+          if (now.status === 'requires_capture') return { status: 'authorized' };
           throw err;
         }
         await record(confirmed);
         if (confirmed.status === 'succeeded') return { status: 'succeeded' };
+        if (confirmed.status === 'requires_capture') return { status: 'authorized' };
         if (confirmed.status === 'requires_action') return requiresAction(confirmed);
         throw new Error(`payment intent is ${confirmed.status}`);
       } catch (err) {
@@ -303,7 +373,9 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
         // Stripe refuses to cancel a payment the bank is still deciding on: wait for its outcome.
         if (intent.status === 'processing') throw new Error('payment is processing; checking again');
         try {
-          return intentState(await stripe.cancelIntent(intentId, `cancel-${intentId}`));
+          const cancelled = await stripe.cancelIntent(intentId, `cancel-${intentId}`);
+          await record(cancelled);
+          return intentState(cancelled);
         } catch (err) {
           // Refused because the customer finished meanwhile (or an earlier cancel went through): the
           // intent's own state is the answer.
@@ -319,6 +391,41 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       }
     },
 
+    async capturePaymentIntent({ paymentIntentId, amount, requestId }) {
+      const taken = (intent: Stripe.PaymentIntent) => ({
+        capturedAmount: intent.amount_received,
+        releasedAmount: intent.amount - intent.amount_received,
+      });
+      try {
+        // Read first: after a lost answer the capture may have gone through; a second one is never asked.
+        const intent = await stripe.retrieveIntent(paymentIntentId);
+        await record(intent, requestId);
+        if (intent.status === 'succeeded') return taken(intent);
+        if (intent.status !== 'requires_capture')
+          throw ApplicationFailure.nonRetryable(
+            `The payment is ${intent.status}: there is no authorization to capture`,
+            PAYMENT_ERRORS.captureRefused,
+          );
+        let captured: Stripe.PaymentIntent;
+        try {
+          captured = await stripe.captureIntent(paymentIntentId, amount, `capture-${paymentIntentId}`);
+        } catch (err) {
+          const now = await stripe.retrieveIntent(paymentIntentId);
+          await record(now, requestId);
+          if (now.status === 'succeeded') return taken(now);
+          throw err;
+        }
+        // Stripe may answer before the capture settles (`processing`): the retry reads it again.
+        await record(captured, requestId);
+        if (captured.status !== 'succeeded')
+          throw new Error(`captured intent is ${captured.status}; checking again`);
+        return taken(captured);
+      } catch (err) {
+        if (err instanceof ApplicationFailure) throw err;
+        throw stripeFailure(err);
+      }
+    },
+
     async getRefundLedger(intentId) {
       try {
         const intent = await stripe.retrieveIntent(intentId);
@@ -327,24 +434,24 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
         for await (const r of stripe.refundsOf(intentId))
           if (r.status === 'succeeded' || r.status === 'pending') {
             if (r.status === 'succeeded') succeeded.add(r.id);
-            refunds.push({
-              id: r.id,
-              amount: r.amount,
-              created: r.created,
-              ...(r.metadata?.requestKey ? { requestKey: r.metadata.requestKey } : {}),
-            });
+            refunds.push(refundRecord(r));
           }
-        refunds.sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
+        refunds.sort(oldestFirst);
+        const release = captureRelease(intent, refunds);
+        const given = refunds.filter((r) => r !== release);
         if (intent.metadata.orderId)
           await ledger.recordRefunds(
             intent.metadata.orderId,
-            refunds.filter((r) => succeeded.has(r.id)).map((r) => ({ ...r, currency: intent.currency })),
+            given.filter((r) => succeeded.has(r.id)).map((r) => ({ ...r, currency: intent.currency })),
           );
+        let disputeOpen = false;
+        for await (const d of stripe.disputesOf(intentId)) disputeOpen ||= OPEN_DISPUTE.has(d.status);
         return {
           amount: intent.amount_received || intent.amount,
           currency: intent.currency,
           userId: intent.metadata.userId ?? '',
-          refunds,
+          refunds: given,
+          ...(disputeOpen ? { disputeOpen } : {}),
         };
       } catch (err) {
         throw stripeFailure(err);
@@ -386,12 +493,57 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       }
     },
 
+    async getDispute(disputeId): Promise<DisputeState> {
+      try {
+        const d = await stripe.retrieveDispute(disputeId);
+        const intentId = typeof d.payment_intent === 'string' ? d.payment_intent : d.payment_intent?.id;
+        const row = intentId ? await ledger.paymentByIntent(intentId) : undefined;
+        if (!intentId || !row)
+          throw ApplicationFailure.nonRetryable(
+            `Dispute ${disputeId} is not of a payment the ledger holds (${intentId ?? 'no PaymentIntent'})`,
+            PAYMENT_ERRORS.invalidRequest,
+          );
+        const open = OPEN_DISPUTE.has(d.status);
+        const dueBy = d.evidence_details?.due_by ? new Date(d.evidence_details.due_by * 1000) : null;
+        await ledger.recordDispute({
+          disputeId: d.id,
+          orderId: row.orderId,
+          paymentIntentId: intentId,
+          status: d.status,
+          reason: d.reason,
+          amount: d.amount,
+          currency: d.currency,
+          evidenceDueBy: dueBy,
+          openedAt: new Date(d.created * 1000),
+          open,
+        });
+        return {
+          id: d.id,
+          status: d.status,
+          reason: d.reason,
+          amount: d.amount,
+          ...(open && dueBy ? { evidenceDueBy: dueBy.toISOString() } : {}),
+          orderId: row.orderId,
+          userId: row.userId,
+          paymentIntentId: intentId,
+          orderAmount: row.amount,
+          currency: row.currency,
+          open,
+        };
+      } catch (err) {
+        if (err instanceof ApplicationFailure) throw err;
+        throw stripeFailure(err);
+      }
+    },
+
     async publishPaymentEvent(draft, kind = draft.status) {
       const run = Context.current().info.workflowExecution;
-      // A refund's event is named by the refund alone: whichever workflow announces it, it is one event.
-      const name = kind.startsWith(refundEventKind(''))
-        ? kind
-        : run && `${run.workflowId}/${run.runId}/${kind}`;
+      // A refund's or a dispute's event is named by the Stripe object alone: whichever workflow run announces
+      // it, it is one event.
+      const name =
+        kind.startsWith(refundEventKind('')) || kind.startsWith(disputeEventKind('', ''))
+          ? kind
+          : run && `${run.workflowId}/${run.runId}/${kind}`;
       const eventId = name ? nameBasedUuid(name) : randomUUID();
       const parsed = paymentEvent.safeParse({ eventId, ...draft });
       if (!parsed.success) {
@@ -425,6 +577,9 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       }
       await publishJson(deps.producer, TOPICS.paymentEvent, valid.orderId, valid);
       paymentMetrics.paymentOutcomes.inc({ status: valid.status });
+      if (valid.status === 'authorization_expiring') paymentMetrics.authorizationsExpiring.inc();
+      const disputeMoment = DISPUTE_METRIC[valid.status];
+      if (disputeMoment && !valid.replayed) paymentMetrics.disputes.inc({ event: disputeMoment });
     },
   };
 }

@@ -12,6 +12,8 @@ import {
 import {
   cancelPaymentUpdate,
   CANCEL_UPDATE_ID,
+  captureUpdate,
+  captureUpdateId,
   PAYMENT_ERRORS,
   PAYMENT_WORKFLOW,
   paymentStartOptions,
@@ -21,22 +23,28 @@ import {
   refundUpdate,
   refundUpdateId,
   type CancelOutcome,
+  type CaptureOutcome,
+  type CaptureRequest,
+  type PaymentOptions,
   type paymentWorkflow,
   type PaymentResult,
   type RefundOutcome,
   type RefundRequest,
   type refundsWorkflow,
 } from '@paystream/workflows';
+import type { Ledger } from './ledger/ledger';
 import { paymentMetrics } from './metrics';
 
 /**
- * After the order: a customer's cancel and an operator's refund, each a Temporal update, so the answer
- * (or the refusal) comes back at once and every change of money stays in a workflow's history.
+ * After the order: a customer's cancel, an operator's capture and refund, each a Temporal update, so the
+ * answer (or the refusal) comes back at once and every change of money stays in a workflow's history.
  */
 export interface AfterSaleDeps {
   client: Client;
-  /** PAYMENT_AUTH_TIMEOUT, for a payment workflow the cancel itself has to start. */
-  authTimeoutSeconds: number;
+  /** The payment service's settings, for a payment workflow the cancel itself has to start. */
+  paymentOptions: PaymentOptions;
+  /** What the ledger holds of a payment whose workflow has closed (a capture asked too late, or twice). */
+  ledger: Pick<Ledger, 'payment'>;
   taskQueue?: string;
 }
 
@@ -76,7 +84,7 @@ export async function cancelPayment(
   if (paidIntentId) return refundOnCancel(deps, order.orderId, paidIntentId, waitMs);
   // Joins the running payment, or starts it; a closed one is never run again: the cancel becomes a refund below.
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>(PAYMENT_WORKFLOW, {
-    ...paymentStartOptions(order, { authTimeoutSeconds: deps.authTimeoutSeconds }, deps.taskQueue),
+    ...paymentStartOptions(order, deps.paymentOptions, deps.taskQueue),
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
   try {
@@ -125,6 +133,61 @@ export async function refundOrder(
   return refundPayment(deps, orderId, paid.paymentIntentId!, request);
 }
 
+/**
+ * An operator's capture of an authorized order: all of it, or `amount`. The payment workflow holding the
+ * authorization decides (and refuses what may not be); once it has closed, the ledger says why there is
+ * nothing to capture — or, for the same request asked again, answers the capture it made.
+ */
+export async function captureOrder(
+  deps: AfterSaleDeps,
+  orderId: string,
+  request: CaptureRequest,
+): Promise<CaptureOutcome> {
+  try {
+    const outcome = await deps.client.workflow
+      .getHandle<typeof paymentWorkflow>(paymentWorkflowId(orderId))
+      .executeUpdate(captureUpdate, { args: [request], updateId: captureUpdateId(request.requestId) });
+    paymentMetrics.captures.inc({ result: 'captured' });
+    return outcome;
+  } catch (err) {
+    const refusal = refusalOf(err) ?? (await closedRefusal(deps, orderId, request, err));
+    if (!refusal) throw err;
+    if ('status' in refusal) return refusal;
+    paymentMetrics.captures.inc({ result: 'refused' });
+    throw refusal;
+  }
+}
+
+/** Why a capture cannot be made once the payment workflow is gone; undefined when it is not gone. */
+async function closedRefusal(
+  deps: AfterSaleDeps,
+  orderId: string,
+  request: CaptureRequest,
+  err: unknown,
+): Promise<PaymentRefused | CaptureOutcome | undefined> {
+  if (!(err instanceof WorkflowNotFoundError)) return undefined;
+  const row = await deps.ledger.payment(orderId);
+  if (!row) return refused(`No payment was made for order ${orderId}`);
+  if (row.captureMethod !== 'manual')
+    return refused('This order was charged at once (automatic capture): there is nothing to capture');
+  if (row.status === 'succeeded' && row.captureRequestId === request.requestId)
+    return {
+      status: 'succeeded',
+      capturedAmount: row.capturedAmount,
+      releasedAmount: row.amount - row.capturedAmount,
+    };
+  if (row.status === 'succeeded')
+    return refused(
+      `This payment is captured already (${row.capturedAmount} ${row.currency}); it is captured at most once`,
+    );
+  if (row.status === 'cancelled')
+    return refused(
+      `The authorization was released (${row.failureReason ?? 'voided'}): there is nothing to capture`,
+    );
+  if (row.status === 'failed') return refused('The payment failed: there is nothing to capture');
+  return refused('The payment is not authorized yet: there is nothing to capture');
+}
+
 /** The refund request as an update of the order's refunds workflow, started if none runs. */
 async function refundPayment(
   deps: AfterSaleDeps,
@@ -159,7 +222,11 @@ function refusalOf(err: unknown, validatorIs400 = true): PaymentRefused | undefi
   if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
   const failure = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
   if (!(failure instanceof ApplicationFailure)) return undefined;
-  const ours: string[] = [PAYMENT_ERRORS.refundRefused, PAYMENT_ERRORS.invalidRequest];
+  const ours: string[] = [
+    PAYMENT_ERRORS.refundRefused,
+    PAYMENT_ERRORS.invalidRequest,
+    PAYMENT_ERRORS.captureRefused,
+  ];
   if (
     !validatorIs400 ||
     err.cause instanceof ActivityFailure ||

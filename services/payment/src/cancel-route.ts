@@ -21,7 +21,7 @@ const cancelBody = orderCreateEvent
       .optional(),
   })
   .strict();
-const PAID = new Set(['paid', 'partially_refunded']);
+const PAID = new Set(['paid', 'partially_refunded', 'dispute_won']);
 
 /**
  * POST /internal/orders/:orderId/cancel (service token; the order service calls it for the order's

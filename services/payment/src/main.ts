@@ -12,6 +12,7 @@ import { createPaymentWorker } from './worker';
 import { paymentDataSource } from './ledger/data-source';
 import { Ledger } from './ledger/ledger';
 import { ensureReconcileSchedules } from './reconcile-schedule';
+import { paymentOptions } from './payment-options';
 import { stripePort } from './stripe-port';
 
 runService('payment', async (svc) => {
@@ -43,6 +44,7 @@ runService('payment', async (svc) => {
         orderServiceUrl: cfg.ORDER_SERVICE_URL,
         serviceToken: cfg.SERVICE_TOKEN,
         logger,
+        evidenceWarningSeconds: cfg.DISPUTE_EVIDENCE_WARNING,
       },
     }),
   );
@@ -56,10 +58,10 @@ runService('payment', async (svc) => {
         producer: kafka.producer,
         client: temporal.client,
         logger,
-        authTimeoutSeconds: cfg.PAYMENT_AUTH_TIMEOUT,
+        paymentOptions: paymentOptions(cfg),
       }),
   });
-  const afterSale = { client: temporal.client, authTimeoutSeconds: cfg.PAYMENT_AUTH_TIMEOUT };
+  const afterSale = { client: temporal.client, paymentOptions: paymentOptions(cfg), ledger };
   const app = createPaymentApp({
     logger,
     kafkaAdmin: kafka.admin,
@@ -71,6 +73,7 @@ runService('payment', async (svc) => {
       toleranceSeconds: cfg.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
       client: temporal.client,
       producer: kafka.producer,
+      evidenceWarningSeconds: cfg.DISPUTE_EVIDENCE_WARNING,
     },
     afterSale,
     serviceToken: cfg.SERVICE_TOKEN,

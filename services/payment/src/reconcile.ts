@@ -6,6 +6,9 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import {
+  DISPUTE_WORKFLOW,
+  disputeStartOptions,
+  type disputeWorkflow,
   paymentWorkflowId,
   stripeEventSignal,
   type ReconcileActivities,
@@ -18,6 +21,7 @@ import {
 } from '@paystream/workflows';
 import type { DriftFinding, Ledger, PaymentRow } from './ledger/ledger';
 import { ledgerMetrics } from './ledger/metrics';
+import { OPEN_DISPUTE } from './activities';
 import { orderStatuses } from './order-service';
 import { paymentMetrics } from './metrics';
 
@@ -30,12 +34,28 @@ export interface ReconcileDeps {
   serviceToken: string;
   logger?: Logger;
   taskQueue?: string;
+  /** DISPUTE_EVIDENCE_WARNING, for a dispute workflow reconciliation starts. */
+  evidenceWarningSeconds?: number;
 }
 
-const PAID_ORDER = new Set(['paid', 'partially_refunded', 'refunded']);
-const OPEN_ORDER = new Set(['pending', 'requires_action']);
+/** Order statuses of money taken (a dispute does not undo the charge in the ledger: its movements do). */
+const PAID_ORDER = new Set([
+  'paid',
+  'partially_refunded',
+  'refunded',
+  'disputed',
+  'dispute_won',
+  'dispute_lost',
+]);
+const OPEN_ORDER = new Set(['pending', 'requires_action', 'authorized']);
 const WAITING_INTENT = new Set(['processing', 'requires_action', 'requires_confirmation']);
-const UNPAID_INTENT = new Set(['requires_payment_method', 'requires_confirmation', 'requires_action']);
+/** An intent holding nothing taken: an orphan of these is cancelled (an authorization's hold released). */
+const UNPAID_INTENT = new Set([
+  'requires_payment_method',
+  'requires_confirmation',
+  'requires_action',
+  'requires_capture',
+]);
 
 const pass = (): RulePass => ({ checked: 0, healed: 0, drift: 0 });
 const heartbeat = () => {
@@ -158,8 +178,26 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
           out.checked += 1;
           const received = intent.amount_received || intent.amount;
           const row = byIntent.get(intent.id);
+          if (row?.status === 'authorized' && intent.status !== 'requires_capture') {
+            // Captured or voided in Stripe's dashboard, its webhook lost: the holding workflow re-reads it.
+            await client.workflow
+              .getHandle(paymentWorkflowId(orderId))
+              .signal(stripeEventSignal, {
+                eventId: `reconcile:${intent.id}:${intent.status}`,
+                type: 'reconciliation',
+              })
+              .then(
+                () => healed('workflow_woken', out, { orderId, intentStatus: intent.status }),
+                (err: unknown) => {
+                  if (!(err instanceof WorkflowNotFoundError)) throw err;
+                },
+              );
+            continue;
+          }
           if (row) {
             if (intent.status !== 'succeeded') continue;
+            // What the ledger expects taken: the order's amount, or what a manual capture took.
+            const expected = row.captureMethod === 'manual' ? row.capturedAmount || received : row.amount;
             if (row.status === 'failed' || row.status === 'cancelled')
               await drift(
                 {
@@ -173,7 +211,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
                 },
                 out,
               );
-            else if (received !== row.amount || intent.currency !== row.currency)
+            else if (received !== expected || intent.currency !== row.currency)
               await drift(
                 {
                   kind: 'amount_mismatch',
@@ -182,11 +220,15 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
                   ledgerAmount: row.amount,
                   stripeAmount: received,
                   currency: intent.currency,
-                  detail: `Stripe received ${received} ${intent.currency}; the ledger holds ${row.amount} ${row.currency}`,
+                  detail: `Stripe received ${received} ${intent.currency}; the ledger holds ${expected} ${row.currency}`,
                 },
                 out,
               );
-            else if (row.status === 'succeeded' && !(await ledger.hasMovement('charged', intent.id))) {
+            else if (
+              row.status === 'succeeded' &&
+              row.captureMethod === 'automatic' &&
+              !(await ledger.hasMovement('charged', intent.id))
+            ) {
               await ledger.recordCharge({
                 orderId,
                 paymentIntentId: intent.id,
@@ -246,7 +288,8 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
 
       await inPages(stripe.refunds.list({ created, limit: 100 }), async (refunds) => {
         const ids = refunds.map((r) => r.id);
-        const known = await ledger.knownMovements('refunded', ids);
+        // A release of an authorization (the uncaptured rest of a partial capture) is Stripe's refund too.
+        const known = await ledger.knownMovements(['refunded', 'released'], ids);
         const intentOf = (r: Stripe.Refund) =>
           typeof r.payment_intent === 'string' ? r.payment_intent : r.payment_intent?.id;
         const rows = await ledger.paymentsByIntents(refunds.map(intentOf).filter((id): id is string => !!id));
@@ -254,12 +297,47 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
         for (const refund of refunds) {
           const row = rows.get(intentOf(refund) ?? '');
           if (!row || (refund.status !== 'succeeded' && refund.status !== 'pending')) continue;
+          // Only a payment that took money can give any back; on a voided one it is the hold released.
+          if (row.status !== 'succeeded') continue;
           out.checked += 1;
           if (known.has(refund.id) || hinted.has(row.orderId)) continue;
           // A refund made outside Paystream whose webhook never came: the same path charge.refunded takes.
           await refundsHint(row, { eventId: `reconcile:${refund.id}`, type: 'charge.refunded' });
           hinted.add(row.orderId);
           healed('refund_announced', out, { orderId: row.orderId, refundId: refund.id });
+        }
+      });
+
+      await inPages(stripe.disputes.list({ created, limit: 100 }), async (disputes) => {
+        const known = await ledger.knownDisputes(disputes.map((d) => d.id));
+        const intentOf = (d: Stripe.Dispute) =>
+          typeof d.payment_intent === 'string' ? d.payment_intent : d.payment_intent?.id;
+        const rows = await ledger.paymentsByIntents(
+          disputes.map(intentOf).filter((id): id is string => !!id),
+        );
+        for (const dispute of disputes) {
+          const row = rows.get(intentOf(dispute) ?? '');
+          if (!row) continue;
+          out.checked += 1;
+          if (known.get(dispute.id)?.open === OPEN_DISPUTE.has(dispute.status)) continue;
+          // A dispute opened (or decided) while its webhooks were lost: the path charge.dispute.* takes.
+          await client.workflow.signalWithStart<typeof disputeWorkflow, [StripeHint]>(DISPUTE_WORKFLOW, {
+            ...disputeStartOptions(
+              {
+                orderId: row.orderId,
+                disputeId: dispute.id,
+                evidenceWarningSeconds: deps.evidenceWarningSeconds,
+              },
+              deps.taskQueue,
+            ),
+            signal: stripeEventSignal,
+            signalArgs: [{ eventId: `reconcile:${dispute.id}:${dispute.status}`, type: 'reconciliation' }],
+          });
+          healed('dispute_heard', out, {
+            orderId: row.orderId,
+            disputeId: dispute.id,
+            status: dispute.status,
+          });
         }
       });
       return out;
@@ -330,6 +408,7 @@ export function createReconcileActivities(deps: ReconcileDeps): ReconcileActivit
       const open = await ledger.openDriftByKind();
       ledgerMetrics.driftOpen.reset();
       for (const [kind, n] of Object.entries(open)) ledgerMetrics.driftOpen.set({ kind }, n);
+      paymentMetrics.disputesOpen.set(await ledger.openDisputes());
       ledgerMetrics.passes.inc({ pass: input.pass, result: 'ok' });
       ledgerMetrics.lastPass.set(Date.now() / 1000);
       return Object.values(open).reduce((a, b) => a + b, 0);

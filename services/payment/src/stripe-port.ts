@@ -14,9 +14,18 @@ export interface StripePort {
   retrieveIntent(id: string): Promise<Stripe.PaymentIntent>;
   confirmIntent(id: string, idempotencyKey: string): Promise<Stripe.PaymentIntent>;
   cancelIntent(id: string, idempotencyKey: string): Promise<Stripe.PaymentIntent>;
+  /** Captures an authorized intent: `amount` of it, or all that is capturable. */
+  captureIntent(
+    id: string,
+    amount: number | undefined,
+    idempotencyKey: string,
+  ): Promise<Stripe.PaymentIntent>;
   /** Every refund of the intent, whatever its status, paged through. */
   refundsOf(intentId: string): AsyncIterable<Stripe.Refund>;
   createRefund(params: Stripe.RefundCreateParams, idempotencyKey: string): Promise<Stripe.Refund>;
+  /** Every dispute of the intent's charge. */
+  disputesOf(intentId: string): AsyncIterable<Stripe.Dispute>;
+  retrieveDispute(id: string): Promise<Stripe.Dispute>;
 }
 
 export function stripePort(stripe: Stripe): StripePort {
@@ -27,8 +36,14 @@ export function stripePort(stripe: Stripe): StripePort {
     // needs 3-D Secure (authentication_required) instead of asking for it (requires_action).
     confirmIntent: (id, idempotencyKey) => stripe.paymentIntents.confirm(id, {}, { idempotencyKey }),
     cancelIntent: (id, idempotencyKey) => stripe.paymentIntents.cancel(id, {}, { idempotencyKey }),
+    captureIntent: (id, amount, idempotencyKey) =>
+      stripe.paymentIntents.capture(id, amount === undefined ? {} : { amount_to_capture: amount }, {
+        idempotencyKey,
+      }),
     // A payment has a handful of refunds; the list is paged anyway, so none is ever missed.
     refundsOf: (intentId) => stripe.refunds.list({ payment_intent: intentId, limit: 100 }),
     createRefund: (params, idempotencyKey) => stripe.refunds.create(params, { idempotencyKey }),
+    disputesOf: (intentId) => stripe.disputes.list({ payment_intent: intentId, limit: 100 }),
+    retrieveDispute: (id) => stripe.disputes.retrieve(id),
   };
 }

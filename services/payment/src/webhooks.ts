@@ -4,6 +4,9 @@ import { HttpProblem } from '@paystream/common/problem';
 import { type Stripe } from '@paystream/common/stripe';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
+  DISPUTE_WORKFLOW,
+  disputeStartOptions,
+  type disputeWorkflow,
   paymentWorkflowId,
   stripeEventSignal,
   type refundsWorkflow,
@@ -23,11 +26,14 @@ export interface WebhookDeps {
   toleranceSeconds: number;
   client: Client;
   producer: Producer;
+  /** DISPUTE_EVIDENCE_WARNING, for a dispute workflow a webhook starts. */
+  evidenceWarningSeconds: number;
 }
 
 /**
  * The order a Stripe object belongs to: Paystream puts `orderId` in every PaymentIntent's metadata. A
- * charge's comes from its PaymentIntent (Stripe copies metadata onto charges; localstripe does not).
+ * charge's or a dispute's comes from its PaymentIntent (Stripe copies metadata onto charges; localstripe
+ * does not; disputes have none).
  */
 async function orderOf(
   stripe: Stripe,
@@ -39,7 +45,7 @@ async function orderOf(
     metadata?: Record<string, string> | null;
     payment_intent?: string | { id: string } | null;
   };
-  if (object.object !== 'charge')
+  if (object.object !== 'charge' && object.object !== 'dispute')
     return { orderId: object.metadata?.orderId || undefined, intentId: object.id };
   const intentId =
     typeof object.payment_intent === 'string' ? object.payment_intent : object.payment_intent?.id;
@@ -86,7 +92,17 @@ export function stripeWebhookRoutes(deps: WebhookDeps): Router {
       return;
     }
     const hint: StripeHint = { eventId: event.id, type: event.type };
-    if (event.type === 'charge.refunded') {
+    if (event.type.startsWith('charge.dispute.')) {
+      // A dispute (chargeback): its own workflow, started by the first word of it, re-reads it from Stripe.
+      const disputeId = (event.data.object as { id: string }).id;
+      await deps.client.workflow.signalWithStart<typeof disputeWorkflow, [StripeHint]>(DISPUTE_WORKFLOW, {
+        ...disputeStartOptions({ orderId, disputeId, evidenceWarningSeconds: deps.evidenceWarningSeconds }),
+        signal: stripeEventSignal,
+        signalArgs: [hint],
+      });
+      paymentMetrics.stripeWebhooks.inc({ type: event.type, result: 'signalled' });
+      req.log.info({ ...log, disputeId }, 'stripe event passed to the dispute workflow');
+    } else if (event.type === 'charge.refunded') {
       // A refund, perhaps made outside Paystream (Stripe's dashboard): the order's refunds workflow,
       // started if none runs, re-reads the refunds from Stripe and announces the new ones.
       await deps.client.workflow.signalWithStart<typeof refundsWorkflow, [StripeHint]>(REFUNDS_WORKFLOW, {

@@ -14,16 +14,44 @@ export const paymentWorkflowId = (orderId: string): string => `payment-${orderId
 /** The workflow's input is the order.create event as it arrived. */
 export type PaymentInput = OrderCreateEvent;
 
+/** A manual capture's authorization: how long it is held, and what happens when nobody captured it. */
+export interface AuthorizationPolicy {
+  /** Stripe's authorizations lapse after 7 days (PAYMENT_AUTHORIZATION_LIFETIME). */
+  lifetimeSeconds: number;
+  /** How long before the workflow acts the merchant is warned (PAYMENT_AUTHORIZATION_WARNING). */
+  warningSeconds: number;
+  /** PAYMENT_AUTHORIZATION_EXPIRY: release the hold, or take all of it. */
+  onExpiry: 'void' | 'capture';
+}
+
 /** Settings the starter passes (a second argument, so histories from before it still decode). */
 export interface PaymentOptions {
   /** How long the customer has to complete 3-D Secure (PAYMENT_AUTH_TIMEOUT); 30 min when absent. */
   authTimeoutSeconds?: number;
+  /** Manual capture (an order with `captureMethod: 'manual'`); Stripe's 7 days and `void` when absent. */
+  authorization?: AuthorizationPolicy;
 }
+
+/**
+ * When the workflow acts on an authorization nobody captured: an hour before Stripe lets it lapse (a tenth
+ * of a short test lifetime), so a capture that policy asks for still finds the hold.
+ */
+export function authorizationDeadlineSeconds(policy: AuthorizationPolicy): number {
+  return policy.lifetimeSeconds - Math.min(3600, policy.lifetimeSeconds / 10);
+}
+
+export const DEFAULT_AUTHORIZATION: AuthorizationPolicy = {
+  lifetimeSeconds: 7 * 24 * 3600,
+  warningSeconds: 24 * 3600,
+  onExpiry: 'void',
+};
 
 export interface PaymentResult {
   status: 'succeeded' | 'failed' | 'cancelled';
   paymentIntentId?: string;
   failureReason?: string;
+  /** Manual capture only: what was captured (succeeded); a void or a lapse is `cancelled`. */
+  capturedAmount?: number;
 }
 
 /** A verified Stripe webhook event about this order's PaymentIntent; the workflow re-reads the intent. */
@@ -50,6 +78,28 @@ export interface CancelOutcome {
  */
 export const cancelPaymentUpdate = defineUpdate<CancelOutcome>('cancel');
 export const CANCEL_UPDATE_ID = 'cancel';
+
+/** An operator's capture of an authorized order: all of it (no `amount`) or less; at most once. */
+export interface CaptureRequest {
+  /** Identifies the request: asking again with the same id answers the same capture, never a second one. */
+  requestId: string;
+  amount?: number;
+}
+
+export interface CaptureOutcome {
+  status: 'succeeded';
+  capturedAmount: number;
+  /** What of the authorization was released (not taken). */
+  releasedAmount: number;
+}
+
+/**
+ * Captures an authorized payment. Refused (before anything is recorded) unless the order is authorized
+ * and nothing was captured yet, or for more than the authorization; the same request id again answers the
+ * first capture.
+ */
+export const captureUpdate = defineUpdate<CaptureOutcome, [CaptureRequest]>('capture');
+export const captureUpdateId = (requestId: string): string => `capture-${requestId}`;
 
 /**
  * How every starter starts an order's payment (order.create, or a cancel that arrives first). A closed

@@ -10,13 +10,83 @@ export interface RenderedEmail {
   html: string;
 }
 
+/** Who an event's email is for: the customer, or the merchant (what they must act on; disputes). */
+export function audienceOf(status: PaymentEvent['status']): 'customer' | 'merchant' {
+  return MERCHANT_STATUSES.has(status) ? 'merchant' : 'customer';
+}
+const MERCHANT_STATUSES: ReadonlySet<PaymentEvent['status']> = new Set([
+  'authorization_expiring',
+  'disputed',
+  'dispute_won',
+  'dispute_lost',
+  'dispute_evidence_due',
+]);
+
+/** A date as the merchant reads it in a subject: the day, in UTC. */
+const day = (iso?: string) => (iso ? iso.slice(0, 10) : 'unknown');
+const when = (iso?: string) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : 'soon');
+
 export function renderPaymentEmail(event: PaymentEvent): RenderedEmail {
   const amount = formatAmount(event.amount, event.currency);
   if (event.status === 'succeeded') {
+    const captured = event.capturedAmount ?? event.amount;
+    if (captured < event.amount) {
+      const taken = formatAmount(captured, event.currency);
+      return {
+        subject: `Payment received — ${taken}`,
+        text: `Thank you! We charged ${taken} of the ${amount} held on your card for order ${event.orderId}; the rest of the hold is released.\n`,
+        html: `<p>Thank you! We charged <strong>${taken}</strong> of the ${amount} held on your card for order <code>${event.orderId}</code>; the rest of the hold is released.</p>`,
+      };
+    }
     return {
       subject: `Payment received — ${amount}`,
       text: `Thank you! We received your payment of ${amount} for order ${event.orderId}.\n`,
       html: `<p>Thank you! We received your payment of <strong>${amount}</strong> for order <code>${event.orderId}</code>.</p>`,
+    };
+  }
+  if (event.status === 'authorized') {
+    return {
+      subject: `Payment authorized — ${amount}`,
+      text: `Thank you! ${amount} is held on your card for order ${event.orderId}. You are charged when the order ships, and only for what ships; nothing has been taken yet.\n`,
+      html: `<p>Thank you! <strong>${amount}</strong> is held on your card for order <code>${event.orderId}</code>. You are charged when the order ships, and only for what ships; nothing has been taken yet.</p>`,
+    };
+  }
+  if (event.status === 'authorization_expiring') {
+    const at = when(event.authorizationExpiresAt);
+    return {
+      subject: `Authorization of ${amount} lapses soon — order ${event.orderId}`,
+      text: `The authorization of ${amount} for order ${event.orderId} (PaymentIntent ${event.paymentIntentId ?? 'unknown'}) lapses at ${at}. Capture it (in full or in part) or void it before then; otherwise Paystream handles it as configured (PAYMENT_AUTHORIZATION_EXPIRY).\n`,
+      html: `<p>The authorization of <strong>${amount}</strong> for order <code>${event.orderId}</code> (PaymentIntent <code>${escapeHtml(event.paymentIntentId ?? 'unknown')}</code>) lapses at ${at}.</p><p>Capture it (in full or in part) or void it before then; otherwise Paystream handles it as configured (PAYMENT_AUTHORIZATION_EXPIRY).</p>`,
+    };
+  }
+  if (event.dispute && MERCHANT_STATUSES.has(event.status)) {
+    const d = event.dispute;
+    const disputed = formatAmount(d.amount, event.currency);
+    const facts = `Dispute ${d.id} (${d.reason}) on order ${event.orderId}, PaymentIntent ${event.paymentIntentId ?? 'unknown'}`;
+    const [subject, line] =
+      event.status === 'disputed'
+        ? [
+            `Dispute opened: ${disputed} on order ${event.orderId} — evidence due ${day(d.evidenceDueBy)}`,
+            `The bank took back ${disputed}; refunds of this order are refused while the dispute is open. Submit evidence in Stripe's dashboard by ${when(d.evidenceDueBy)}.`,
+          ]
+        : event.status === 'dispute_evidence_due'
+          ? [
+              `Evidence due ${day(d.evidenceDueBy)}: dispute of ${disputed} on order ${event.orderId}`,
+              `The evidence for this dispute is due by ${when(d.evidenceDueBy)}. Without it the dispute is lost.`,
+            ]
+          : event.status === 'dispute_won'
+            ? [
+                `Dispute won: ${disputed} on order ${event.orderId}`,
+                `The bank decided for you: ${disputed} is returned to your balance.`,
+              ]
+            : [
+                `Dispute lost: ${disputed} on order ${event.orderId}`,
+                `The bank decided for the cardholder: ${disputed} stays with them.`,
+              ];
+    return {
+      subject,
+      text: `${line}\n${facts}.\n`,
+      html: `<p>${escapeHtml(line)}</p><p>${escapeHtml(facts)}.</p>`,
     };
   }
   if (event.status === 'requires_action') {
@@ -32,8 +102,8 @@ export function renderPaymentEmail(event: PaymentEvent): RenderedEmail {
   if (event.status === 'cancelled') {
     return {
       subject: `Order cancelled — ${amount}`,
-      text: `Your order ${event.orderId} of ${amount} is cancelled. Nothing was charged.\n`,
-      html: `<p>Your order <code>${event.orderId}</code> of <strong>${amount}</strong> is cancelled. Nothing was charged.</p>`,
+      text: `Your order ${event.orderId} of ${amount} is cancelled. Nothing was charged, and any hold on your card is released.\n`,
+      html: `<p>Your order <code>${event.orderId}</code> of <strong>${amount}</strong> is cancelled. Nothing was charged, and any hold on your card is released.</p>`,
     };
   }
   if (event.status === 'partially_refunded' || event.status === 'refunded') {

@@ -1,6 +1,6 @@
 import { formatAmount, STRIPE_CURRENCIES } from '@paystream/common/currencies';
 import { type PaymentEvent } from '@paystream/common/events';
-import { renderPaymentEmail } from '../../src/email/render';
+import { audienceOf, renderPaymentEmail } from '../../src/email/render';
 
 const base: PaymentEvent = {
   eventId: '6a1c2f7e-2a5b-4d0e-9a55-0b7f3f1c9e01',
@@ -106,7 +106,9 @@ describe('renderPaymentEmail', () => {
   it('tells the customer a cancelled order charged nothing', () => {
     const email = renderPaymentEmail({ ...base, status: 'cancelled' });
     expect(email.subject).toBe('Order cancelled — €25.99');
-    expect(email.text).toBe(`Your order ${base.orderId} of €25.99 is cancelled. Nothing was charged.\n`);
+    expect(email.text).toBe(
+      `Your order ${base.orderId} of €25.99 is cancelled. Nothing was charged, and any hold on your card is released.\n`,
+    );
   });
 
   it('names each refund and the running total, and says when the payment is refunded in full', () => {
@@ -129,5 +131,56 @@ describe('renderPaymentEmail', () => {
     expect(rest.subject).toBe(`Refund of €15.99 — order ${base.orderId}`);
     expect(rest.text).toContain('(€25.99 refunded in all). Your payment is now refunded in full.');
     expect(rest.html).toContain('<strong>€15.99</strong>');
+  });
+
+  it('tells the customer what is held on an authorization, and what was taken by a partial capture', () => {
+    const held = renderPaymentEmail({ ...base, status: 'authorized' });
+    expect(held.subject).toBe('Payment authorized — €25.99');
+    expect(held.text).toContain('€25.99 is held on your card');
+    expect(held.text).toContain('nothing has been taken yet');
+    const partial = renderPaymentEmail({ ...base, capturedAmount: 1999 });
+    expect(partial.subject).toBe('Payment received — €19.99');
+    expect(partial.text).toContain('We charged €19.99 of the €25.99 held on your card');
+    // A capture of all of it reads as any payment.
+    expect(renderPaymentEmail({ ...base, capturedAmount: 2599 }).subject).toBe('Payment received — €25.99');
+  });
+
+  it('sends the merchant what they must act on, each with its deadline, and never the customer', () => {
+    const dispute = { id: 'dp_1', status: 'needs_response', reason: 'fraudulent', amount: 2599 };
+    const due = '2026-12-20T23:59:59.000Z';
+    const cases: [PaymentEvent, string][] = [
+      [
+        { ...base, status: 'authorization_expiring', authorizationExpiresAt: '2026-12-13T09:30:00.000Z' },
+        `Authorization of €25.99 lapses soon — order ${base.orderId}`,
+      ],
+      [
+        { ...base, status: 'disputed', dispute: { ...dispute, evidenceDueBy: due } },
+        `Dispute opened: €25.99 on order ${base.orderId} — evidence due 2026-12-20`,
+      ],
+      [
+        { ...base, status: 'dispute_evidence_due', dispute: { ...dispute, evidenceDueBy: due } },
+        `Evidence due 2026-12-20: dispute of €25.99 on order ${base.orderId}`,
+      ],
+      [{ ...base, status: 'dispute_won', dispute }, `Dispute won: €25.99 on order ${base.orderId}`],
+      [{ ...base, status: 'dispute_lost', dispute }, `Dispute lost: €25.99 on order ${base.orderId}`],
+    ];
+    for (const [event, subject] of cases) {
+      expect(audienceOf(event.status)).toBe('merchant');
+      expect(renderPaymentEmail(event).subject).toBe(subject);
+    }
+    expect(renderPaymentEmail(cases[0]![0]).text).toContain('lapses at 2026-12-13 09:30 UTC');
+    expect(renderPaymentEmail(cases[1]![0]).text).toContain('refunds of this order are refused');
+    for (const status of ['succeeded', 'authorized', 'failed', 'cancelled', 'refunded'] as const)
+      expect(audienceOf(status)).toBe('customer');
+  });
+
+  it('escapes what Stripe says about a dispute', () => {
+    const email = renderPaymentEmail({
+      ...base,
+      status: 'dispute_lost',
+      dispute: { id: 'dp_<b>', status: 'lost', reason: '<script>x</script>', amount: 100 },
+    });
+    expect(email.html).not.toContain('<script>');
+    expect(email.html).toContain('&lt;script&gt;');
   });
 });

@@ -5,6 +5,7 @@ import { CreateOrders1764000000000 } from './migrations/1764000000000-create-ord
 import { OutboxHeaders1764100000000 } from './migrations/1764100000000-outbox-headers';
 import { OrderLifecycle1764200000000 } from './migrations/1764200000000-order-lifecycle';
 import { RefusedPaymentEvents1764300000000 } from './migrations/1764300000000-refused-payment-events';
+import { CaptureAndDisputes1764500000000 } from './migrations/1764500000000-capture-and-disputes';
 
 /** The order service's own database (orders, outbox, processed and refused events). */
 export function orderDataSource(url: string): DataSource {
@@ -16,6 +17,7 @@ export function orderDataSource(url: string): DataSource {
       OutboxHeaders1764100000000,
       OrderLifecycle1764200000000,
       RefusedPaymentEvents1764300000000,
+      CaptureAndDisputes1764500000000,
     ],
   );
 }

@@ -7,7 +7,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 
-import type { NextAction } from '@paystream/common/events';
+import type { CaptureMethod, NextAction } from '@paystream/common/events';
 import type { OrderStatus } from '../domain/order-status';
 
 export interface OrderItem {
@@ -36,6 +36,14 @@ export class Order {
 
   @Column({ type: 'text' })
   status: OrderStatus;
+
+  /** `manual`: authorized at checkout, captured later by an operator. */
+  @Column({ name: 'capture_method', type: 'text', default: 'automatic' })
+  captureMethod: CaptureMethod;
+
+  /** Minor units taken; set once paid (less than `amount` after a partial capture). */
+  @Column({ name: 'captured_amount', type: 'integer', nullable: true })
+  capturedAmount: number | null;
 
   /** Minor units refunded so far (partial refunds add up; never more than `amount`). */
   @Column({ name: 'refunded_amount', type: 'integer', default: 0 })

@@ -16,15 +16,22 @@ const unavailable = () =>
 
 /**
  * The owner cancels their order. What it comes to is the payment service's to decide (it owns the
- * money): nothing charged yet → `cancelled`; paid → refunded in full → `refunded`. A failed order has
- * nothing to cancel (409). An order already cancelled or refunded answers the same outcome again
- * without asking anyone, so a repeated cancel can never refund twice.
+ * money): nothing charged yet → `cancelled`; authorized (manual capture) → voided → `cancelled`; paid →
+ * refunded in full → `refunded`. A failed order has nothing to cancel, and a disputed one is the bank's to
+ * settle (409). An order already cancelled or refunded answers the same outcome again without asking
+ * anyone, so a repeated cancel can never refund twice.
  */
 export async function cancelOrder(
   order: Order,
   payment: { url: string; serviceToken: string },
 ): Promise<CancelAnswer> {
   if (order.status === 'failed') throw problems.conflict('This order failed; there is nothing to cancel');
+  if (order.status === 'disputed')
+    throw problems.conflict(
+      'A dispute is open on this payment; it cannot be refunded until the bank decides',
+    );
+  if (order.status === 'dispute_lost')
+    throw problems.conflict('The bank took this payment back in a dispute; there is nothing left to refund');
   if (order.status === 'cancelled' || order.status === 'refunded')
     return {
       httpStatus: 200,

@@ -1,17 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { TOPICS, type OrderCreateEvent, type PaymentEvent } from '@paystream/common/events';
+import {
+  isNotice,
+  paymentEvent,
+  TOPICS,
+  type CaptureMethod,
+  type OrderCreateEvent,
+  type PaymentEvent,
+} from '@paystream/common/events';
 import { problems } from '@paystream/common/problem';
 import { traceHeaders } from '@paystream/common/tracing';
-import { QueryFailedError, type DataSource } from 'typeorm';
+import { QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
 import { Order, OutboxMessage, type OrderItem } from '../db/entities';
 import type { OrderView } from '../api';
-import { statusAfter, statusesAccepting, type PaymentOutcome } from './order-status';
+import {
+  arrivesEarly,
+  statusAfter,
+  statusesAccepting,
+  type OrderStatus,
+  type PaymentOutcome,
+} from './order-status';
 import { orderMetrics } from '../metrics';
 
 export interface NewOrder {
   amount: number;
   currency: string;
   items: OrderItem[] | null;
+  captureMethod: CaptureMethod;
 }
 
 const isUniqueViolation = (err: unknown) =>
@@ -42,6 +56,8 @@ export async function createOrder(
           amount: input.amount,
           currency: input.currency,
           items: input.items,
+          captureMethod: input.captureMethod,
+          capturedAmount: null,
           status: 'pending',
           failureReason: null,
           paymentIntentId: null,
@@ -54,6 +70,7 @@ export async function createOrder(
         userId,
         amount: input.amount,
         currency: input.currency,
+        captureMethod: input.captureMethod,
         createdAt: saved.createdAt.toISOString(),
       };
       await tx
@@ -82,13 +99,21 @@ function findByKey(db: DataSource, userId: string, idempotencyKey: string): Prom
 
 /** A key reused for a different order is a client bug, not a replay. */
 function sameRequest(existing: Order, input: NewOrder): Order {
-  if (existing.amount !== input.amount || existing.currency !== input.currency)
+  if (
+    existing.amount !== input.amount ||
+    existing.currency !== input.currency ||
+    existing.captureMethod !== input.captureMethod
+  )
     throw problems.conflict('This Idempotency-Key was already used for a different order');
   return existing;
 }
 
 export type ApplyResult =
   | 'applied'
+  /** A notice (an authorization about to lapse, evidence due): for people, not for the order's status. */
+  | 'notice'
+  /** Arrived before the order can take it (a refund before `succeeded`): it waits, then is applied. */
+  | 'deferred'
   | 'duplicate'
   | 'already-final'
   | 'unknown-order'
@@ -100,71 +125,117 @@ export type ApplyResult =
 /**
  * Applies a payment result exactly once: the event id is recorded in the same transaction as the
  * status change, and the order moves only along the transition table (domain/order-status.ts), so a
- * repeated or late event changes nothing.
+ * repeated or late event changes nothing. One that arrives early (a refund or a dispute before the
+ * payment's `succeeded`) waits among the deferred events and is applied, in the order it came, once the
+ * order can take it.
  */
-export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Promise<ApplyResult> {
-  const outcome: PaymentOutcome = event.status;
-  return db.transaction(async (tx) => {
-    // A payment of another amount or currency than the order's never marks it paid: a forged event or a
-    // bug upstream. Recorded among the refused, not the processed, events: its id can never block a genuine
-    // one, and a redelivery is refused again without a second alert.
-    if (outcome === 'succeeded') {
-      const [order] = await tx.query<{ amount: number; currency: string }[]>(
-        `SELECT amount, currency FROM orders WHERE id = $1`,
-        [event.orderId],
-      );
-      if (order && (Number(order.amount) !== event.amount || order.currency !== event.currency)) {
-        const first = await tx.query<unknown[]>(
-          `INSERT INTO refused_payment_events (event_id, order_id, amount, currency) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING RETURNING event_id`,
-          [event.eventId, event.orderId, event.amount, event.currency],
-        );
-        return first.length ? 'amount-mismatch' : 'amount-mismatch-again';
-      }
-    }
-    const fresh = await tx.query<unknown[]>(
-      `INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING event_id`,
-      [event.eventId],
-    );
-    if (!fresh.length) return 'duplicate';
-    // TypeORM's postgres driver answers an UPDATE with [rows, rowCount].
-    const [moved, count] = await tx.query<[{ created_at: Date }[], number]>(
-      `UPDATE orders SET status = $2, failure_reason = $3, payment_intent_id = COALESCE($4, payment_intent_id),
-          next_action = $6, refunded_amount = GREATEST(refunded_amount, $7), updated_at = now()
-        WHERE id = $1 AND status = ANY($5) RETURNING created_at`,
-      [
-        event.orderId,
-        statusAfter(outcome),
-        event.failureReason ?? null,
-        event.paymentIntentId ?? null,
-        statusesAccepting(outcome),
-        // Kept only while the customer has something to do; any later step clears it.
-        outcome === 'requires_action' && event.nextAction ? JSON.stringify(event.nextAction) : null,
-        // Refund events carry the running total; the larger one wins whatever order they arrive in.
-        event.refundedAmount ?? 0,
-      ],
-    );
-    if (count === 1) {
-      countOutcome(statusAfter(outcome), moved[0]!.created_at);
-      return 'applied';
-    }
-    const [current] = await tx.query<{ payment_intent_id: string | null }[]>(
-      `SELECT payment_intent_id FROM orders WHERE id = $1`,
-      [event.orderId],
-    );
-    if (!current) return 'unknown-order';
-    if (
-      outcome === 'succeeded' &&
-      event.paymentIntentId &&
-      current.payment_intent_id &&
-      current.payment_intent_id !== event.paymentIntentId
-    )
-      return 'second-charge';
-    return 'already-final';
-  });
+export function applyPaymentEvent(db: DataSource, event: PaymentEvent): Promise<ApplyResult> {
+  if (isNotice(event.status)) return Promise.resolve('notice');
+  return db.transaction((tx) => applyInTransaction(tx, event));
 }
 
-const PAYMENT_OUTCOMES: ReadonlySet<string> = new Set(['paid', 'failed', 'cancelled']);
+async function applyInTransaction(tx: EntityManager, event: PaymentEvent): Promise<ApplyResult> {
+  if (isNotice(event.status)) return 'notice';
+  const outcome: PaymentOutcome = event.status;
+  const captured = outcome === 'succeeded' ? (event.capturedAmount ?? event.amount) : null;
+  // A payment of another amount or currency than the order's never marks it paid: a forged event or a
+  // bug upstream (a capture takes at most what the order is for). Recorded among the refused, not the
+  // processed, events: its id can never block a genuine one, and a redelivery is refused again without a
+  // second alert.
+  if (outcome === 'succeeded') {
+    const [order] = await tx.query<{ amount: number; currency: string }[]>(
+      `SELECT amount, currency FROM orders WHERE id = $1`,
+      [event.orderId],
+    );
+    if (
+      order &&
+      (Number(order.amount) !== event.amount ||
+        order.currency !== event.currency ||
+        captured! > Number(order.amount))
+    ) {
+      const first = await tx.query<unknown[]>(
+        `INSERT INTO refused_payment_events (event_id, order_id, amount, currency) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING RETURNING event_id`,
+        [event.eventId, event.orderId, event.amount, event.currency],
+      );
+      return first.length ? 'amount-mismatch' : 'amount-mismatch-again';
+    }
+  }
+  const fresh = await tx.query<unknown[]>(
+    `INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING event_id`,
+    [event.eventId],
+  );
+  if (!fresh.length) return 'duplicate';
+  // TypeORM's postgres driver answers an UPDATE with [rows, rowCount].
+  const [moved, count] = await tx.query<[{ created_at: Date }[], number]>(
+    `UPDATE orders SET status = $2, failure_reason = $3, payment_intent_id = COALESCE($4, payment_intent_id),
+        next_action = $6, refunded_amount = GREATEST(refunded_amount, $7),
+        captured_amount = COALESCE($8, captured_amount), updated_at = now()
+      WHERE id = $1 AND status = ANY($5) RETURNING created_at`,
+    [
+      event.orderId,
+      statusAfter(outcome),
+      event.failureReason ?? null,
+      event.paymentIntentId ?? null,
+      statusesAccepting(outcome),
+      // Kept only while the customer has something to do; any later step clears it.
+      outcome === 'requires_action' && event.nextAction ? JSON.stringify(event.nextAction) : null,
+      // Refund events carry the running total; the larger one wins whatever order they arrive in.
+      event.refundedAmount ?? 0,
+      captured,
+    ],
+  );
+  if (count === 1) {
+    countOutcome(statusAfter(outcome), moved[0]!.created_at);
+    await applyDeferred(tx, event.orderId);
+    return 'applied';
+  }
+  const [current] = await tx.query<{ payment_intent_id: string | null; status: OrderStatus }[]>(
+    `SELECT payment_intent_id, status FROM orders WHERE id = $1`,
+    [event.orderId],
+  );
+  if (!current) return 'unknown-order';
+  if (
+    outcome === 'succeeded' &&
+    event.paymentIntentId &&
+    current.payment_intent_id &&
+    current.payment_intent_id !== event.paymentIntentId
+  )
+    return 'second-charge';
+  if (arrivesEarly(current.status, outcome)) {
+    // Not processed yet: its id must not block it when its turn comes.
+    await tx.query(`DELETE FROM processed_events WHERE event_id = $1`, [event.eventId]);
+    await tx.query(
+      `INSERT INTO deferred_payment_events (event_id, order_id, payload) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING`,
+      [event.eventId, event.orderId, JSON.stringify(event)],
+    );
+    return 'deferred';
+  }
+  return 'already-final';
+}
+
+/** The order moved: events that waited for it are applied now, oldest first (each may move it again). */
+async function applyDeferred(tx: EntityManager, orderId: string): Promise<void> {
+  // A DELETE answers [rows, rowCount] too.
+  const [[next]] = await tx.query<[{ event_id: string; payload: PaymentEvent; received_at: Date }[], number]>(
+    `DELETE FROM deferred_payment_events WHERE event_id = (SELECT event_id FROM deferred_payment_events
+       WHERE order_id = $1 ORDER BY received_at, event_id LIMIT 1) RETURNING event_id, payload, received_at`,
+    [orderId],
+  );
+  if (!next) return;
+  if ((await applyInTransaction(tx, paymentEvent.parse(next.payload))) === 'deferred') {
+    // Still early (it waits for a later step than this one): back in its place, and the rest behind it.
+    await tx.query(`UPDATE deferred_payment_events SET received_at = $2 WHERE event_id = $1`, [
+      next.event_id,
+      next.received_at,
+    ]);
+    return;
+  }
+  await applyDeferred(tx, orderId);
+}
+
+const PAYMENT_OUTCOMES: ReadonlySet<string> = new Set(['paid', 'failed', 'cancelled', 'authorized']);
 
 /** The dashboard's orders by outcome and create → outcome latency: counted when the update moved the order, so once. */
 function countOutcome(status: string, createdAt: Date): void {
@@ -179,6 +250,8 @@ export function orderView(order: Order): OrderView {
     status: order.status,
     amount: order.amount,
     currency: order.currency,
+    capture: order.captureMethod,
+    ...(order.capturedAmount !== null ? { capturedAmount: order.capturedAmount } : {}),
     ...(order.items ? { items: order.items } : {}),
     ...(order.failureReason ? { failureReason: order.failureReason } : {}),
     ...(order.paymentIntentId ? { paymentIntentId: order.paymentIntentId } : {}),

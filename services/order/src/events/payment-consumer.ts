@@ -43,6 +43,8 @@ export function consumePaymentEvents(deps: {
       } else if (result === 'amount-mismatch-again')
         logger.warn(log, 'refused payment event delivered again');
       else if (result === 'unknown-order') logger.warn(log, 'payment event for an unknown order');
+      else if (result === 'deferred') logger.info(log, 'payment event waits for the order to reach it');
+      else if (result === 'notice') logger.debug(log, 'payment notice: nothing for the order to change');
       else logger.info(log, 'payment event processed');
     },
   });

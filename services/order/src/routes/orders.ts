@@ -24,15 +24,16 @@ export function orderRoutes(db: DataSource, cfg: Config): Router {
   const router = Router();
   router.use(requireUser(cfg.SERVICE_TOKEN));
 
-  // POST /create {amount | items, currency} with an optional Idempotency-Key header.
+  // POST /create {amount | items, currency, capture?} with an optional Idempotency-Key header.
   router.post('/create', async (req, res) => {
-    const body = validate(createOrderBody, req.body);
+    const { capture, ...body } = validate(createOrderBody, req.body);
     const key = req.get('idempotency-key');
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
       throw problems.validation([
         { field: 'Idempotency-Key', message: 'must be 1-128 of A-Z a-z 0-9 _ . : -' },
       ]);
-    const { order, replayed } = await createOrder(db, req.userId!, body, key);
+    const captureMethod = capture ?? cfg.ORDER_DEFAULT_CAPTURE;
+    const { order, replayed } = await createOrder(db, req.userId!, { ...body, captureMethod }, key);
     tagOrder(req, order.id);
     if (replayed) res.setHeader('idempotent-replayed', 'true');
     else req.log.info({ amount: order.amount }, 'order created');

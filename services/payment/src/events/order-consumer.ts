@@ -8,6 +8,7 @@ import {
   PAYMENT_WORKFLOW,
   PAYMENTS_TASK_QUEUE,
   paymentStartOptions,
+  type PaymentOptions,
   type paymentWorkflow,
 } from '@paystream/workflows';
 
@@ -18,8 +19,8 @@ export interface OrderConsumerDeps {
   producer: Producer;
   client: Client;
   logger: Logger;
-  /** PAYMENT_AUTH_TIMEOUT: how long a customer has to complete 3-D Secure. */
-  authTimeoutSeconds: number;
+  /** The starter's settings (3-D Secure window, the authorization's policy): paymentOptions(cfg). */
+  paymentOptions: PaymentOptions;
   taskQueue?: string;
   groupId?: string;
 }
@@ -39,7 +40,7 @@ export function consumeOrders(deps: OrderConsumerDeps): Promise<void> {
     logger,
     onInvalid: parkTo(deps.producer, groupId),
     handle: async (order) => {
-      const options = paymentStartOptions(order, { authTimeoutSeconds: deps.authTimeoutSeconds }, taskQueue);
+      const options = paymentStartOptions(order, deps.paymentOptions, taskQueue);
       const { workflowId } = options;
       try {
         await client.workflow.start<typeof paymentWorkflow>(PAYMENT_WORKFLOW, options);

@@ -1,8 +1,8 @@
 import type { DataSource } from 'typeorm';
 
-/** A payment's state in the ledger; the last three are final. */
+/** A payment's state in the ledger; the last three are final (`authorized`: held, waiting for a capture). */
 export type LedgerStatus =
-  'claimed' | 'intent_created' | 'requires_action' | 'succeeded' | 'failed' | 'cancelled';
+  'claimed' | 'intent_created' | 'requires_action' | 'authorized' | 'succeeded' | 'failed' | 'cancelled';
 export const FINAL_STATUSES: readonly LedgerStatus[] = ['succeeded', 'failed', 'cancelled'];
 const FINAL_SQL = `('succeeded', 'failed', 'cancelled')`;
 
@@ -11,6 +11,8 @@ export interface PaymentRow {
   userId: string;
   amount: number;
   currency: string;
+  captureMethod: 'automatic' | 'manual';
+  captureRequestId: string | null;
   paymentIntentId: string | null;
   status: LedgerStatus;
   capturedAmount: number;
@@ -22,7 +24,18 @@ export interface PaymentRow {
   updatedAt: Date;
 }
 
-export type MovementKind = 'charged' | 'refunded';
+/**
+ * Money movements: charged (automatic capture), authorized / captured / released (manual capture: held, taken,
+ * and what of the hold was never taken), refunded, and a dispute's dispute_withdrawn / dispute_reinstated.
+ */
+export type MovementKind =
+  | 'charged'
+  | 'authorized'
+  | 'captured'
+  | 'released'
+  | 'refunded'
+  | 'dispute_withdrawn'
+  | 'dispute_reinstated';
 
 /** What identifies an order's payment (the order.create event carries it). */
 export interface OrderRef {
@@ -30,6 +43,7 @@ export interface OrderRef {
   userId: string;
   amount: number;
   currency: string;
+  captureMethod?: 'automatic' | 'manual';
 }
 
 export interface Movement {
@@ -74,7 +88,7 @@ export interface DriftRow extends Required<DriftFinding> {
 }
 
 const PAYMENT_COLUMNS = `order_id AS "orderId", user_id AS "userId", amount::int AS amount, currency,
-  payment_intent_id AS "paymentIntentId", status, captured_amount::int AS "capturedAmount",
+  capture_method AS "captureMethod", capture_request_id AS "captureRequestId", payment_intent_id AS "paymentIntentId", status, captured_amount::int AS "capturedAmount",
   refunded_amount::int AS "refundedAmount", failure_reason AS "failureReason",
   outcome_event_id AS "outcomeEventId", outcome_at AS "outcomeAt", created_at AS "createdAt",
   updated_at AS "updatedAt"`;
@@ -97,9 +111,9 @@ export class Ledger {
    */
   async claim(order: OrderRef): Promise<{ row: PaymentRow; fresh: boolean }> {
     const inserted = await this.db.query<unknown[]>(
-      `INSERT INTO payments (order_id, user_id, amount, currency) VALUES ($1, $2, $3, $4)
+      `INSERT INTO payments (order_id, user_id, amount, currency, capture_method) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
-      [order.orderId, order.userId, order.amount, order.currency],
+      [order.orderId, order.userId, order.amount, order.currency, order.captureMethod ?? 'automatic'],
     );
     return { row: (await this.payment(order.orderId))!, fresh: inserted.length > 0 };
   }
@@ -187,6 +201,153 @@ export class Ledger {
   }
 
   /**
+   * A manual capture's authorization: an `authorized` movement (once per intent) and, for the order's own
+   * intent on an open payment, the status `authorized`.
+   */
+  async recordAuthorization(
+    held: Omit<Movement, 'kind' | 'stripeObjectId'> & { paymentIntentId: string },
+  ): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.insertMovement(tx, { ...held, kind: 'authorized', stripeObjectId: held.paymentIntentId });
+      await tx.query(
+        `UPDATE payments SET status = 'authorized', updated_at = now()
+           WHERE order_id = $1 AND payment_intent_id = $2 AND status NOT IN ${FINAL_SQL}`,
+        [held.orderId, held.paymentIntentId],
+      );
+    });
+  }
+
+  /**
+   * A manual capture: `captured` (keyed by the intent) and, when less was taken than held, `released` for the
+   * rest (keyed by what released it: the refund Stripe makes of the uncaptured rest, or the intent). The
+   * payment is `succeeded` with what was captured. Recorded once however often it is said.
+   */
+  async recordCapture(capture: {
+    orderId: string;
+    paymentIntentId: string;
+    /** The request that asked for it, where known (a capture made in Stripe's dashboard has none). */
+    requestId?: string;
+    captured: number;
+    released: number;
+    releasedBy: string;
+    currency: string;
+    occurredAt: Date;
+  }): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const { orderId, currency, occurredAt } = capture;
+      await this.insertMovement(tx, {
+        orderId,
+        kind: 'captured',
+        stripeObjectId: capture.paymentIntentId,
+        amount: capture.captured,
+        currency,
+        occurredAt,
+      });
+      if (capture.released > 0)
+        await this.insertMovement(tx, {
+          orderId,
+          kind: 'released',
+          stripeObjectId: capture.releasedBy,
+          amount: capture.released,
+          currency,
+          occurredAt,
+        });
+      await tx.query(
+        `UPDATE payments SET status = 'succeeded', captured_amount = $3, failure_reason = NULL,
+             capture_request_id = COALESCE(capture_request_id, $4), updated_at = now()
+           WHERE order_id = $1 AND payment_intent_id = $2
+             AND (status NOT IN ${FINAL_SQL} OR (status = 'succeeded' AND capture_request_id IS NULL))`,
+        [orderId, capture.paymentIntentId, capture.captured, capture.requestId ?? null],
+      );
+    });
+  }
+
+  /** An authorization released whole (a void, a lapse): a `released` movement, keyed by the intent. */
+  async recordRelease(release: Omit<Movement, 'kind' | 'stripeObjectId'> & { paymentIntentId: string }) {
+    await this.insertMovement(this.db.manager, {
+      ...release,
+      kind: 'released',
+      stripeObjectId: release.paymentIntentId,
+    });
+  }
+
+  private async insertMovement(q: { query: DataSource['query'] }, m: Movement): Promise<boolean> {
+    const inserted = await q.query<unknown[]>(
+      `INSERT INTO payment_movements (order_id, kind, stripe_object_id, amount, currency, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, stripe_object_id) DO NOTHING RETURNING id`,
+      [m.orderId, m.kind, m.stripeObjectId, m.amount, m.currency, m.occurredAt],
+    );
+    return inserted.length > 0;
+  }
+
+  /**
+   * A dispute as last read from Stripe: its row (status, deadline, closed when decided) and the money it
+   * moved — withdrawn once it is a chargeback (an inquiry, `warning_*`, withdraws nothing), reinstated once
+   * won — each a movement keyed by the dispute, so reading it again records nothing twice.
+   */
+  async recordDispute(d: {
+    disputeId: string;
+    orderId: string;
+    paymentIntentId: string;
+    status: string;
+    reason: string;
+    amount: number;
+    currency: string;
+    evidenceDueBy: Date | null;
+    openedAt: Date;
+    open: boolean;
+  }): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO disputes (dispute_id, order_id, payment_intent_id, status, reason, amount, currency,
+             evidence_due_by, opened_at, closed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10 THEN NULL ELSE now() END)
+         ON CONFLICT (dispute_id) DO UPDATE SET status = EXCLUDED.status, evidence_due_by = EXCLUDED.evidence_due_by,
+           closed_at = CASE WHEN $10 THEN NULL ELSE COALESCE(disputes.closed_at, now()) END, updated_at = now()`,
+        [
+          d.disputeId,
+          d.orderId,
+          d.paymentIntentId,
+          d.status,
+          d.reason.slice(0, 100),
+          d.amount,
+          d.currency,
+          d.evidenceDueBy,
+          d.openedAt,
+          d.open,
+        ],
+      );
+      const money = {
+        orderId: d.orderId,
+        stripeObjectId: d.disputeId,
+        amount: d.amount,
+        currency: d.currency,
+      };
+      if (!d.status.startsWith('warning_'))
+        await this.insertMovement(tx, { ...money, kind: 'dispute_withdrawn', occurredAt: d.openedAt });
+      if (d.status === 'won')
+        await this.insertMovement(tx, { ...money, kind: 'dispute_reinstated', occurredAt: new Date() });
+    });
+  }
+
+  /** Disputes not decided yet, for the `payment_disputes_open` gauge. */
+  async openDisputes(): Promise<number> {
+    const rows = await this.db.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM disputes WHERE closed_at IS NULL`,
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Which of these disputes the ledger has read, and whether each is still open. */
+  async knownDisputes(disputeIds: string[]): Promise<Map<string, { open: boolean }>> {
+    const rows = await this.db.query<{ id: string; open: boolean }[]>(
+      `SELECT dispute_id AS id, closed_at IS NULL AS open FROM disputes WHERE dispute_id = ANY($1)`,
+      [disputeIds],
+    );
+    return new Map(rows.map((r) => [r.id, { open: r.open }]));
+  }
+
+  /**
    * The outcome the workflow publishes, with the id of its event: a replay after Temporal forgot the order
    * publishes the same event again. The row is created if the order never got as far as a claim (cancelled
    * before the charge, or a run from before the ledger). A final status is never overwritten, and the event
@@ -204,7 +365,7 @@ export class Ledger {
       `INSERT INTO payments (order_id, user_id, amount, currency, status, failure_reason, outcome_event_id,
            outcome_at, payment_intent_id, captured_amount)
          VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, COALESCE((SELECT sum(amount) FROM payment_movements
-           WHERE order_id = $1 AND kind = 'charged' AND stripe_object_id = $8), 0))
+           WHERE order_id = $1 AND kind IN ('charged', 'captured') AND stripe_object_id = $8), 0))
        ON CONFLICT (order_id) DO UPDATE SET
          status = CASE WHEN payments.status IN ${FINAL_SQL} THEN payments.status ELSE EXCLUDED.status END,
          failure_reason = CASE WHEN payments.status IN ${FINAL_SQL} THEN payments.failure_reason
@@ -327,11 +488,11 @@ export class Ledger {
     return new Map(rows.map((r) => [r.orderId, r]));
   }
 
-  /** Which of these Stripe objects the ledger has recorded as `kind`. */
-  async knownMovements(kind: MovementKind, stripeObjectIds: string[]): Promise<Set<string>> {
+  /** Which of these Stripe objects the ledger has recorded as one of `kinds`. */
+  async knownMovements(kinds: MovementKind[], stripeObjectIds: string[]): Promise<Set<string>> {
     const rows = await this.db.query<{ id: string }[]>(
-      `SELECT stripe_object_id AS id FROM payment_movements WHERE kind = $1 AND stripe_object_id = ANY($2)`,
-      [kind, stripeObjectIds],
+      `SELECT stripe_object_id AS id FROM payment_movements WHERE kind = ANY($1) AND stripe_object_id = ANY($2)`,
+      [kinds, stripeObjectIds],
     );
     return new Set(rows.map((r) => r.id));
   }

@@ -1,12 +1,14 @@
 /**
  * Operator tool for payments:
  *   npm run ops -- refund --order <orderId> [--amount <minor units>] [--reason <text>] [--request-id <id>]
+ *   npm run ops -- capture --order <orderId> [--amount <minor units>] [--request-id <id>]
  *   npm run ops -- recon list [--all]            reconciliation's findings (unresolved; --all: every one)
  *   npm run ops -- recon show <id>               one finding, and the order's ledger row and movements
  *   npm run ops -- recon resolve <id> --reason <text>
- * A refund runs in the order's refunds workflow (Temporal); the whole payment when --amount is absent.
- * --request-id names the request: asking again with the same id (after a timeout, say) is the same
- * refund, never a second one; without it a fresh id is drawn and printed. The recon commands read and
+ * A refund runs in the order's refunds workflow (Temporal); the whole payment when --amount is absent. A
+ * capture takes an authorized order's money (all of it when --amount is absent; once). --request-id names
+ * the request: asking again with the same id (after a timeout, say) is the same refund or capture, never a
+ * second one; without it a fresh id is drawn and printed. The recon commands read and
  * write the payment ledger (PAYMENT_DATABASE_URL).
  */
 import { parseArgs } from 'node:util';
@@ -17,11 +19,13 @@ import { dataConverterFor } from '@paystream/common/payload-codec';
 import { connectTemporal, createWorkflowClient } from '@paystream/common/temporal';
 import { temporalConnectionOptions } from '@paystream/common/temporal-options';
 import { z } from 'zod';
-import { PaymentRefused, refundOrder } from '../after-sale';
+import { captureOrder, PaymentRefused, refundOrder, type AfterSaleDeps } from '../after-sale';
 import { paymentDataSource } from '../ledger/data-source';
 import { Ledger } from '../ledger/ledger';
+import { paymentOptions } from '../payment-options';
 
 const USAGE = `usage: npm run ops -- refund --order <orderId> [--amount <minor units>] [--reason <text>] [--request-id <id>]
+       npm run ops -- capture --order <orderId> [--amount <minor units>] [--request-id <id>]
        npm run ops -- recon list [--all] | recon show <id> | recon resolve <id> --reason <text>`;
 
 const refundArgs = z.object({
@@ -33,6 +37,21 @@ const refundArgs = z.object({
     .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
     .default(() => randomUUID()),
 });
+const captureArgs = refundArgs.omit({ reason: true });
+
+/** Temporal and the ledger, as the payment service holds them, for one command. */
+async function withAfterSale<T>(work: (deps: AfterSaleDeps) => Promise<T>): Promise<T> {
+  const cfg = loadConfig();
+  const connection = await connectTemporal(temporalConnectionOptions(cfg));
+  const db = await initDataSource(paymentDataSource(cfg.PAYMENT_DATABASE_URL));
+  try {
+    const client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg));
+    return await work({ client, paymentOptions: paymentOptions(cfg), ledger: new Ledger(db) });
+  } finally {
+    await db.destroy();
+    await connection.close();
+  }
+}
 
 const reconArgs = z.discriminatedUnion('command', [
   z.object({ command: z.literal('list'), all: z.boolean().default(false) }),
@@ -68,23 +87,37 @@ async function refund(values: CommandLine['values']): Promise<number> {
   const { order, amount, reason, 'request-id': requestId } = args.data;
   // First, so an operator whose command timed out or crashed can ask again with the same id.
   console.error(`refund request ${requestId} for order ${order}`);
-  const cfg = loadConfig();
-  const connection = await connectTemporal(temporalConnectionOptions(cfg));
   try {
-    const client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg));
-    const outcome = await refundOrder({ client, authTimeoutSeconds: cfg.PAYMENT_AUTH_TIMEOUT }, order, {
-      requestId,
-      ...(amount ? { amount } : {}),
-      ...(reason ? { reason } : {}),
-    });
+    const outcome = await withAfterSale((deps) =>
+      refundOrder(deps, order, { requestId, ...(amount ? { amount } : {}), ...(reason ? { reason } : {}) }),
+    );
     console.log(JSON.stringify({ orderId: order, requestId, ...outcome }));
     return 0;
   } catch (err) {
     if (!(err instanceof PaymentRefused)) throw err;
     console.error(`refund refused: ${err.message}`);
     return 1;
-  } finally {
-    await connection.close();
+  }
+}
+
+async function capture(values: CommandLine['values']): Promise<number> {
+  const args = captureArgs.safeParse(values);
+  if (!args.success) {
+    console.error(`${z.prettifyError(args.error)}\n${USAGE}`);
+    return 2;
+  }
+  const { order, amount, 'request-id': requestId } = args.data;
+  console.error(`capture request ${requestId} for order ${order}`);
+  try {
+    const outcome = await withAfterSale((deps) =>
+      captureOrder(deps, order, { requestId, ...(amount ? { amount } : {}) }),
+    );
+    console.log(JSON.stringify({ orderId: order, requestId, ...outcome }));
+    return 0;
+  } catch (err) {
+    if (!(err instanceof PaymentRefused)) throw err;
+    console.error(`capture refused: ${err.message}`);
+    return 1;
   }
 }
 
@@ -131,6 +164,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const [command] = parsed.positionals;
   if (command === 'refund') return refund(parsed.values);
+  if (command === 'capture') return capture(parsed.values);
   if (command === 'recon') return recon(parsed.positionals, parsed.values);
   console.error(USAGE);
   return 2;

@@ -20,6 +20,7 @@ export class RecordingStripe implements StripePort {
   readonly calls: StripeCall[] = [];
   readonly intents = new Map<string, Stripe.PaymentIntent>();
   readonly refunds: Stripe.Refund[] = [];
+  readonly disputes: Stripe.Dispute[] = [];
   /** What the next call of an operation does instead of the default: an error, or the intent's new status. */
   readonly next: Partial<Record<keyof StripePort, Error | Stripe.PaymentIntent.Status>> = {};
   private seq = 0;
@@ -111,6 +112,36 @@ export class RecordingStripe implements StripePort {
     return Promise.resolve({ ...intent });
   }
 
+  captureIntent(id: string, amount: number | undefined, key: string) {
+    this.calls.push({ op: 'captureIntent', id, key, params: { amount } });
+    const intent = this.known(id);
+    Object.assign(intent, {
+      status: this.take('captureIntent') ?? 'succeeded',
+      amount_received: amount ?? intent.amount,
+    });
+    // Stripe refunds what it does not capture.
+    if (intent.amount_received < intent.amount)
+      this.refund({ payment_intent: id, amount: intent.amount - intent.amount_received });
+    return Promise.resolve({ ...intent });
+  }
+
+  async *disputesOf(intentId: string) {
+    this.calls.push({ op: 'disputesOf', id: intentId });
+    for (const d of this.disputes) if (d.payment_intent === intentId) yield await Promise.resolve(d);
+  }
+
+  retrieveDispute(id: string) {
+    this.calls.push({ op: 'retrieveDispute', id });
+    const d = this.disputes.find((x) => x.id === id);
+    if (!d)
+      throw stripeError({
+        type: 'invalid_request_error',
+        statusCode: 404,
+        message: `No such dispute: '${id}'`,
+      });
+    return Promise.resolve(d);
+  }
+
   async *refundsOf(intentId: string) {
     this.calls.push({ op: 'refundsOf', id: intentId });
     this.take('refundsOf');
@@ -161,6 +192,8 @@ export class RecordingLedger implements ActivityLedger {
       userId: 'user-1',
       amount: 2500,
       currency: 'eur',
+      captureMethod: 'automatic',
+      captureRequestId: null,
       paymentIntentId: null,
       status: 'claimed',
       capturedAmount: 0,
@@ -178,7 +211,7 @@ export class RecordingLedger implements ActivityLedger {
 
   claim(order: { orderId: string }) {
     const fresh = !this.rows.has(order.orderId);
-    const row = this.rows.get(order.orderId) ?? this.row(order.orderId, order);
+    const row = this.rows.get(order.orderId) ?? this.row(order.orderId);
     return Promise.resolve({ row, fresh });
   }
   epoch() {
@@ -204,6 +237,34 @@ export class RecordingLedger implements ActivityLedger {
   recordOutcome(outcome: { orderId: string; status: 'succeeded' | 'failed' | 'cancelled' }) {
     this.writes.push({ op: 'recordOutcome', args: [outcome.orderId, outcome.status] });
     return Promise.resolve(outcome.status);
+  }
+  recordAuthorization(held: { orderId: string; paymentIntentId: string; amount: number }) {
+    this.writes.push({ op: 'recordAuthorization', args: [held.orderId, held.paymentIntentId, held.amount] });
+    return Promise.resolve();
+  }
+  recordCapture(c: {
+    orderId: string;
+    paymentIntentId: string;
+    captured: number;
+    released: number;
+    releasedBy: string;
+  }) {
+    this.writes.push({
+      op: 'recordCapture',
+      args: [c.orderId, c.paymentIntentId, c.captured, c.released, c.releasedBy],
+    });
+    return Promise.resolve();
+  }
+  recordRelease(r: { orderId: string; paymentIntentId: string; amount: number }) {
+    this.writes.push({ op: 'recordRelease', args: [r.orderId, r.paymentIntentId, r.amount] });
+    return Promise.resolve();
+  }
+  paymentByIntent(intentId: string) {
+    return Promise.resolve([...this.rows.values()].find((r) => r.paymentIntentId === intentId));
+  }
+  recordDispute(d: { disputeId: string; orderId: string; status: string; open: boolean }) {
+    this.writes.push({ op: 'recordDispute', args: [d.disputeId, d.orderId, d.status, d.open] });
+    return Promise.resolve();
   }
   recordRefunds(orderId: string, refunds: { id: string }[]) {
     this.writes.push({ op: 'recordRefunds', args: [orderId, refunds.map((r) => r.id)] });
