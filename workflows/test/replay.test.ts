@@ -64,6 +64,13 @@ describe.each([
       'payment-cancel-after-charge.json', // the customer's cancel: the charge won, refunded in full
       'payment-cancel-before-start.json', // update-with-start: cancelled before anything reached Stripe
       'payment-cancel-during-3ds.json', // cancelled while waiting for 3-D Secure (and the repeat)
+      'payment-capture-3ds-dashboard.json', // patch payment-capture: authorized after 3-D Secure, captured in Stripe
+      'payment-capture-automatic.json', // a capture of an order charged at once, refused by the validator
+      'payment-capture-by-policy.json', // nobody captured: warned, then captured in full by policy
+      'payment-capture-lapsed.json', // nobody captured: warned, then voided
+      'payment-capture-partial.json', // a capture of more refused, then part captured, the rest released
+      'payment-capture-twice.json', // a second capture refused while the first runs; the first's retry answered
+      'payment-capture-voided.json', // the customer's cancel voids the authorization
       'payment-declined.json', // a failure in history (a 1 ms timer) before it is published
       'payment-details-missing.json',
       'payment-intent-recorded.json',
@@ -83,6 +90,17 @@ describe.each([
     const results = await replay(await bundle(require.resolve('../src/payment'), tracingModules), 'refunds-');
     expect(results.map((r) => r.workflowId).sort()).toEqual([
       'refunds-partial-over-dashboard.json', // parts, a refused over-refund, a repeat, a dashboard refund
+    ]);
+    for (const r of results)
+      expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
+  });
+
+  it('replays every recorded dispute history without a determinism error', async () => {
+    // The dispute workflow runs on the payment worker: the same bundle.
+    const results = await replay(await bundle(require.resolve('../src/payment'), tracingModules), 'dispute-');
+    expect(results.map((r) => r.workflowId).sort()).toEqual([
+      'dispute-lost-at-once.json', // decided before it was first heard of: opened and lost at once
+      'dispute-reminded-won.json', // opened, the evidence reminder (a durable timer), won
     ]);
     for (const r of results)
       expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
