@@ -21,6 +21,8 @@ import {
   readPid,
   stopDaemon,
   timed,
+  withInstallLock,
+  type CachePaths,
 } from './process';
 import { kafkaServer } from './servers/kafka';
 import { localstripeServer } from './servers/localstripe';
@@ -47,6 +49,8 @@ const SERVERS: ((deps: ServerDeps) => LocalServer)[] = [
 export interface Stack {
   readonly cacheDir: string;
   readonly servers: readonly LocalServer[];
+  /** Fetches and builds everything a test run needs (servers and test tools), starting nothing. */
+  installAll(): Promise<void>;
   /** Installs what is missing and starts what does not answer yet; resolves to the names it started. */
   up(names?: string[]): Promise<string[]>;
   /** Stops the named servers (all by default) that this launcher started; others are left alone. */
@@ -81,8 +85,11 @@ export function mailpitBinaryPath(cacheDir = defaultCacheDir()): string {
 
 /** The Helm CLI, built from the Go module proxy at its pinned version on first use (CI renders the chart). */
 export function helmBinary(cacheDir = defaultCacheDir()): Promise<string> {
-  return goBinary(cachePaths(cacheDir), 'helm', 'helm.sh/helm/v3/cmd/helm', VERSIONS.helm);
+  const paths = cachePaths(cacheDir);
+  return withInstallLock(paths, () => helmBinaryIn(paths));
 }
+const helmBinaryIn = (paths: CachePaths) =>
+  goBinary(paths, 'helm', 'helm.sh/helm/v3/cmd/helm', VERSIONS.helm);
 
 /**
  * compose-go (the loader `docker compose` itself runs) around docker-compose.yml: scripts/composeload, built
@@ -97,8 +104,12 @@ export function composeLoaderBinary(cacheDir = defaultCacheDir()): Promise<strin
 }
 
 /** Schemathesis from PyPI at its pinned version, in a venv of its own (CI fuzzes the public API with it). */
-export async function schemathesisBinary(cacheDir = defaultCacheDir()): Promise<string> {
-  const venv = await pipTool(cachePaths(cacheDir), createAptInstall(), 'schemathesis', VERSIONS.schemathesis);
+export function schemathesisBinary(cacheDir = defaultCacheDir()): Promise<string> {
+  const paths = cachePaths(cacheDir);
+  return withInstallLock(paths, () => schemathesisIn(paths));
+}
+async function schemathesisIn(paths: CachePaths): Promise<string> {
+  const venv = await pipTool(paths, createAptInstall(), 'schemathesis', VERSIONS.schemathesis);
   return path.join(venv, 'bin', 'schemathesis');
 }
 
@@ -144,14 +155,30 @@ export function createStack(cfg: Config = loadConfig(), cacheDir = defaultCacheD
     return true;
   }
 
+  function install(selected: LocalServer[]): Promise<string[]> {
+    return withInstallLock(paths, () =>
+      timed('install (cached after the first run)', () => Promise.all(selected.map((s) => s.install()))),
+    );
+  }
+
+  /**
+   * Everything a test run fetches or builds, without starting anything: the servers, then the tools the
+   * tests use (Helm, schemathesis). `./paystream test` runs it in the background while it builds and lints.
+   */
+  async function installAll(): Promise<void> {
+    await install(servers);
+    await withInstallLock(paths, async () => {
+      await helmBinaryIn(paths);
+      await schemathesisIn(paths);
+    });
+  }
+
   async function up(names: string[] = all): Promise<string[]> {
     const started: string[] = [];
     const selected = names.map(server);
     fs.mkdirSync(cacheDir, { recursive: true });
     // Installs run side by side (Go builds, Maven and pip are mostly waiting on the network).
-    const installed = await timed('install (cached after the first run)', () =>
-      Promise.all(selected.map((s) => s.install())),
-    );
+    const installed = await install(selected);
     await Promise.all(
       selected.map(async (s, i) => {
         if (await bringUp(s, installed[i]!)) started.push(s.name);
@@ -186,6 +213,7 @@ export function createStack(cfg: Config = loadConfig(), cacheDir = defaultCacheD
   return {
     cacheDir,
     servers,
+    installAll,
     up,
     down,
     status,

@@ -221,6 +221,39 @@ export async function stopDaemon(run: string, name: string): Promise<boolean> {
   return true;
 }
 
+/**
+ * Runs `work` holding the cache's install lock (a directory: creating it is atomic), so two processes never
+ * fetch or build the same thing at once — `./paystream test` installs ahead in the background while the build
+ * and lint run, and the test run's own install waits for it, then finds everything cached. A lock whose
+ * holder died is taken over.
+ */
+export async function withInstallLock<T>(paths: CachePaths, work: () => Promise<T>): Promise<T> {
+  const lock = path.join(paths.cache, 'install.lock');
+  fs.mkdirSync(paths.cache, { recursive: true });
+  for (let waited = false; ;) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(fs.readFileSync(path.join(lock, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
+      if (holder && !alive(holder)) {
+        fs.rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (!waited) log('waiting for the install running ahead (the install lock)');
+      waited = true;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** `go install` a pinned module into the cache, keyed on its version. */
 export async function goBinary(
   paths: CachePaths,
@@ -255,13 +288,15 @@ export async function goSourceBinary(paths: CachePaths, name: string, dir: strin
   if (fs.existsSync(target)) return target;
   if (!which('go')) throw new Error(`Go is required to build ${name} (https://go.dev/dl)`);
   fs.mkdirSync(paths.bin, { recursive: true });
+  // Built under a name of its own: two processes building it at once each rename a whole binary into place.
+  const tmp = `${target}.${process.pid}.tmp`;
   await timed(`build ${name} (first run only)`, () =>
-    runLogged(paths.logs, 'go', ['build', '-trimpath', '-o', `${target}.tmp`, '.'], `build-${name}.log`, {
+    runLogged(paths.logs, 'go', ['build', '-trimpath', '-o', tmp, '.'], `build-${name}-${process.pid}.log`, {
       cwd: dir,
       env: { ...process.env, CGO_ENABLED: '0' },
     }),
   );
-  fs.renameSync(`${target}.tmp`, target);
+  fs.renameSync(tmp, target);
   return target;
 }
 

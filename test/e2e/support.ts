@@ -62,6 +62,7 @@ export const E2E_PORTS = {
   contract: 18220,
   ledger: 18225,
   moneyOperations: 18230,
+  moneyChaos: 18310,
 } as const;
 
 /** A card localstripe (like Stripe) asks 3-D Secure for on every charge. */
