@@ -34,8 +34,8 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
   {
-    // Plain Node scripts shipped in the images (e.g. deploy/healthcheck.mjs).
-    files: ['deploy/**/*.mjs'],
+    // Plain Node scripts (deploy/healthcheck.mjs in the images, scripts/ops.mjs).
+    files: ['deploy/**/*.mjs', 'scripts/**/*.mjs'],
     languageOptions: {
       globals: { process: 'readonly', fetch: 'readonly', AbortSignal: 'readonly' },
     },

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { prettyFactory } from 'pino-pretty';
 import { down, up } from '../stack';
 import { SERVICE_NAMES, startService, stopService, waitReady, type RunningService } from './services';
+import { OPERATOR_SCOPES } from '@paystream/common/operator';
 
 const COLORS: Record<string, string> = {
   gateway: '\x1b[36m',
@@ -79,11 +80,17 @@ async function main(): Promise<void> {
   console.log(`[start] API docs:         ${gatewayUrl}/docs (OpenAPI 3.1: ${gatewayUrl}/openapi.json)`);
   console.log(`[start] demo checkout:    ${gatewayUrl}/demo`);
   console.log(
+    `[start] operator console: ${gatewayUrl}/console — sign in with an API key, made (and shown once) by`,
+  );
+  console.log(
+    `[start]                   npm run ops -- keys create --name "me" --scopes ${OPERATOR_SCOPES.join(',')}`,
+  );
+  console.log(
     `[start] Temporal Web UI:  http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233} (payloads decoded by the codec server)`,
   );
   console.log(`[start] mail (Mailpit):   http://127.0.0.1:${process.env.MAIL_API_PORT ?? 8025} (the inbox)`);
   console.log(
-    `[start] reconciliation:   every ${env.RECONCILE_INTERVAL_SECONDS} s (Web UI → Schedules); drift: npm run ops -- recon list`,
+    `[start] reconciliation:   every ${env.RECONCILE_INTERVAL_SECONDS} s (Web UI → Schedules); drift: the console's Drift tab`,
   );
   console.log('[start] Ctrl-C stops everything.\n');
 }

@@ -18,6 +18,7 @@ import {
   log,
   pipTool,
   portOpen,
+  runLogged,
   readPid,
   stopDaemon,
   timed,
@@ -108,6 +109,32 @@ export function schemathesisBinary(cacheDir = defaultCacheDir()): Promise<string
   const paths = cachePaths(cacheDir);
   return withInstallLock(paths, () => schemathesisIn(paths));
 }
+/**
+ * A Python with the Standard Webhooks reference library (PyPI `standardwebhooks`), in a venv of its own: CI's
+ * merchant receiver (test/support/webhook_receiver.py) verifies Paystream's signatures with it.
+ */
+export function webhookVerifierPython(cacheDir = defaultCacheDir()): Promise<string> {
+  const paths = cachePaths(cacheDir);
+  return withInstallLock(paths, () => webhookVerifierIn(paths));
+}
+async function webhookVerifierIn(paths: CachePaths): Promise<string> {
+  const venv = path.join(paths.cache, `standardwebhooks-${VERSIONS.standardwebhooks}`);
+  const python = path.join(venv, 'bin', 'python');
+  const done = path.join(venv, '.complete');
+  if (fs.existsSync(done)) return python;
+  await timed(`pip install standardwebhooks ${VERSIONS.standardwebhooks} (first run only)`, async () => {
+    await runLogged(paths.logs, 'python3', ['-m', 'venv', venv], 'venv-standardwebhooks.log');
+    await runLogged(
+      paths.logs,
+      path.join(venv, 'bin', 'pip'),
+      ['install', '-q', `standardwebhooks==${VERSIONS.standardwebhooks}`],
+      'pip-standardwebhooks.log',
+    );
+  });
+  fs.writeFileSync(done, '');
+  return python;
+}
+
 async function schemathesisIn(paths: CachePaths): Promise<string> {
   const venv = await pipTool(paths, createAptInstall(), 'schemathesis', VERSIONS.schemathesis);
   return path.join(venv, 'bin', 'schemathesis');
@@ -170,6 +197,7 @@ export function createStack(cfg: Config = loadConfig(), cacheDir = defaultCacheD
     await withInstallLock(paths, async () => {
       await helmBinaryIn(paths);
       await schemathesisIn(paths);
+      await webhookVerifierIn(paths);
     });
   }
 

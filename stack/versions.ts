@@ -7,6 +7,7 @@ export const VERSIONS = {
   localstripe: '1.15.10',
   helm: 'v3.22.0', // CI renders deploy/helm/paystream with it (test/deploy/helm.test.ts); not a server
   schemathesis: '4.32.5', // CI fuzzes the gateway against its own OpenAPI document (test/contract); not a server
+  standardwebhooks: '1.1.0', // PyPI: the reference verifier of the merchants' webhooks in CI; not a server
 } as const;
 
 /**

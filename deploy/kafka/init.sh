@@ -10,7 +10,7 @@ PROPS
 bin=/opt/kafka/bin
 admin=(--bootstrap-server kafka:9092 --command-config /tmp/admin.properties)
 
-for topic in order.create payment.event notification.dlq paystream.parked stripe.events; do
+for topic in order.create payment.event order.event notification.dlq paystream.parked stripe.events; do
   "$bin/kafka-topics.sh" "${admin[@]}" --create --if-not-exists --topic "$topic" --partitions 3 --replication-factor 1
 done
 
@@ -27,6 +27,7 @@ acl() {
     "--$3" "$4" ${5:+--resource-pattern-type "$5"} >/dev/null
 }
 acl order Write topic order.create
+acl order Write topic order.event
 acl order Write topic paystream.parked
 acl order Read topic payment.event
 acl order Read group order-service
@@ -38,7 +39,9 @@ acl payment Read group payment-service
 acl notification Write topic notification.dlq
 acl notification Write topic paystream.parked
 acl notification Read topic payment.event
+acl notification Read topic order.event
 acl notification Read topic notification.dlq
 acl notification Read group notification-service
+acl notification Read group notification-webhooks
 acl notification Read group dlq-reader- prefixed
 echo "kafka-init: topics and ACLs in place"

@@ -214,7 +214,12 @@ export function postgresServer({ cfg, paths, aptInstall }: ServerDeps): LocalSer
       await admin.connect();
       try {
         await admin.query(`REVOKE CONNECT ON DATABASE postgres FROM PUBLIC`);
-        for (const url of [cfg.USER_DATABASE_URL, cfg.ORDER_DATABASE_URL, cfg.PAYMENT_DATABASE_URL]) {
+        for (const url of [
+          cfg.USER_DATABASE_URL,
+          cfg.ORDER_DATABASE_URL,
+          cfg.PAYMENT_DATABASE_URL,
+          cfg.NOTIFICATION_DATABASE_URL,
+        ]) {
           const u = new URL(url);
           const db = u.pathname.slice(1);
           const role = decodeURIComponent(u.username);
@@ -240,6 +245,6 @@ export function postgresServer({ cfg, paths, aptInstall }: ServerDeps): LocalSer
       }
     },
     describe: () =>
-      `postgres     ${cfg.DATABASE_URL.replace(/:[^:@/]+@/, ':***@')} (TLS; databases users, orders, payments, each owned by its service's role)`,
+      `postgres     ${cfg.DATABASE_URL.replace(/:[^:@/]+@/, ':***@')} (TLS; databases users, orders, payments, notifications, each owned by its service's role)`,
   };
 }

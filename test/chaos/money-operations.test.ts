@@ -1,8 +1,13 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { initDataSource } from '@paystream/common/db';
 import { createStripe } from '@paystream/common/stripe';
 import { RECONCILE_SCHEDULES } from '@paystream/workflows';
+import { Client as PgClient } from 'pg';
 import type { DataSource } from 'typeorm';
-import { cfg, eventually } from '../support';
+import { webhookVerifierPython } from '../../stack';
+import { cfg, disableWebhookEndpoints, eventually } from '../support';
 import {
   E2E_PORTS,
   sendStripeWebhooksTo,
@@ -26,10 +31,14 @@ import { Ledger } from '../../services/payment/src/ledger/ledger';
  *   paid with exactly what was asked captured, once (a capture is never taken twice, never lost);
  * - disputes open while the webhook endpoint is down: reconciliation hears every one of them, every order
  *   becomes disputed, and no refund is made of a disputed order.
- * Captures and refunds go through after-sale's captureOrder / refundOrder, the code `npm run ops` runs.
+ * - the merchant's webhook receiver is down while orders are paid and refunded, and the notification and
+ *   payment services are SIGKILLed meanwhile: every event reaches the receiver once it is back, verified by the
+ *   Standard Webhooks reference library, in the order it happened for its order, none lost.
+ * Captures and refunds go through after-sale's captureOrder / refundOrder, the code the operator API runs.
  */
 const CAPTURES = Number(process.env.CHAOS_CAPTURE_ORDERS ?? 20);
 const DISPUTES = Number(process.env.CHAOS_DISPUTE_ORDERS ?? 10);
+const WEBHOOK_ORDERS = Number(process.env.CHAOS_WEBHOOK_ORDERS ?? 10);
 const DISPUTE_CARD = { card: { number: '4000000000000259', expMonth: 12, expYear: 2034, cvc: '123' } };
 const stripe = createStripe(cfg);
 let e2e: E2E;
@@ -37,7 +46,11 @@ let paymentsDb: DataSource;
 let afterSale: AfterSaleDeps;
 
 beforeAll(async () => {
-  e2e = await startE2EWithWebhooks(E2E_PORTS.moneyChaos, 600, { RECONCILE_STALE_SECONDS: '2' });
+  e2e = await startE2EWithWebhooks(E2E_PORTS.moneyChaos, 600, {
+    RECONCILE_STALE_SECONDS: '2',
+    WEBHOOK_INITIAL_RETRY_MS: '300',
+    WEBHOOK_MAX_RETRY_MS: '1000',
+  });
   paymentsDb = await initDataSource(paymentDataSource(cfg.PAYMENT_DATABASE_URL));
   afterSale = { client: e2e.client, paymentOptions: {}, ledger: new Ledger(paymentsDb) };
 }, 180_000);
@@ -180,3 +193,92 @@ it('disputes opened while the webhook endpoint is down: reconciliation hears eac
   );
   expect(withdrawn[0]!.n).toBe(DISPUTES);
 }, 300_000);
+
+it("the merchant's receiver down while the notifier and the payment service are killed: every event arrives, in order", async () => {
+  const port = 18398;
+  const receiverUrl = `http://127.0.0.1:${port}`;
+  const receiver = spawn(
+    await webhookVerifierPython(),
+    [path.join(__dirname, '../support/webhook_receiver.py'), String(port)],
+    { stdio: 'ignore' },
+  );
+  try {
+    await eventually(async () => expect((await fetch(`${receiverUrl}/_received`)).status).toBe(200));
+    const made = await e2e.ops('keys', 'create', '--name', 'chaos webhooks', '--scopes', 'webhooks:write');
+    const { key } = JSON.parse(made.out) as { key: string };
+    const hook = `/hook/${randomUUID()}`;
+    const endpoint = await fetch(`${e2e.services.url('gateway')}/admin/webhooks/endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${receiverUrl}${hook}`, eventTypes: ['order.paid', 'order.refunded'] }),
+    });
+    expect(endpoint.status).toBe(201);
+    const { secret } = (await endpoint.json()) as { secret: string };
+    await fetch(`${receiverUrl}/_secret`, { method: 'POST', body: JSON.stringify({ path: hook, secret }) });
+    await fetch(`${receiverUrl}/_fail`, { method: 'POST', body: JSON.stringify({ status: 503 }) });
+
+    const orders = await place(WEBHOOK_ORDERS, { paymentMethodId: 'pm_card_visa' }, (i) => ({
+      amount: 1500 + i,
+    }));
+    const notifications = new PgClient({ connectionString: cfg.NOTIFICATION_DATABASE_URL });
+    await notifications.connect();
+    const deliveries = async (status?: string) =>
+      (
+        await notifications.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+             WHERE e.url = $1 AND ($2::text IS NULL OR d.status = $2) AND d.attempts > 0`,
+          [`${receiverUrl}${hook}`, status ?? null],
+        )
+      ).rows[0]!.n;
+    // Killed once deliveries of order.paid are being tried (and refused) — not before there are any.
+    await eventually(async () => expect(await deliveries()).toBeGreaterThan(0), 60_000, 200);
+    await e2e.services.stop('notification', 'SIGKILL');
+    await Promise.all(orders.map((o) => statusIs(o.orderId, o.buyer, 'paid')));
+    const refunds = orders.map(async (o) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await refundOrder(afterSale, o.orderId, {
+            requestId: `chaos-hook-${o.orderId}`,
+            amount: 500,
+          });
+        } catch (err) {
+          if (err instanceof PaymentRefused || attempt > 60) throw err;
+          await sleep(1000);
+        }
+      }
+    });
+    await sleep(300);
+    await e2e.services.stop('payment', 'SIGKILL'); // with refunds under way
+    await sleep(3000);
+    await e2e.services.start('payment');
+    await e2e.services.start('notification');
+    await Promise.all(refunds);
+    await sleep(2000);
+    await fetch(`${receiverUrl}/_recover`, { method: 'POST' });
+
+    // Once it is back: each order's two events, verified, the payment before its refund (a repeat after a
+    // restart is the same message — same webhook-id — which a receiver drops).
+    type Received = { path: string; id: string; verified: boolean; type: string; orderId: string };
+    const arrived = async () => {
+      const all = ((await (await fetch(`${receiverUrl}/_received`)).json()) as Received[]).filter(
+        (m) => m.path === hook && m.verified,
+      );
+      const firsts = new Map<string, Received>();
+      for (const m of all) if (!firsts.has(m.id)) firsts.set(m.id, m);
+      return orders.map((o) =>
+        [...firsts.values()].filter((m) => m.orderId === o.orderId).map((m) => m.type),
+      );
+    };
+    await eventually(
+      async () => expect(await arrived()).toEqual(orders.map(() => ['order.paid', 'order.refunded'])),
+      180_000,
+      1000,
+    );
+    expect(await deliveries('delivered')).toBe(2 * WEBHOOK_ORDERS);
+    expect(await deliveries()).toBe(2 * WEBHOOK_ORDERS);
+    await notifications.end();
+  } finally {
+    receiver.kill();
+    await disableWebhookEndpoints(receiverUrl);
+  }
+}, 420_000);

@@ -3,19 +3,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { OPERATOR_SCOPES } from '@paystream/common/operator';
 import { createHmac } from 'node:crypto';
 import { isPublicRoute } from '../../services/gateway/src/app';
+import { ADMIN_ROUTES, adminService } from '../../services/gateway/src/operators';
 import { cancelAnswerSchema } from '../../services/order/src/api';
 import { webhookAnswerSchema } from '../../services/payment/src/api';
-import { cfg } from '../support';
+import { cfg, disableWebhookEndpoints } from '../support';
 import { chromiumBinary, schemathesisBinary } from '../../stack';
 import { E2E_PORTS, startE2E, type E2E } from '../e2e/support';
 
 /**
  * The public contract, end to end: the gateway's GET /openapi.json (merged from what the services
  * generate out of their zod schemas) covers exactly the routes the gateway forwards, its docs page is
- * served from here, and schemathesis (PyPI, pinned) fuzzes the running gateway with a signed-in user:
- * no 5xx, no answer outside the spec, no invalid input accepted, no protected route open without a token.
+ * served from here, and schemathesis (PyPI, pinned) fuzzes the running gateway with a signed-in user and an
+ * operator's API key: no 5xx, no answer outside the spec, no invalid input accepted, no protected route open
+ * without its credential.
  */
 const ARTIFACTS = path.join(__dirname, '..', '..', 'artifacts', 'schemathesis');
 const CHECKS = [
@@ -67,10 +70,41 @@ test('the spec is OpenAPI 3.1 and documents exactly the routes the gateway forwa
       'POST /orders/{orderId}/cancel',
       'GET /orders',
       'POST /webhooks/stripe',
+      // The operator API (API keys)
+      'GET /admin/key',
+      'GET /admin/audit',
+      'GET /admin/orders',
+      'GET /admin/orders/{orderId}',
+      'GET /admin/stats/orders',
+      'POST /admin/orders/{orderId}/refunds',
+      'POST /admin/orders/{orderId}/capture',
+      'POST /admin/orders/{orderId}/void',
+      'GET /admin/drift',
+      'POST /admin/drift/{id}/resolve',
+      'GET /admin/dlq',
+      'POST /admin/dlq/replay',
+      'GET /admin/webhooks/endpoints',
+      'POST /admin/webhooks/endpoints',
+      'POST /admin/webhooks/endpoints/{id}/rotate',
+      'POST /admin/webhooks/endpoints/{id}/disable',
+      'POST /admin/webhooks/endpoints/{id}/enable',
+      'GET /admin/webhooks/deliveries',
+      'POST /admin/webhooks/deliveries/{id}/redeliver',
     ].sort(),
   );
-  for (const { method, route } of operations())
-    expect([method, isPublicRoute(method, concrete(route))]).toEqual([method, true]);
+  // Both ways: everything documented is forwarded, and every operator route the gateway forwards is documented.
+  for (const { method, route } of operations()) {
+    const forwarded = route.startsWith('/admin/')
+      ? adminService(method, concrete(route)) !== undefined
+      : isPublicRoute(method, concrete(route));
+    expect([method, route, forwarded]).toEqual([method, route, true]);
+  }
+  for (const [method, pattern] of ADMIN_ROUTES)
+    expect([
+      method,
+      String(pattern),
+      operations().some((o) => o.method === method && pattern.test(concrete(o.route))),
+    ]).toEqual([method, String(pattern), true]);
 });
 
 test('every operation says its auth, its errors as problem+json, and the headers it takes', () => {
@@ -80,7 +114,9 @@ test('every operation says its auth, its errors as problem+json, and the headers
     const own = problems.filter(
       ([status]) => !['401', '413', '415', '429', '502', '503', '504'].includes(status),
     );
-    expect([route, own.length > 0]).toEqual([route, true]);
+    // Every operation that takes input says how it refuses bad input (GET /admin/key takes none).
+    if (op.parameters.length > 0 || op.requestBody !== undefined)
+      expect([route, own.length > 0]).toEqual([route, true]);
     for (const [, answer] of problems)
       expect(Object.keys(answer.content ?? {})).toEqual(['application/problem+json']);
     const signedIn = route !== '/users/signup' && route !== '/users/signin' && route !== '/webhooks/stripe';
@@ -147,8 +183,12 @@ test('the docs page renders every operation in a browser, with no CSP violation 
       if (msg.type() === 'error') errors.push(msg.text());
     });
     await page.goto(`${gateway}/docs`);
-    await page.locator('.opblock').nth(8).waitFor({ timeout: 20_000 });
-    expect(await page.locator('.opblock').count()).toBe(9);
+    const count = operations().length;
+    await page
+      .locator('.opblock')
+      .nth(count - 1)
+      .waitFor({ timeout: 20_000 });
+    expect(await page.locator('.opblock').count()).toBe(count);
     expect(await page.locator('.info .title').textContent()).toContain('Paystream API');
     fs.mkdirSync(path.dirname(ARTIFACTS), { recursive: true });
     await page.screenshot({ path: path.join(path.dirname(ARTIFACTS), 'docs.png'), fullPage: true });
@@ -160,13 +200,35 @@ test('the docs page renders every operation in a browser, with no CSP violation 
 
 test('schemathesis finds no server error and no answer that breaks the spec', async () => {
   const buyer = await e2e.customer({ paymentMethodId: 'pm_card_visa' });
+  // The operator API is fuzzed with a key holding every scope: each operation with the credential its
+  // security scheme names (schemathesis' OpenAPI-aware auth), and `ignored_auth` checks each refuses none.
+  const made = await e2e.ops(
+    'keys',
+    'create',
+    '--name',
+    'contract fuzzing',
+    '--scopes',
+    OPERATOR_SCOPES.join(','),
+  );
+  expect(made.code).toBe(0);
+  const { key } = JSON.parse(made.out) as { key: string };
   fs.rmSync(ARTIFACTS, { recursive: true, force: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const config = path.join(ARTIFACTS, 'schemathesis.toml');
+  fs.writeFileSync(
+    config,
+    [
+      '[auth.openapi.bearerAuth]',
+      `bearer = "${(buyer.auth.authorization ?? '').replace(/^Bearer /, '')}"`,
+      '[auth.openapi.operatorKey]',
+      `bearer = "${key}"`,
+    ].join('\n'),
+  );
   const args = [
+    '--config-file',
+    config,
     'run',
     `${gateway}/openapi.json`,
-    '--header',
-    `Authorization: ${buyer.auth.authorization}`,
     '--checks',
     CHECKS.join(','),
     '--max-examples',
@@ -182,22 +244,31 @@ test('schemathesis finds no server error and no answer that breaks the spec', as
     '--report-dir',
     ARTIFACTS,
   ];
-  const run = await promisify(execFile)(await schemathesisBinary(), args, {
-    cwd: ARTIFACTS, // its own cache (.schemathesis/) goes there too
-    timeout: 300_000,
-    maxBuffer: 16 * 1024 * 1024,
-    env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' },
-  }).catch((err: { code?: number; stdout?: string; stderr?: string }) => err);
-  const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
-  const counts = /(\d+) generated, (\d+) passed/.exec(output);
-  if (!counts || ('code' in run && run.code)) throw new Error(`schemathesis failed:\n${output.slice(-6000)}`);
-  const [, generated, passed] = counts.map(Number) as [number, number, number];
-  expect(generated).toBeGreaterThan(300);
-  expect(passed).toBe(generated);
-  expect(output).not.toMatch(/\d+ failed/);
-  const report = fs.readdirSync(ARTIFACTS).find((f) => f.endsWith('.xml'))!;
-  const junit = fs.readFileSync(path.join(ARTIFACTS, report), 'utf8');
-  expect(junit).toMatch(/failures="0"/);
-  // Every operation was exercised, not only loaded.
-  expect(output).toMatch(/Tested: 9\b/);
+  try {
+    const run = await promisify(execFile)(await schemathesisBinary(), args, {
+      cwd: ARTIFACTS, // its own cache (.schemathesis/) goes there too
+      timeout: 300_000,
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' },
+    }).catch((err: { code?: number; stdout?: string; stderr?: string }) => err);
+    const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
+    fs.writeFileSync(path.join(ARTIFACTS, 'output.txt'), output); // the whole report, kept with CI's artifacts
+    const counts = /(\d+) generated, (\d+) passed/.exec(output);
+    if (!counts || ('code' in run && run.code))
+      throw new Error(`schemathesis failed:\n${output.slice(-6000)}`);
+    const [, generated, passed] = counts.map(Number) as [number, number, number];
+    expect(generated).toBeGreaterThan(300);
+    expect(passed).toBe(generated);
+    expect(output).not.toMatch(/\d+ failed/);
+    // Signed in where it should be: no operation answered only 401/403.
+    expect(output).not.toMatch(/Authentication failed/);
+    const report = fs.readdirSync(ARTIFACTS).find((f) => f.endsWith('.xml'))!;
+    const junit = fs.readFileSync(path.join(ARTIFACTS, report), 'utf8');
+    expect(junit).toMatch(/failures="0"/);
+    // Every operation was exercised, not only loaded.
+    expect(output).toMatch(new RegExp(`Tested: ${operations().length}\\b`));
+  } finally {
+    fs.rmSync(config, { force: true }); // it holds a key
+    await disableWebhookEndpoints(''); // whatever the fuzzer managed to register
+  }
 }, 420_000);

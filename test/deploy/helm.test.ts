@@ -20,6 +20,7 @@ const SECRET_ENV = [
   'USER_DATABASE_URL',
   'ORDER_DATABASE_URL',
   'PAYMENT_DATABASE_URL',
+  'NOTIFICATION_DATABASE_URL',
   'KAFKA_PASSWORD',
 ];
 const REQUIRED = [
@@ -145,10 +146,10 @@ describe('Helm chart', () => {
     const prometheus = JSON.stringify({ matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } });
     const ingress = JSON.stringify({ matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } });
     expect(callers('gateway')).toEqual([ingress, prometheus].sort());
-    expect(callers('user')).toEqual(['gateway', 'notification', 'payment', prometheus].sort());
+    expect(callers('user')).toEqual(['gateway', 'notification', 'order', 'payment', prometheus].sort());
     expect(callers('order')).toEqual(['gateway', 'payment', prometheus].sort()); // reconciliation's statuses
     expect(callers('payment')).toEqual(['gateway', 'order', prometheus].sort());
-    expect(callers('notification')).toEqual([prometheus]);
+    expect(callers('notification')).toEqual(['gateway', 'order', prometheus].sort()); // operator API, timeline
     expect(
       ofKind('NetworkPolicy').find((o) => o.metadata.name.endsWith('default-deny-ingress')),
     ).toBeDefined();
@@ -157,7 +158,7 @@ describe('Helm chart', () => {
   it('exposes only the gateway, on the API and Stripe webhook paths', () => {
     const [ingress] = ofKind('Ingress');
     const paths = ingress!.spec.rules![0]!.http.paths;
-    expect(paths.map((p) => p.path)).toEqual(['/users', '/orders', '/webhooks/stripe']);
+    expect(paths.map((p) => p.path)).toEqual(['/users', '/orders', '/webhooks/stripe', '/admin', '/console']);
     expect(new Set(paths.map((p) => p.backend.service.name))).toEqual(new Set(['paystream-gateway']));
   });
 

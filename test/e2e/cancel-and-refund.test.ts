@@ -3,7 +3,6 @@ import { cfg, eventually, mailpit } from '../support';
 import {
   awaitingAuthentication,
   E2E_PORTS,
-  ops,
   startE2EWithWebhooks,
   type Auth,
   type E2E,
@@ -60,7 +59,7 @@ const subjectsTo = (to: string, count: number) =>
   }, 20_000);
 
 /** `npm run ops -- refund …` as an operator runs it: exit code, and the JSON line or the error line. */
-const opsRefund = (...args: string[]) => ops('refund', ...args);
+const opsRefund = (...args: string[]) => e2e.ops('refund', ...args);
 
 describe('the customer cancels', () => {
   it('before the charge (waiting for 3-D Secure): the intent is cancelled, nothing is charged', async () => {

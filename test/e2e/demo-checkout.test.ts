@@ -9,8 +9,9 @@ import { E2E_PORTS, startE2EWithWebhooks, type E2E } from './support';
 /**
  * The /demo checkout page, clicked through by a person in Debian's headless Chromium: sign up, save a card
  * that asks for 3-D Secure through localstripe's Stripe.js, pay, pass the bank's challenge, watch the order
- * turn paid, then cancel it and watch the refund. The outcome is read back from Postgres, localstripe and
- * Mailpit; the screenshots are kept in artifacts/ for CI.
+ * turn paid, then cancel it and watch the refund; then pay later, and the merchant captures part of it in the
+ * operator console the page links to. The outcome is read back from Postgres, localstripe and Mailpit; the
+ * screenshots are kept in artifacts/ for CI.
  */
 const ARTIFACTS = path.join(__dirname, '..', '..', 'artifacts');
 const stripe = createStripe(cfg);
@@ -41,7 +42,7 @@ async function typeCard(page: Page, number: string) {
 /** The bank's challenge, as localstripe's Stripe.js shows it. */
 const challenge = (page: Page) => page.getByRole('button', { name: 'Complete authentication' });
 
-test('a person signs up, saves a 3-D Secure card, pays, authenticates, and cancels for a refund', async () => {
+test('a person signs up, saves a 3-D Secure card, pays, authenticates, cancels for a refund, then pays later and the merchant captures part', async () => {
   const page = await browser.newPage({ viewport: { width: 900, height: 1100 } });
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(err.message));
@@ -104,8 +105,42 @@ test('a person signs up, saves a 3-D Secure card, pays, authenticates, and cance
     const refunds = await stripe.refunds.list({ payment_intent: intents[0]!.id });
     expect(refunds.data.map((r) => r.amount)).toEqual([4200]);
     await page.screenshot({ path: path.join(ARTIFACTS, 'demo-checkout-refunded.png'), fullPage: true });
+
+    // Paying later: the card is held (after the bank's challenge), the page points at the console, where the
+    // merchant captures part of it; the page sees it paid with what was captured.
+    await page.locator('#pay-later').check();
+    await page.locator('#pay').click();
+    await challenge(page).waitFor({ timeout: 30_000 });
+    await challenge(page).click();
+    await page.locator('#order-status[data-status=authorized]').waitFor({ timeout: 30_000 });
+    const held = (await page.locator('#order-id').textContent())!;
+    expect(await page.locator('#capture-hint').isVisible()).toBe(true);
+    const made = await e2e.ops(
+      'keys',
+      'create',
+      '--name',
+      'demo merchant',
+      '--scopes',
+      'orders:read,captures:write',
+    );
+    const { key } = JSON.parse(made.out) as { key: string };
+    const merchant = await browser.newPage(); // the merchant's own browser
+    await merchant.goto(
+      `${e2e.services.url('gateway')}${await page.locator('#console-link').getAttribute('href')}`,
+    );
+    await merchant.locator('#api-key').fill(key);
+    await merchant.getByRole('button', { name: 'Sign in' }).click();
+    await merchant.locator('#order-status[data-status=authorized]').waitFor();
+    await merchant.locator('#capture-amount').fill('20.00');
+    await merchant.getByRole('button', { name: 'Capture', exact: true }).click();
+    await merchant.locator('#message', { hasText: 'Captured €20.00' }).waitFor();
+    await page.locator('#order-status[data-status=paid]').waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'demo-checkout-captured.png'), fullPage: true });
+    expect(await page.locator('#timeline').textContent()).toMatch(/authorized[\s\S]*paid/);
+    const [captured] = await e2e.intentsFor(held);
+    expect([captured!.amount, captured!.amount_received]).toEqual([4200, 2000]);
     expect(problems).toEqual([]);
   } finally {
     await page.close();
   }
-}, 120_000);
+}, 180_000);

@@ -195,7 +195,11 @@ describe('reconciliation on its Schedule', () => {
       expect(metricsText).toMatch(/payment_drift_open\{kind="unknown_intent"\} [1-9]/);
     }, 30_000);
 
-    const env = { ...process.env, PAYMENT_DATABASE_URL: cfg.PAYMENT_DATABASE_URL };
+    const env = {
+      ...process.env,
+      PAYMENT_DATABASE_URL: cfg.PAYMENT_DATABASE_URL,
+      USER_SERVICE_URL: e2e.services.url('user'), // a resolution is audited by this set's user service
+    };
     const ops = (...args: string[]) =>
       run('node', ['--conditions=built', 'services/payment/dist/ops/cli.js', ...args], { cwd: ROOT, env });
     const listed = (await ops('recon', 'list')).stdout

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createStripe, type Stripe } from '@paystream/common/stripe';
 import { Client as PgClient } from 'pg';
 import { cfg, eventually, mailpit, uniqueEmail } from '../support';
-import { E2E_PORTS, ops, startE2EWithWebhooks, type Auth, type E2E, type OrderStatus } from './support';
+import { E2E_PORTS, startE2EWithWebhooks, type Auth, type E2E, type OrderStatus } from './support';
 
 /**
  * Capture later and disputes on the real stack: orders through the gateway, captures through the operator's
@@ -76,7 +76,7 @@ async function order(
   return { ...buyer, orderId: created.body.orderId as string, created: created.body };
 }
 
-const capture = (orderId: string, ...args: string[]) => ops('capture', '--order', orderId, ...args);
+const capture = (orderId: string, ...args: string[]) => e2e.ops('capture', '--order', orderId, ...args);
 const oneIntent = async (orderId: string): Promise<Stripe.PaymentIntent> => {
   const intents = await e2e.intentsFor(orderId);
   expect(intents).toHaveLength(1);
@@ -131,7 +131,7 @@ describe('authorize now, capture later', () => {
     ]);
 
     // Refunds count against what was taken: all of it is 3500, and the release is not a refund.
-    const refund = await ops('refund', '--order', orderId);
+    const refund = await e2e.ops('refund', '--order', orderId);
     expect(JSON.parse(refund.out)).toMatchObject({ status: 'refunded', amount: 3500, refundedAmount: 3500 });
     expect(await reaches(orderId, auth, 'refunded')).toMatchObject({ refundedAmount: 3500 });
   });
@@ -210,7 +210,7 @@ describe('disputes', () => {
     const cancel = await e2e.post(`/orders/${orderId}/cancel`, undefined, auth);
     expect(cancel.status).toBe(409);
     expect(cancel.body.detail).toMatch(/dispute is open/);
-    const operator = await ops('refund', '--order', orderId);
+    const operator = await e2e.ops('refund', '--order', orderId);
     expect(operator.code).toBe(1);
     expect(operator.err).toContain('A dispute is open on this payment');
     expect((await stripe.refunds.list({ payment_intent: dispute.payment_intent as string })).data).toEqual(
@@ -238,7 +238,7 @@ describe('disputes', () => {
       )
     ).rows;
     expect(row).toEqual({ status: 'won', closed: true });
-    const refund = await ops('refund', '--order', orderId, '--amount', '600');
+    const refund = await e2e.ops('refund', '--order', orderId, '--amount', '600');
     expect(JSON.parse(refund.out)).toMatchObject({ status: 'partially_refunded', refundedAmount: 600 });
     await reaches(orderId, auth, 'partially_refunded');
   });

@@ -81,7 +81,7 @@ describe('a paid order, as an operator sees it', () => {
     expect(value(ord, 'order_payment_seconds_count{outcome="paid"}')).toBeGreaterThanOrEqual(1);
     expect(value(notify, 'emails_sent_total')).toBeGreaterThanOrEqual(1);
     expect(notify).toMatch(/^process_resident_memory_bytes \d+/m);
-    for (const text of [ord, pay, notify]) expect(text).toMatch(/^kafka_consumer_lag \d+$/m);
+    for (const text of [ord, pay, notify]) expect(text).toMatch(/^kafka_consumer_lag{group="[a-z-]+"} \d+$/m);
   });
 
   it('is one trace from POST /orders to the email, across all five services', async () => {

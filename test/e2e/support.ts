@@ -27,19 +27,21 @@ import { startServices, type ServiceSet } from '../support/services';
 import { startStripeFaultProxy } from '../support/stripe-proxy';
 
 // Built, as `npm run ops` runs it (the test command builds first).
-const OPS_CLI = path.join(__dirname, '../../services/payment/dist/ops/cli.js');
+const OPS_CLI = path.join(__dirname, '../../scripts/ops.mjs');
 
-/** `npm run ops -- <args>` as an operator runs it: exit code, stdout and stderr. */
-export async function ops(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+export interface OpsRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** `npm run ops -- <args>` as an operator runs it, next to the services at `env`: exit code, stdout and stderr. */
+export async function ops(env: NodeJS.ProcessEnv, ...args: string[]): Promise<OpsRun> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--conditions=built', OPS_CLI, ...args],
-      {
-        env: { ...process.env },
-        timeout: 60_000,
-      },
-    );
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [OPS_CLI, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
     return { code: 0, out: stdout.trim(), err: stderr.trim() };
   } catch (e) {
     const failed = e as { code?: number; stdout?: string; stderr?: string };
@@ -63,6 +65,7 @@ export const E2E_PORTS = {
   ledger: 18225,
   moneyOperations: 18230,
   moneyChaos: 18310,
+  operatorApi: 18235,
 } as const;
 
 /** A card localstripe (like Stripe) asks 3-D Secure for on every charge. */
@@ -149,6 +152,8 @@ export interface E2E {
   intentsFor: (orderId: string) => Promise<Stripe.PaymentIntent[]>;
   /** An order by a new customer with a Visa card, followed to its end: paid, and the customer emailed. */
   paidOrder: () => Promise<Customer & { orderId: string }>;
+  /** `npm run ops -- <args>` against this set's services (its actions are audited by its user service). */
+  ops: (...args: string[]) => Promise<OpsRun>;
   /** Stops the services and closes everything started. */
   stop: () => Promise<void>;
 }
@@ -280,6 +285,7 @@ export async function startE2E(basePort: number, extraEnv: NodeJS.ProcessEnv = {
       finalStatus,
       intentsFor,
       paidOrder,
+      ops: (...args) => ops({ USER_SERVICE_URL: services.url('user') }, ...args),
       stop,
     };
   } catch (err) {

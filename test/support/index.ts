@@ -133,3 +133,22 @@ export async function collectTopic(topic: string, keyFilter: (key: string | null
     stop: () => consumer.disconnect(),
   };
 }
+
+/**
+ * Disables the webhook endpoints a suite registered (by where they point): left enabled, they would be sent every
+ * later suite's order events, to a receiver that is gone.
+ */
+export async function disableWebhookEndpoints(urlPrefix: string): Promise<void> {
+  const { Client } = await import('pg');
+  const db = new Client({ connectionString: cfg.NOTIFICATION_DATABASE_URL });
+  await db.connect();
+  try {
+    await db.query(
+      `UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = 'test suite ended'
+         WHERE status = 'enabled' AND url LIKE $1 || '%'`,
+      [urlPrefix],
+    );
+  } finally {
+    await db.end();
+  }
+}

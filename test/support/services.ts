@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   SERVICE_NAMES,
   startService,
@@ -36,12 +38,19 @@ export async function startServices(basePort: number, extraEnv: NodeJS.ProcessEn
     USER_SERVICE_URL: `http://127.0.0.1:${port(1)}`,
     ORDER_SERVICE_URL: `http://127.0.0.1:${port(2)}`,
     PAYMENT_SERVICE_URL: `http://127.0.0.1:${port(3)}`,
+    NOTIFICATION_SERVICE_URL: `http://127.0.0.1:${port(4)}`,
     ...extraEnv,
   };
   const output: string[] = [];
+  // PAYSTREAM_SERVICE_LOGS=<dir>: each service's lines also go to <dir>/<service>.log, to read a failure at leisure.
+  const logDir = process.env.PAYSTREAM_SERVICE_LOGS;
+  if (logDir) fs.mkdirSync(logDir, { recursive: true });
   const running = new Map<ServiceName, RunningService>();
   const start = async (name: ServiceName) => {
-    const service = startService(name, env, (line) => output.push(`${name}: ${line}`));
+    const service = startService(name, env, (line) => {
+      output.push(`${name}: ${line}`);
+      if (logDir) fs.appendFileSync(path.join(logDir, `${name}.log`), `${line}\n`);
+    });
     running.set(name, service);
     try {
       await waitReady(service, 90_000);

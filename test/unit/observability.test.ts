@@ -35,7 +35,7 @@ const dashboard = JSON.parse(read('deploy/observability/grafana/paystream-dashbo
   panels: { title: string; targets: { expr: string }[] }[];
 };
 
-/** Series names the services export: the shared registry, the gauges their mains register, Prometheus' `up`. */
+/** Series names the services export: the shared registry, the gauges registered at start, Prometheus' `up`. */
 function exportedSeries(): Set<string> {
   const names = new Set(['up']);
   for (const m of registry.getMetricsAsArray()) {
@@ -48,8 +48,10 @@ function exportedSeries(): Set<string> {
     'services/order/src/main.ts',
     'services/notification/src/main.ts',
   ];
+  // Gauges registered when a service starts: scrapedGauge('name', …) and the lazily made `new Gauge({ name })`.
   for (const file of sources)
-    for (const m of read(file).matchAll(/scrapedGauge\(\s*'([a-z_]+)'/g)) names.add(m[1]!);
+    for (const m of read(file).matchAll(/(?:scrapedGauge\(\s*|new Gauge\(\{\s*name: )'([a-z_]+)'/g))
+      names.add(m[1]!);
   return names;
 }
 

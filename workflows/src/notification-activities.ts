@@ -8,6 +8,8 @@ export const NOTIFICATION_ERRORS = {
   smtp: 'SmtpError',
   /** The workflow's own failure once the event is on the DLQ (lets a replay reuse the workflow id). */
   deadLettered: 'DeadLettered',
+  /** A webhook endpoint an operator (or sustained failure) disabled: its deliveries stop. */
+  endpointDisabled: 'EndpointDisabled',
 } as const;
 
 export interface DeadLetter {
@@ -24,4 +26,11 @@ export interface NotificationActivities {
    */
   sendEmail(event: PaymentEvent): Promise<{ messageId: string }>;
   publishDeadLetter(entry: DeadLetter): Promise<void>;
+  /**
+   * One attempt of a webhook delivery (signed, POSTed, recorded in the delivery log). Succeeds on a 2xx,
+   * also when the delivery was made before; fails (retried) otherwise; EndpointDisabled when its endpoint is.
+   */
+  deliverWebhook(deliveryId: string): Promise<void>;
+  /** Marks a delivery whose attempts are spent (`failed`) or whose endpoint is disabled (`skipped`). */
+  finishWebhookDelivery(deliveryId: string, status: 'failed' | 'skipped'): Promise<void>;
 }

@@ -61,3 +61,6 @@ export async function notificationWorkflow({
     );
   }
 }
+
+// The notification worker delivers the merchants' webhooks too (same task queue).
+export { webhookDeliveryWorkflow } from './webhooks';

@@ -21,6 +21,7 @@ import {
   CANCEL_UPDATE_ID,
   captureUpdate,
   DEFAULT_AUTHORIZATION,
+  voidUpdate,
   stripeEventSignal,
   type CancelOutcome,
   type CaptureOutcome,
@@ -201,10 +202,32 @@ export async function paymentWorkflow(
               : `The payment ${settled.status === 'failed' ? 'failed' : 'is settled'}: there is nothing to capture`,
           );
         if (!holding) throw refusal('The payment is not authorized yet: there is nothing to capture');
+        if (cancelRequested) throw refusal('The authorization is being voided: there is nothing to capture');
         if ((request.amount ?? order.amount) > order.amount)
           throw refusal(
             `A capture of ${request.amount} is more than the ${order.amount} ${order.currency} authorized`,
           );
+      },
+    },
+  );
+
+  // An operator's void: the customer's cancel of an authorized order, refused for anything else.
+  setHandler(
+    voidUpdate,
+    async (): Promise<CancelOutcome> => {
+      cancelRequested = true;
+      await condition(() => settled !== undefined);
+      return settled!.status === 'cancelled'
+        ? { status: 'cancelled' }
+        : { status: 'failed', failureReason: settled!.failureReason ?? settled!.status };
+    },
+    {
+      validator: () => {
+        if (!manual)
+          throw refusal('This order was charged at once (automatic capture): there is nothing to void');
+        if (capture) throw refusal('A capture was asked for: the authorization can no longer be voided');
+        if (settled || !holding)
+          throw refusal('The payment is not authorized (any more): there is nothing to void');
       },
     },
   );

@@ -37,6 +37,8 @@ const schema = z.object({
   /** Cards added per client address in 15 minutes (per user it is 5): card testing tries many. */
   CARDS_PER_CLIENT: z.coerce.number().int().positive().default(20),
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Gateway: how long a verified API key is remembered (a revoked key stops working within this). */
+  GATEWAY_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
   GATEWAY_MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -54,20 +56,23 @@ const schema = z.object({
     ),
   USER_SERVICE_URL: url('http://127.0.0.1:8081'),
   ORDER_SERVICE_URL: url('http://127.0.0.1:8082'),
-  /** The gateway forwards Stripe's webhooks here. */
+  /** The gateway forwards Stripe's webhooks and the operator's money routes here. */
   PAYMENT_SERVICE_URL: url('http://127.0.0.1:8083'),
+  /** The gateway forwards the operator's DLQ and webhook routes here; the order service asks it for an order's story. */
+  NOTIFICATION_SERVICE_URL: url('http://127.0.0.1:8084'),
 
   /**
    * The server and its administrator (the local stack creates the databases and roles with it). Each service
-   * connects as its own role to its own database: USER_DATABASE_URL / ORDER_DATABASE_URL / PAYMENT_DATABASE_URL,
-   * by default the same server as `user_service` / `order_service` / `payment_service` with their development
-   * passwords. TLS the libpq way, in
+   * connects as its own role to its own database: USER_DATABASE_URL / ORDER_DATABASE_URL / PAYMENT_DATABASE_URL /
+   * NOTIFICATION_DATABASE_URL, by default the same server as `user_service` / `order_service` /
+   * `payment_service` / `notification_service` with their development passwords. TLS the libpq way, in
    * the URL: `?sslmode=verify-full&sslrootcert=/path/ca.pem`.
    */
   DATABASE_URL: url('postgres://paystream:paystream@127.0.0.1:5432/postgres'),
   USER_DATABASE_URL: z.string().url().optional(),
   ORDER_DATABASE_URL: z.string().url().optional(),
   PAYMENT_DATABASE_URL: z.string().url().optional(),
+  NOTIFICATION_DATABASE_URL: z.string().url().optional(),
 
   KAFKA_BROKERS: z
     .string()
@@ -94,6 +99,8 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_UI_PORT: port(8233),
+  /** Where operators open the Temporal Web UI (the console links an order's workflows there). */
+  TEMPORAL_UI_URL: url('http://127.0.0.1:8233'),
   /**
    * TLS to the Temporal frontend (system CAs, or TEMPORAL_TLS_CA_FILE); mTLS with a client certificate and
    * key (TEMPORAL_TLS_CERT_FILE + TEMPORAL_TLS_KEY_FILE); TEMPORAL_API_KEY for Temporal Cloud (implies TLS).
@@ -165,6 +172,29 @@ const schema = z.object({
   SMTP_PORT: port(1025),
   MAIL_API_PORT: port(8025),
   MAIL_FROM: z.string().default('Paystream <no-reply@paystream.local>'),
+  /**
+   * Notification service, the merchants' webhooks: each delivery is retried with exponential backoff from
+   * WEBHOOK_INITIAL_RETRY_MS to WEBHOOK_MAX_RETRY_MS for WEBHOOK_RETRY_SECONDS in all (Stripe's three days); an
+   * attempt may take WEBHOOK_TIMEOUT_MS; an endpoint failing WEBHOOK_DISABLE_AFTER_SECONDS without a success is
+   * disabled (alerted).
+   */
+  WEBHOOK_INITIAL_RETRY_MS: z.coerce.number().int().min(100).default(5_000),
+  WEBHOOK_MAX_RETRY_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(2 * 3600 * 1000),
+  WEBHOOK_RETRY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(3 * 24 * 3600),
+  WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(3 * 24 * 3600),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Notification service: where notices for the merchant go (authorizations about to lapse, disputes). */
   MERCHANT_EMAIL: z.email().default('merchant@paystream.local'),
   /** Email retry budget: attempts, first backoff and backoff cap (exponential, factor 2). */
@@ -196,11 +226,12 @@ export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
 
 export type Config = Omit<
   z.infer<typeof schema>,
-  'USER_DATABASE_URL' | 'ORDER_DATABASE_URL' | 'PAYMENT_DATABASE_URL'
+  'USER_DATABASE_URL' | 'ORDER_DATABASE_URL' | 'PAYMENT_DATABASE_URL' | 'NOTIFICATION_DATABASE_URL'
 > & {
   USER_DATABASE_URL: string;
   ORDER_DATABASE_URL: string;
   PAYMENT_DATABASE_URL: string;
+  NOTIFICATION_DATABASE_URL: string;
 };
 
 /** The services' databases and the roles that own them (each role may connect to its own database only). */
@@ -208,6 +239,7 @@ export const SERVICE_DATABASES = {
   user: { database: 'users', role: 'user_service' },
   order: { database: 'orders', role: 'order_service' },
   payment: { database: 'payments', role: 'payment_service' },
+  notification: { database: 'notifications', role: 'notification_service' },
 } as const;
 
 /** A service role's password on the local stack; production refuses it (production.ts). */
@@ -242,6 +274,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsed.data.ORDER_DATABASE_URL ?? serviceDatabaseUrl(parsed.data.DATABASE_URL, 'order'),
     PAYMENT_DATABASE_URL:
       parsed.data.PAYMENT_DATABASE_URL ?? serviceDatabaseUrl(parsed.data.DATABASE_URL, 'payment'),
+    NOTIFICATION_DATABASE_URL:
+      parsed.data.NOTIFICATION_DATABASE_URL ?? serviceDatabaseUrl(parsed.data.DATABASE_URL, 'notification'),
   };
   // What production refuses (shipped or weak secrets, fakes) is checked per service: production.ts.
   return cfg;

@@ -4,6 +4,8 @@ import { z } from 'zod';
 export const TOPICS = {
   orderCreate: 'order.create',
   paymentEvent: 'payment.event',
+  /** What happened to an order (it moved along its status table): the merchant's event feed reads it. */
+  orderEvent: 'order.event',
   notificationDlq: 'notification.dlq',
   /** Verified Stripe webhook events (id, type, order), as the payment service received them. */
   stripeEvents: 'stripe.events',
@@ -18,6 +20,8 @@ export const CONSUMER_GROUPS = {
   order: 'order-service',
   payment: 'payment-service',
   notification: 'notification-service',
+  /** The notification service's second group: order.event → the merchants' webhook endpoints. */
+  webhooks: 'notification-webhooks',
 } as const;
 
 /** Prefix of the one-off groups the DLQ reader joins (one per run, so it never moves another's offsets). */
@@ -141,6 +145,43 @@ export const paymentEvent = z.object({
   occurredAt: isoDate,
 });
 export type PaymentEvent = z.infer<typeof paymentEvent>;
+
+/**
+ * The merchant's event feed (Standard Webhooks `type`): one per step an order took, named by the step. The order
+ * service writes each in the transaction that moved the order (its outbox), so an event is never lost or sent
+ * for a step that did not happen, and one order's events keep their order (key = order id).
+ */
+export const ORDER_EVENT_TYPES = [
+  'order.requires_action',
+  'order.authorized',
+  'order.paid',
+  'order.captured',
+  'order.failed',
+  'order.cancelled',
+  'order.refunded',
+  'order.disputed',
+  'order.dispute_won',
+  'order.dispute_lost',
+] as const;
+export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
+
+export const orderEvent = z.object({
+  /** The payment.event that moved the order: a redelivery is the same event. */
+  eventId: z.uuid(),
+  type: z.enum(ORDER_EVENT_TYPES),
+  orderId: z.uuid(),
+  userId: z.uuid(),
+  /** The order's status after the step. */
+  status: z.string().min(1).max(40),
+  amount,
+  currency,
+  capturedAmount: amount.optional(),
+  refundedAmount: z.number().int().nonnegative().max(99_999_999),
+  paymentIntentId: z.string().min(1).optional(),
+  disputeId: z.string().min(1).optional(),
+  occurredAt: isoDate,
+});
+export type OrderEvent = z.infer<typeof orderEvent>;
 
 export const notificationDlqEntry = z.object({
   /** The payment.event as it arrived; unknown when the message itself could not be parsed. */

@@ -85,12 +85,16 @@ export function createServiceApp({
     res.on('close', () => span.end()); // after 'finish', or alone when the client went away
     context.with(ctx, next);
   });
-  if (parseJson) {
-    app.use(requireJsonBody);
-    app.use(express.json({ limit: bodyLimit, strict: true, type: 'application/json' }));
-    app.use(rejectUnsafeText);
-  }
+  if (parseJson) app.use(jsonBody(bodyLimit));
   return app;
+}
+
+/**
+ * A JSON body as every route takes it: application/json or 415, at most `limit`, and no control character,
+ * lone surrogate or absurd nesting in it (400). For the routes of an app that parses bodies per route.
+ */
+export function jsonBody(limit: string | number): RequestHandler[] {
+  return [requireJsonBody, express.json({ limit, strict: true, type: 'application/json' }), rejectUnsafeText];
 }
 
 /** Deeper JSON than any route takes is refused before anything walks it. */

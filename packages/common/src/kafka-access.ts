@@ -24,7 +24,7 @@ export interface KafkaAccess {
 
 export const KAFKA_ACCESS = {
   order: {
-    produces: [TOPICS.orderCreate, TOPICS.parked],
+    produces: [TOPICS.orderCreate, TOPICS.orderEvent, TOPICS.parked],
     consumes: [TOPICS.paymentEvent],
     groups: [CONSUMER_GROUPS.order],
   },
@@ -36,8 +36,8 @@ export const KAFKA_ACCESS = {
   notification: {
     produces: [TOPICS.notificationDlq, TOPICS.parked],
     // The DLQ CLI (list, replay) runs as the notification service.
-    consumes: [TOPICS.paymentEvent, TOPICS.notificationDlq],
-    groups: [CONSUMER_GROUPS.notification],
+    consumes: [TOPICS.paymentEvent, TOPICS.orderEvent, TOPICS.notificationDlq],
+    groups: [CONSUMER_GROUPS.notification, CONSUMER_GROUPS.webhooks],
     groupPrefixes: [DLQ_READER_GROUP_PREFIX],
   },
 } as const satisfies Record<string, KafkaAccess>;

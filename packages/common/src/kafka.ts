@@ -14,7 +14,8 @@ import { devKafkaPassword, type Config } from './config';
 import type { Logger } from './logger';
 import { TOPICS, type ParkedMessage } from './events';
 import { loggableError } from './http';
-import { metrics, scrapedGauge } from './metrics';
+import { Gauge } from 'prom-client';
+import { metrics, registry } from './metrics';
 import type { ServiceRuntime } from './runtime';
 import { propagation, ROOT_CONTEXT, type Context, type TextMapGetter } from '@opentelemetry/api';
 import { inSpan, SpanKind, traceHeaders, withLogFields } from './tracing';
@@ -447,17 +448,36 @@ export async function kafkaParts(svc: ServiceRuntime): Promise<KafkaParts> {
 }
 
 /**
- * A consumer group on one topic, its lag exported as `kafka_consumer_lag`; `run` subscribes and starts
- * it (the services' `consume…` functions). Stopping disconnects, so the group rebalances at once.
+ * `kafka_consumer_lag{group}`: messages each of the service's consumer groups has not consumed yet, read at
+ * scrape time (a service may run more than one group: the notifier's emails and its webhooks).
+ */
+let lagGauge: { groups: Map<string, () => Promise<number>> } | undefined;
+function consumerLagGauge() {
+  if (lagGauge) return lagGauge;
+  const groups = new Map<string, () => Promise<number>>();
+  new Gauge({
+    name: 'kafka_consumer_lag',
+    help: 'Messages of its topic a consumer group has not consumed (-1: could not be read)',
+    labelNames: ['group'] as const,
+    registers: [registry],
+    async collect() {
+      for (const [group, read] of groups) this.set({ group }, await read().catch(() => -1));
+    },
+  });
+  lagGauge = { groups };
+  return lagGauge;
+}
+
+/**
+ * A consumer group on one topic, its lag exported as `kafka_consumer_lag{group}`; `run` subscribes and
+ * starts it (the services' `consume…` functions). Stopping disconnects, so the group rebalances at once.
  */
 export function consumerPart(
   svc: ServiceRuntime,
   kafka: KafkaParts,
   opts: { groupId: string; topic: string; run: (consumer: Consumer) => Promise<void> },
 ): Promise<Consumer> {
-  scrapedGauge('kafka_consumer_lag', `${opts.topic} messages ${opts.groupId} has not consumed`, () =>
-    consumerLag(kafka.admin, opts.groupId, opts.topic),
-  );
+  consumerLagGauge().groups.set(opts.groupId, () => consumerLag(kafka.admin, opts.groupId, opts.topic));
   return svc.part(
     `consumer ${opts.groupId}`,
     async () => {

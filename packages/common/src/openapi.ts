@@ -1,4 +1,5 @@
 import { z, type ZodObject, type ZodType } from 'zod';
+import type { OperatorScope } from './operator';
 import { PROBLEM_BASE, PROBLEM_CONTENT_TYPE } from './problem';
 
 /**
@@ -18,15 +19,20 @@ export interface ResponseDoc {
 }
 
 export interface OperationDoc {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'patch' | 'delete';
   /** The service's own Express path, e.g. `/status/:orderId`. */
   path: string;
   operationId: string;
   summary: string;
   description?: string;
   tag: string;
-  /** `user`: a bearer token from POST /users/signin. `public`: none (the gateway lets it through). */
-  auth: 'user' | 'public';
+  /**
+   * `user`: a bearer token from POST /users/signin. `operator`: an API key holding `scope` (the operator API,
+   * under /admin). `public`: none (the gateway lets it through).
+   */
+  auth: 'user' | 'public' | 'operator';
+  /** With `operator`: the scope the key must hold (none: any valid key). */
+  scope?: OperatorScope;
   params?: ZodObject;
   query?: ZodObject;
   /** Request headers but Authorization, which the security scheme describes. */
@@ -132,8 +138,13 @@ function operation(op: OperationDoc): Json {
     operationId: op.operationId,
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
-    tags: [op.tag],
-    security: op.auth === 'user' ? [{ bearerAuth: [] }] : [],
+    tags: [op.auth === 'operator' ? OPERATOR_TAG : op.tag],
+    security:
+      op.auth === 'user'
+        ? [{ bearerAuth: [] }]
+        : op.auth === 'operator'
+          ? [{ operatorKey: op.scope ? [op.scope] : [] }]
+          : [],
     parameters: [
       ...parameters('path', op.params),
       ...parameters('query', op.query),
@@ -164,11 +175,15 @@ function operation(op: OperationDoc): Json {
   };
 }
 
+/** Every operator route is under this tag, whatever service answers it. */
+export const OPERATOR_TAG = 'Operator';
+
 /** What every service answers by itself (`createServiceApp` and `finish`), whatever the route. */
 function serviceProblems(op: OperationDoc): Record<number, string> {
   const answers: Record<number, string> = {
     503: 'A database or broker is briefly unavailable; try again (Retry-After).',
   };
+  if (op.auth === 'operator' && op.scope) answers[403] = `The API key lacks the scope ${op.scope}.`;
   if (op.body && !op.rawBody) {
     answers[400] = 'Invalid JSON or body.';
     answers[415] = 'The body is not application/json.';
@@ -201,6 +216,14 @@ export function openApiDocument(info: ApiInfo, ops: readonly OperationDoc[]): Js
           scheme: 'bearer',
           bearerFormat: 'JWT',
           description: 'The `token` from POST /users/signin, as `Authorization: Bearer <token>`.',
+        },
+        operatorKey: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'psk_<id>_<secret>',
+          description:
+            'An operator API key (`npm run ops -- keys create --name … --scopes …`), as `Authorization: Bearer psk_…`. ' +
+            'Each operation names the scope it needs.',
         },
       },
     },

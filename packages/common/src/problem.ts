@@ -36,6 +36,8 @@ const TITLES: Record<string, string> = {
   'gateway-timeout': 'Upstream service timed out',
   'payment-provider-error': 'Payment provider error',
   'card-declined': 'Card declined',
+  'refund-refused': 'Refund refused',
+  'payment-refused': 'Not possible for this payment',
   'service-unavailable': 'Service temporarily unavailable',
   'internal-error': 'Internal server error',
 };
@@ -72,6 +74,8 @@ export const problems = {
   conflict: (detail?: string) => new HttpProblem(409, 'conflict', detail),
   rateLimited: (retryAfterSeconds: number, detail?: string) =>
     new HttpProblem(429, 'rate-limited', detail, { retryAfter: retryAfterSeconds }),
+  unavailable: (detail?: string, retryAfterSeconds = 1) =>
+    new HttpProblem(503, 'service-unavailable', detail, { retryAfter: retryAfterSeconds }),
 };
 
 export function fieldErrorsFromZod(error: ZodError): FieldError[] {

@@ -44,7 +44,7 @@ export const SERVICE_SECRETS: Record<string, readonly Secret[]> = {
     'TEMPORAL',
     'DATABASE',
   ],
-  notification: ['SERVICE_TOKEN', 'PAYLOAD_CODEC_KEYS', 'KAFKA', 'TEMPORAL'],
+  notification: ['SERVICE_TOKEN', 'PAYLOAD_CODEC_KEYS', 'KAFKA', 'TEMPORAL', 'DATABASE'],
 };
 
 /** At least 32 characters and not one repeated pattern: `openssl rand -hex 32` passes, `aaaa…` does not. */
@@ -124,12 +124,12 @@ export function productionProblems(
         'TEMPORAL_TLS must be on: the Temporal connection needs TLS, mTLS or an API key in production',
       );
     if (need === 'DATABASE') {
-      const url =
-        service === 'order'
-          ? cfg.ORDER_DATABASE_URL
-          : service === 'payment'
-            ? cfg.PAYMENT_DATABASE_URL
-            : cfg.USER_DATABASE_URL;
+      const url = {
+        order: cfg.ORDER_DATABASE_URL,
+        payment: cfg.PAYMENT_DATABASE_URL,
+        notification: cfg.NOTIFICATION_DATABASE_URL,
+        user: cfg.USER_DATABASE_URL,
+      }[service as 'order' | 'payment' | 'notification' | 'user'];
       const password = databasePassword(url);
       if (!password || SHIPPED_SECRETS.has(password) || password.startsWith('dev-only-'))
         problems.push(`the ${service} database URL uses no password or the one shipped in the repository`);

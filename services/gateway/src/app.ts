@@ -1,11 +1,14 @@
 import type http from 'node:http';
 import { createServiceApp, finish, healthRoutes } from '@paystream/common/http';
 import { type Logger } from '@paystream/common/logger';
+import { OPERATOR_HEADERS } from '@paystream/common/operator';
 import { problems } from '@paystream/common/problem';
 import type { Express } from 'express';
 import { authenticate, cors, rateLimit, securityHeaders, trustedHeaders } from './edge';
+import { consoleRoutes } from './console';
 import { demoRoutes, type DemoOptions } from './demo';
 import { apiSources, docsRoutes, openApiRoute } from './openapi';
+import { adminService, operatorAuth, operatorHeaders, type AdminService } from './operators';
 import { proxy } from './proxy';
 import { upstreamGet } from './upstream-get';
 
@@ -15,6 +18,10 @@ export interface GatewayAppDeps {
   orderServiceUrl: string;
   /** Stripe's webhooks go here (the payment service verifies their signatures). */
   paymentServiceUrl: string;
+  /** The operator API's DLQ and webhook endpoints. */
+  notificationServiceUrl: string;
+  /** How long a verified API key is remembered (GATEWAY_KEY_CACHE_SECONDS). */
+  keyCacheSeconds?: number;
   agent: http.Agent;
   jwtSecret: string;
   serviceToken: string;
@@ -44,7 +51,7 @@ export const isPublicRoute = (method: string, path: string) =>
   PUBLIC_ROUTES.some(([m, pattern]) => m === method && pattern.test(path));
 
 /** Identity headers only the gateway may set; clients' copies are stripped before proxying. */
-export const RESERVED_HEADERS = ['x-user-id', 'x-service-token'];
+export const RESERVED_HEADERS = ['x-user-id', 'x-service-token', ...Object.values(OPERATOR_HEADERS)];
 
 async function upstreamHealthy(baseUrl: string): Promise<void> {
   const { status } = await upstreamGet(new URL('/healthz', baseUrl), 1500);
@@ -60,7 +67,8 @@ async function upstreamHealthy(baseUrl: string): Promise<void> {
  *   GET /orders?limit&cursor&status (history)        → order  (token)
  *   POST /webhooks/stripe (Stripe-Signature, raw body) → payment (no token; ≤ 64 KiB)
  * Only these are forwarded (PUBLIC_ROUTES); everything else is a 404 at the gateway. The gateway answers
- * GET /openapi.json (the services' contracts, merged), GET /docs (Swagger UI) and GET /demo itself.
+ * GET /openapi.json (the services' contracts, merged), GET /docs (Swagger UI), GET /console (the operator
+ * console, on the operator API) and GET /demo itself.
  */
 export function createGatewayApp(deps: GatewayAppDeps): Express {
   const { logger, agent, timeoutMs, maxBodyBytes } = deps;
@@ -72,19 +80,24 @@ export function createGatewayApp(deps: GatewayAppDeps): Express {
       order: () => upstreamHealthy(deps.orderServiceUrl),
     }),
   );
-  // The contract and its docs page, then the demo: served by the gateway itself.
+  // The contract and its docs page, the console and the demo: served by the gateway itself.
   app.get(
     '/openapi.json',
     openApiRoute(
-      apiSources({ user: deps.userServiceUrl, order: deps.orderServiceUrl, payment: deps.paymentServiceUrl }),
+      apiSources({
+        user: deps.userServiceUrl,
+        order: deps.orderServiceUrl,
+        payment: deps.paymentServiceUrl,
+        notification: deps.notificationServiceUrl,
+      }),
       logger,
     ),
   );
-  app.use(docsRoutes());
+  app.use(docsRoutes(), consoleRoutes());
   if (deps.demo) app.use(demoRoutes(deps.demo));
   app.use((req, _res, next) =>
     next(
-      isPublicRoute(req.method, req.path)
+      isPublicRoute(req.method, req.path) || adminService(req.method, req.path)
         ? undefined
         : problems.notFound(`No route for ${req.method} ${req.path}`),
     ),
@@ -109,5 +122,34 @@ export function createGatewayApp(deps: GatewayAppDeps): Express {
   );
   app.use('/users', guard, proxy({ ...common, upstream: deps.userServiceUrl }));
   app.use('/orders', guard, proxy({ ...common, upstream: deps.orderServiceUrl }));
+
+  // The operator API: an API key (never a customer's token), limited per client before it is checked and per
+  // key after, forwarded unchanged to the service that answers the route.
+  const upstreams: Record<AdminService, string> = {
+    user: deps.userServiceUrl,
+    order: deps.orderServiceUrl,
+    payment: deps.paymentServiceUrl,
+    notification: deps.notificationServiceUrl,
+  };
+  const operatorCommon = { ...common, trustedHeaders: operatorHeaders(deps.serviceToken) };
+  const adminProxies = Object.fromEntries(
+    Object.entries(upstreams).map(([name, upstream]) => [name, proxy({ ...operatorCommon, upstream })]),
+  ) as Record<AdminService, ReturnType<typeof proxy>>;
+  app.use(
+    '/admin',
+    rateLimit(deps.rateLimitPerMinute, Date.now, (req) => `addr:${req.socket.remoteAddress ?? 'unknown'}`),
+    operatorAuth({
+      userServiceUrl: deps.userServiceUrl,
+      serviceToken: deps.serviceToken,
+      cacheMs: (deps.keyCacheSeconds ?? 30) * 1000,
+    }),
+    rateLimit(deps.rateLimitPerMinute, Date.now, (req) => `key:${req.operator!.keyId}`),
+    (req, res, next) => {
+      const service = adminService(req.method, req.baseUrl + req.path)!;
+      // Mounted under /admin, Express stripped it; the services serve the full path.
+      req.url = req.originalUrl;
+      adminProxies[service](req, res, next);
+    },
+  );
   return finish(app, logger);
 }

@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { Router } from 'express';
+import type { Router } from 'express';
+import { escapeHtml, pageRoutes, readPage } from './pages';
 
 /**
  * GET /demo: a checkout page to click through, on the public API alone (sign up, save a card with
@@ -11,8 +11,6 @@ export interface DemoOptions {
   /** Stripe's own Stripe.js, or localstripe's fake one. */
   stripeJsUrl: string;
 }
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Stripe.js' documented CSP needs, or the fake's: its script, its API and its 3-D Secure frames. */
 function contentSecurityPolicy(stripeJsUrl: string): string {
@@ -35,20 +33,12 @@ function contentSecurityPolicy(stripeJsUrl: string): string {
 
 export function demoRoutes(opts: DemoOptions): Router {
   const dir = path.join(__dirname, '..', 'static', 'demo');
-  const page = fs
-    .readFileSync(path.join(dir, 'index.html'), 'utf8')
-    .replace('{{STRIPE_JS_URL}}', () => escapeHtml(opts.stripeJsUrl))
-    .replace('{{STRIPE_PUBLISHABLE_KEY}}', () => escapeHtml(opts.publishableKey));
-  const csp = contentSecurityPolicy(opts.stripeJsUrl);
-  const router = Router();
-  router.use('/demo', (_req, res, next) => {
-    res.setHeader('content-security-policy', csp);
-    next();
+  return pageRoutes({
+    at: '/demo',
+    contentSecurityPolicy: contentSecurityPolicy(opts.stripeJsUrl),
+    html: readPage(path.join(dir, 'index.html'))
+      .replace('{{STRIPE_JS_URL}}', () => escapeHtml(opts.stripeJsUrl))
+      .replace('{{STRIPE_PUBLISHABLE_KEY}}', () => escapeHtml(opts.publishableKey)),
+    files: { 'demo.js': path.join(dir, 'demo.js'), 'demo.css': path.join(dir, 'demo.css') },
   });
-  router.get(['/demo', '/demo/'], (_req, res) => {
-    res.type('html').send(page);
-  });
-  for (const file of ['demo.js', 'demo.css'])
-    router.get(`/demo/${file}`, (_req, res) => res.sendFile(path.join(dir, file)));
-  return router;
 }

@@ -120,12 +120,17 @@ export function tokenBuckets(perMinute: number, now: () => number = Date.now) {
  * minute on average, bursts up to the same number. In memory, per gateway instance: each replica
  * enforces its own share, which is what an edge limiter in front of a pool of replicas does.
  */
-export function rateLimit(perMinute: number, now: () => number = Date.now): RequestHandler {
+export function rateLimit(
+  perMinute: number,
+  now: () => number = Date.now,
+  keyOf: (req: Request) => string = (req) =>
+    req.userId ? `user:${req.userId}` : `addr:${req.socket.remoteAddress ?? 'unknown'}`,
+): RequestHandler {
   const buckets = tokenBuckets(perMinute, now);
   setInterval(() => buckets.sweep(), 60_000).unref();
 
   return (req, res, next) => {
-    const key = req.userId ? `user:${req.userId}` : `addr:${req.socket.remoteAddress ?? 'unknown'}`;
+    const key = keyOf(req);
     const decision = buckets.take(key);
     res.setHeader('ratelimit-limit', String(perMinute));
     res.setHeader('ratelimit-remaining', String(decision.remaining));

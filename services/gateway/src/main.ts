@@ -12,6 +12,8 @@ runService('gateway', async (svc) => {
     userServiceUrl: cfg.USER_SERVICE_URL,
     orderServiceUrl: cfg.ORDER_SERVICE_URL,
     paymentServiceUrl: cfg.PAYMENT_SERVICE_URL,
+    notificationServiceUrl: cfg.NOTIFICATION_SERVICE_URL,
+    keyCacheSeconds: cfg.GATEWAY_KEY_CACHE_SECONDS,
     jwtSecret: cfg.JWT_SECRET,
     serviceToken: cfg.SERVICE_TOKEN,
     rateLimitPerMinute: cfg.GATEWAY_RATE_LIMIT,

@@ -2,8 +2,9 @@ import path from 'node:path';
 import { type Logger } from '@paystream/common/logger';
 import { problemResponse, type ResponseObject } from '@paystream/common/openapi';
 import { HttpProblem } from '@paystream/common/problem';
-import { Router, type RequestHandler } from 'express';
+import type { RequestHandler, Router } from 'express';
 import { upstreamGet } from './upstream-get';
+import { pageRoutes, readPage } from './pages';
 
 /**
  * GET /openapi.json: the public API as one OpenAPI 3.1 document, merged from the documents the services
@@ -26,6 +27,7 @@ const API_SOURCES = {
   user: { prefix: '/users', rateLimited: true },
   order: { prefix: '/orders', rateLimited: true },
   payment: { prefix: '', rateLimited: false },
+  notification: { prefix: '', rateLimited: true },
 } as const;
 
 /** The gateway's API sources, given where each service is. */
@@ -48,7 +50,9 @@ const FRESH_MS = 60_000;
 /** What the gateway adds to every operation it forwards; where the service gives the same status, both say why. */
 function withGatewayAnswers(op: Operation, rateLimited: boolean): Operation {
   const gateway: Record<number, string> = {};
-  if ((op.security ?? []).length > 0) gateway[401] = 'No token, or an invalid or expired one.';
+  const security = (op.security ?? []) as Record<string, unknown>[];
+  if (security.some((s) => 'operatorKey' in s)) gateway[401] = 'No API key, or an unknown or revoked one.';
+  else if (security.length > 0) gateway[401] = 'No token, or an invalid or expired one.';
   if (op.requestBody) gateway[413] = 'Body too large.';
   if (rateLimited) gateway[429] = 'Rate limit reached (per user, or per address before sign-in).';
   gateway[502] = 'The service behind this route is unavailable.';
@@ -69,7 +73,8 @@ export function mergeApiDocuments(documents: readonly (ApiSource & { doc: Json }
   let securitySchemes: Json = {};
   for (const { prefix, rateLimited, doc } of documents) {
     for (const [route, ops] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
-      const full = (prefix + route).replace(/(.)\/$/, '$1');
+      // The operator API is served under /admin by each service and forwarded unchanged.
+      const full = (route.startsWith('/admin/') ? route : prefix + route).replace(/(.)\/$/, '$1');
       for (const [method, op] of Object.entries(ops))
         (paths[full] ??= {})[method] = withGatewayAnswers(op, rateLimited);
     }
@@ -84,8 +89,11 @@ export function mergeApiDocuments(documents: readonly (ApiSource & { doc: Json }
       version: '1',
       description:
         'Orders charged through Stripe, with an email for each outcome. Sign up, sign in for a bearer ' +
-        'token, save a card, place orders and follow them. Every error is `application/problem+json` ' +
-        '(RFC 9457). Outside production, a click-through checkout is at [/demo](/demo).',
+        'token, save a card, place orders and follow them. Operators (API keys, scoped; under /admin): search ' +
+        'orders and read their story, refund, capture and void, the dead letter queue, reconciliation, ' +
+        'webhook endpoints for the merchant’s own systems, the audit log — and the console at ' +
+        '[/console](/console). Every error is `application/problem+json` (RFC 9457). Outside production, a ' +
+        'click-through checkout is at [/demo](/demo).',
       // As package.json says; SPDX id (3.1: `identifier` or `url`, not both).
       license: { name: 'MIT', identifier: 'MIT' },
     },
@@ -122,24 +130,18 @@ export function openApiRoute(sources: readonly ApiSource[], logger: Logger): Req
 
 /** Swagger UI from the npm package, served from here (no CDN): GET /docs. */
 export function docsRoutes(): Router {
-  const router = Router();
   const page = path.join(__dirname, '..', 'static', 'docs');
-  router.use('/docs', (_req, res, next) => {
-    res.setHeader(
-      'content-security-policy',
-      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-        "connect-src 'self'; frame-ancestors 'none'",
-    );
-    res.setHeader('cache-control', 'public, max-age=300');
-    next();
-  });
   const swaggerUi = path.dirname(require.resolve('swagger-ui-dist/package.json'));
-  router.get(['/docs', '/docs/'], (_req, res) => res.sendFile(path.join(page, 'index.html')));
-  // A fixed list of files, each from its own folder: no request path ever reaches the file system.
   const files: Record<string, string> = { 'init.js': path.join(page, 'init.js') };
   for (const file of ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png'])
     files[file] = path.join(swaggerUi, file);
-  for (const [name, file] of Object.entries(files))
-    router.get(`/docs/${name}`, (_req, res) => res.sendFile(file));
-  return router;
+  return pageRoutes({
+    at: '/docs',
+    contentSecurityPolicy:
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+      "connect-src 'self'; frame-ancestors 'none'",
+    html: readPage(path.join(page, 'index.html')),
+    files,
+    cacheControl: 'public, max-age=300',
+  });
 }

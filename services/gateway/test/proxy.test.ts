@@ -43,6 +43,7 @@ describe('gateway reverse proxy', () => {
         userServiceUrl: upstream.url,
         orderServiceUrl: 'http://127.0.0.1:1', // nothing listens: 502
         paymentServiceUrl: 'http://127.0.0.1:1',
+        notificationServiceUrl: 'http://127.0.0.1:1',
         timeoutMs: 500,
         maxBodyBytes: 1024,
         jwtSecret: JWT_SECRET,
@@ -209,6 +210,7 @@ describe('gateway rate limit', () => {
         userServiceUrl: upstream.url,
         orderServiceUrl: upstream.url,
         paymentServiceUrl: upstream.url,
+        notificationServiceUrl: upstream.url,
         timeoutMs: 1000,
         maxBodyBytes: 1024,
         jwtSecret: JWT_SECRET,

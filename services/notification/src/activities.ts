@@ -37,7 +37,9 @@ async function customerAddress(deps: NotificationActivityDeps, userId: string): 
   return ((await res.json()) as { email: string }).email;
 }
 
-export function createNotificationActivities(deps: NotificationActivityDeps): NotificationActivities {
+export function createNotificationActivities(
+  deps: NotificationActivityDeps,
+): Pick<NotificationActivities, 'sendEmail' | 'publishDeadLetter'> {
   return {
     async sendEmail(raw) {
       const event = paymentEvent.parse(raw);

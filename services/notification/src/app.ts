@@ -5,6 +5,9 @@ import type { Connection } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Admin } from 'kafkajs';
 import type { Transporter } from 'nodemailer';
+import type { DataSource } from 'typeorm';
+import { adminRoutes, type AdminDeps } from './admin';
+import { notificationApi } from './api';
 
 export interface NotificationAppDeps {
   logger: Logger;
@@ -12,18 +15,23 @@ export interface NotificationAppDeps {
   temporal: Connection;
   namespace: string;
   mailer: Transporter;
+  db: DataSource;
+  admin: AdminDeps;
 }
 
-/** The notification service has no public API: this app serves health only. */
+/** Health, and the operator API's DLQ and webhook routes (through the gateway, with an API key). */
 export function createNotificationApp(deps: NotificationAppDeps): Express {
-  const { logger, kafkaAdmin, temporal, namespace, mailer } = deps;
+  const { logger, kafkaAdmin, temporal, namespace, mailer, db } = deps;
   const app = createServiceApp({ logger });
   app.use(
     healthRoutes({
+      postgres: () => db.query('SELECT 1'),
       kafka: () => kafkaAdmin.describeCluster(),
       temporal: () => temporalHealth(temporal, namespace),
       smtp: () => mailer.verify(),
     }),
   );
+  app.get('/openapi.json', (_req, res) => res.json(notificationApi));
+  app.use(adminRoutes(deps.admin));
   return finish(app, logger);
 }

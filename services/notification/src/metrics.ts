@@ -20,4 +20,15 @@ export const notificationMetrics = {
     labelNames: ['reason'] as const,
     registers: [registry],
   }),
+  webhookAttempts: new Counter({
+    name: 'webhook_delivery_attempts_total',
+    help: 'Webhook delivery attempts to merchant endpoints by result (delivered | failed)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  }),
+  webhookEndpointsDisabled: new Counter({
+    name: 'webhook_endpoints_disabled_total',
+    help: 'Merchant endpoints disabled after failing for WEBHOOK_DISABLE_AFTER_SECONDS; PaystreamWebhookEndpointDisabled',
+    registers: [registry],
+  }),
 };

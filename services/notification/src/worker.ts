@@ -3,6 +3,7 @@ import { type TemporalConnectionOptions } from '@paystream/common/temporal-optio
 import type { DataConverter } from '@temporalio/common';
 import { createWorker, NOTIFICATIONS_TASK_QUEUE, WORKFLOWS_PATHS } from '@paystream/workflows';
 import { createNotificationActivities, type NotificationActivityDeps } from './activities';
+import { createWebhookActivities, type WebhookDeliveryDeps } from './webhooks/deliver';
 
 /** The Temporal worker for the `notifications` task queue: the notification workflow and its activities. */
 export function createNotificationWorker(opts: {
@@ -12,6 +13,7 @@ export function createNotificationWorker(opts: {
   dataConverter: DataConverter;
   logger?: Logger;
   activities: NotificationActivityDeps;
+  webhooks: WebhookDeliveryDeps;
 }) {
   return createWorker({
     connection: opts.connection,
@@ -20,7 +22,10 @@ export function createNotificationWorker(opts: {
     logger: opts.logger,
     taskQueue: opts.taskQueue ?? NOTIFICATIONS_TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATHS.notification,
-    activities: createNotificationActivities(opts.activities),
+    activities: {
+      ...createNotificationActivities(opts.activities),
+      ...createWebhookActivities(opts.webhooks),
+    },
     maxConcurrentActivities: 20,
   });
 }

@@ -26,6 +26,11 @@ import {
   type UserBehindGateway,
 } from '../../user/test/user-behind-gateway';
 import { notificationMetrics } from '../src/metrics';
+import { codecKeysFrom } from '@paystream/common/codec-keys';
+import { initDataSource } from '@paystream/common/db';
+import type { DataSource } from 'typeorm';
+import { notificationDataSource } from '../src/db/data-source';
+import { SecretBox, WebhookStore } from '../src/webhooks/endpoints';
 
 /**
  * Notifications on the real stack: Kafka, the Temporal dev server and Mailpit. A second Mailpit that the
@@ -52,6 +57,8 @@ const workers: { worker: Worker; run: Promise<void>; close: () => Promise<void> 
 
 /** The user service, in-process on the real users database: the notifier looks the recipient up there. */
 let users: UserBehindGateway;
+let notificationsDb: DataSource;
+let webhookStore: WebhookStore;
 
 function paymentEventFor(customer: SignedUpUser, status: PaymentEvent['status'] = 'succeeded'): PaymentEvent {
   return {
@@ -90,6 +97,7 @@ async function startWorker(taskQueue: string, smtpPort: number) {
       serviceToken: cfg.SERVICE_TOKEN,
       merchantEmail: MERCHANT,
     },
+    webhooks: { store: webhookStore, production: false, timeoutMs: 2000, disableAfterSeconds: 3600 },
   });
   const run = worker.run();
   workers.push({
@@ -108,6 +116,8 @@ beforeAll(async () => {
   producer = createProducer(kafka);
   await producer.connect();
   users = await startUserBehindGateway('notification-test');
+  notificationsDb = await initDataSource(notificationDataSource(cfg.NOTIFICATION_DATABASE_URL));
+  webhookStore = new WebhookStore(notificationsDb, new SecretBox(codecKeysFrom(cfg)));
   await startWorker(healthyQueue, cfg.SMTP_PORT);
   await startWorker(flakyQueue, FLAKY_SMTP);
 }, 120_000);
@@ -122,6 +132,7 @@ afterAll(async () => {
   await producer.disconnect();
   await connection.close();
   await users?.close();
+  await notificationsDb?.destroy();
 });
 
 describe('notifications', () => {

@@ -210,4 +210,88 @@ const operations: OperationDoc[] = [
   },
 ];
 
+export const adminOrdersQuery = z.strictObject({
+  orderId: z.uuid().optional(),
+  customer: z
+    .string()
+    .max(254)
+    .optional()
+    .meta({ description: "The customer's user id, or their email address." }),
+  status: z.enum(ORDER_STATUSES).optional(),
+  from: z.iso.datetime({ offset: true }).optional().meta({ description: 'Created at or after.' }),
+  to: z.iso.datetime({ offset: true }).optional().meta({ description: 'Created before.' }),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(200).optional().meta({ description: '`nextCursor` of the previous page.' }),
+});
+export const statsQuery = z.strictObject({ minutes: z.coerce.number().int().min(1).max(1440).default(60) });
+
+export const adminOrderSchema = orderViewSchema.extend({ userId: z.uuid() });
+const timelineSchema = z.object({
+  order: adminOrderSchema,
+  steps: z.array(
+    z.object({ at: z.iso.datetime(), type: z.string(), status: z.string(), detail: z.looseObject({}) }),
+  ),
+  ledger: z
+    .looseObject({})
+    .nullable()
+    .meta({ description: 'The payment ledger: the payment, its movements and disputes.' }),
+  notifications: z.looseObject({}).nullable().meta({
+    description: 'Emails sent (or dead-lettered) and webhook deliveries, from the notification service.',
+  }),
+  links: z.object({ temporal: z.url() }),
+});
+
+operations.push(
+  {
+    method: 'get',
+    path: '/admin/orders',
+    operationId: 'searchOrders',
+    summary: 'Orders by id, customer, status and date, newest first',
+    tag: 'Operator',
+    auth: 'operator',
+    scope: 'orders:read',
+    query: adminOrdersQuery,
+    responses: {
+      200: {
+        description: 'One page; `nextCursor` is null on the last.',
+        body: z.object({ orders: z.array(adminOrderSchema), nextCursor: z.string().nullable() }),
+      },
+    },
+    problems: { 400: 'Invalid query (or a cursor this API did not return).' },
+  },
+  {
+    method: 'get',
+    path: '/admin/orders/:orderId',
+    operationId: 'orderTimeline',
+    summary: 'An order and its story: each step, its money in the ledger, its emails and webhook deliveries',
+    tag: 'Operator',
+    auth: 'operator',
+    scope: 'orders:read',
+    params: orderIdParams,
+    responses: { 200: { description: 'The order and its timeline.', body: timelineSchema } },
+    problems: { 404: 'No such order.' },
+  },
+  {
+    method: 'get',
+    path: '/admin/stats/orders',
+    operationId: 'orderStats',
+    summary: 'Orders per minute by outcome (the console’s chart)',
+    tag: 'Operator',
+    auth: 'operator',
+    scope: 'orders:read',
+    query: statsQuery,
+    responses: {
+      200: {
+        description: 'One entry per minute that had any, oldest first.',
+        body: z.object({
+          minutes: z.array(
+            z.object({ minute: z.iso.datetime(), counts: z.record(z.string(), z.number().int()) }),
+          ),
+        }),
+      },
+    },
+    problems: { 400: 'Invalid query.' },
+  },
+);
+
 export const orderApi = openApiDocument({ title: 'Paystream orders', version: '1' }, operations);

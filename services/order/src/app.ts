@@ -5,6 +5,7 @@ import type { Express } from 'express';
 import type { Admin } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { orderApi } from './api';
+import { adminRoutes } from './routes/admin';
 import { internalRoutes } from './routes/internal';
 import { orderRoutes } from './routes/orders';
 
@@ -25,6 +26,7 @@ export function createOrderApp({ logger, db, kafkaAdmin, cfg }: OrderAppDeps): E
   );
   app.get('/openapi.json', (_req, res) => res.json(orderApi));
   app.use(internalRoutes(db, cfg));
+  app.use(adminRoutes(db, cfg));
   app.use(orderRoutes(db, cfg));
   return finish(app, logger);
 }

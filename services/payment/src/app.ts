@@ -4,6 +4,7 @@ import { temporalHealth } from '@paystream/common/temporal';
 import type { Connection } from '@temporalio/client';
 import type { AfterSaleDeps } from './after-sale';
 import { paymentApi } from './api';
+import { adminRoutes, type AdminDeps } from './admin';
 import { cancelRoutes } from './cancel-route';
 import { stripeWebhookRoutes, type WebhookDeps } from './webhooks';
 import type { Express } from 'express';
@@ -17,6 +18,8 @@ export interface PaymentAppDeps {
   webhooks: WebhookDeps;
   afterSale: AfterSaleDeps;
   serviceToken: string;
+  /** The operator API's money routes (through the gateway, with an API key). */
+  admin: AdminDeps;
 }
 
 /**
@@ -31,6 +34,7 @@ export function createPaymentApp({
   webhooks,
   afterSale,
   serviceToken,
+  admin,
 }: PaymentAppDeps): Express {
   // No JSON parser for the whole app: a webhook's signature is checked on the raw bytes.
   const app = createServiceApp({ logger, parseJson: false });
@@ -43,5 +47,6 @@ export function createPaymentApp({
   app.get('/openapi.json', (_req, res) => res.json(paymentApi));
   app.use(stripeWebhookRoutes(webhooks));
   app.use(cancelRoutes({ ...afterSale, serviceToken }));
+  app.use(adminRoutes(admin));
   return finish(app, logger);
 }

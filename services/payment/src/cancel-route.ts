@@ -1,8 +1,8 @@
 import { requireService } from '@paystream/common/auth';
 import { orderCreateEvent } from '@paystream/common/events';
-import { validate } from '@paystream/common/http';
+import { jsonBody, validate } from '@paystream/common/http';
 import { HttpProblem } from '@paystream/common/problem';
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { cancelPayment, PaymentRefused, type AfterSaleDeps } from './after-sale';
@@ -33,7 +33,7 @@ export function cancelRoutes(deps: AfterSaleDeps & { serviceToken: string }): Ro
   router.post(
     '/internal/orders/:orderId/cancel',
     requireService(deps.serviceToken),
-    express.json({ limit: '4kb' }),
+    ...jsonBody('4kb'),
     async (req, res) => {
       const { orderId } = validate(orderCreateEvent.pick({ orderId: true }), req.params);
       const { status, paymentIntentId, ...held } = validate(cancelBody, req.body);
@@ -50,9 +50,12 @@ export function cancelRoutes(deps: AfterSaleDeps & { serviceToken: string }): Ro
   return router;
 }
 
-/** A refusal in HTTP terms: the payment does not allow it (409), or the request is malformed (400). */
-export function problemOf(refusal: PaymentRefused): HttpProblem {
+/**
+ * A refusal in HTTP terms: the payment does not allow it (409: `refund-refused` for a cancel or refund,
+ * `payment-refused` for a capture or void), or the request is malformed (400).
+ */
+export function problemOf(refusal: PaymentRefused, type = 'refund-refused'): HttpProblem {
   return refusal.kind === 'invalid'
     ? new HttpProblem(400, 'validation-error', refusal.message)
-    : new HttpProblem(409, 'refund-refused', refusal.message);
+    : new HttpProblem(409, type, refusal.message);
 }

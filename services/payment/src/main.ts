@@ -77,6 +77,7 @@ runService('payment', async (svc) => {
     },
     afterSale,
     serviceToken: cfg.SERVICE_TOKEN,
+    admin: { afterSale, ledger, serviceToken: cfg.SERVICE_TOKEN, userServiceUrl: cfg.USER_SERVICE_URL },
   });
   await httpPart(svc, app, cfg.PAYMENT_PORT);
 });

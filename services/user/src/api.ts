@@ -1,4 +1,5 @@
 import { openApiDocument, type OperationDoc } from '@paystream/common/openapi';
+import { API_KEY_PATTERN, OPERATOR_SCOPES } from '@paystream/common/operator';
 import { z } from 'zod';
 import { cardSchema } from './domain/cards';
 import { PASSWORD_MAX } from './domain/password';
@@ -64,6 +65,53 @@ const savedCard = z.object({
   expMonth: z.number().int(),
   expYear: z.number().int(),
   isDefault: z.boolean(),
+});
+
+/** The gateway asks whether a presented API key is valid (internal). */
+export const verifyKeyBody = z.strictObject({ key: z.string().regex(API_KEY_PATTERN) });
+
+/** An operator action, as the services append it (internal). */
+export const auditEntryBody = z.strictObject({
+  id: z.string().regex(/^[0-9a-f]{32}$/),
+  keyId: z.string().min(1).max(40),
+  keyName: z.string().max(200),
+  action: z.string().regex(/^[a-z_.]{1,60}$/),
+  target: z.string().min(1).max(200),
+  reason: z.string().max(500).optional(),
+  requestId: z.string().max(200).optional(),
+  outcome: z.string().min(1).max(500),
+});
+
+export const auditQuery = z.strictObject({
+  keyId: z.string().max(40).optional(),
+  action: z
+    .string()
+    .regex(/^[a-z_.]{1,60}$/)
+    .optional(),
+  target: z
+    .string()
+    .max(200)
+    .optional()
+    .meta({ description: 'e.g. `order:<orderId>`, `endpoint:<id>`, `key:<id>`.' }),
+  since: z.iso.datetime({ offset: true }).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .optional()
+    .meta({ description: '`nextCursor` of the previous page.' }),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  at: z.iso.datetime(),
+  keyId: z.string(),
+  keyName: z.string(),
+  action: z.string(),
+  target: z.string(),
+  reason: z.string().nullable(),
+  requestId: z.string().nullable(),
+  outcome: z.string(),
 });
 
 const TAG = 'Users';
@@ -170,6 +218,41 @@ const operations: OperationDoc[] = [
       429: 'Too many cards tried (Retry-After).',
       502: 'Stripe is unavailable; try again.',
     },
+  },
+  {
+    method: 'get',
+    path: '/admin/key',
+    operationId: 'currentApiKey',
+    summary: 'The API key making the request: its id, name and scopes',
+    tag: TAG,
+    auth: 'operator',
+    problems: {},
+    responses: {
+      200: {
+        description: 'The key (never its secret).',
+        body: z.object({ id: z.string(), name: z.string(), scopes: z.array(z.enum(OPERATOR_SCOPES)) }),
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/admin/audit',
+    operationId: 'listAudit',
+    summary: 'The audit log: who did what, to what, why, with what outcome',
+    description:
+      'Every operator action (refunds, captures, voids, replays, webhook endpoints, drift resolved) and every API key ' +
+      'made or revoked, newest first. Append-only: no API changes or deletes an entry.',
+    tag: TAG,
+    auth: 'operator',
+    scope: 'audit:read',
+    query: auditQuery,
+    responses: {
+      200: {
+        description: 'One page; `nextCursor` is null on the last.',
+        body: z.object({ entries: z.array(auditEntrySchema), nextCursor: z.string().nullable() }),
+      },
+    },
+    problems: { 400: 'Invalid query.' },
   },
 ];
 

@@ -9,6 +9,8 @@ import { userApi } from './api';
 import { accountRoutes } from './routes/accounts';
 import { paymentDetailRoutes } from './routes/payment-details';
 import { setupIntentRoutes } from './routes/setup-intent';
+import { operatorRoutes } from './routes/operators';
+import { Operators } from './domain/operators';
 
 export interface UserAppDeps {
   logger: Logger;
@@ -32,5 +34,6 @@ export function createUserApp({ logger, db, cfg, stripe, throttleLimits }: UserA
   app.use(accountRoutes(db, cfg, throttle));
   app.use(paymentDetailRoutes(db, cfg, stripe, throttle));
   app.use(setupIntentRoutes(db, cfg, stripe));
+  app.use(operatorRoutes(new Operators(db), cfg));
   return finish(app, logger);
 }

@@ -68,6 +68,7 @@ export async function startUserBehindGateway(name: string): Promise<UserBehindGa
       userServiceUrl: user.url,
       orderServiceUrl: 'http://127.0.0.1:1',
       paymentServiceUrl: 'http://127.0.0.1:1',
+      notificationServiceUrl: 'http://127.0.0.1:1',
       jwtSecret: cfg.JWT_SECRET,
       serviceToken: cfg.SERVICE_TOKEN,
       rateLimitPerMinute: 1_000_000,

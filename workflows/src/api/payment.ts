@@ -99,6 +99,13 @@ export interface CaptureOutcome {
  * first capture.
  */
 export const captureUpdate = defineUpdate<CaptureOutcome, [CaptureRequest]>('capture');
+
+/**
+ * An operator's void of an authorized order: the hold is released, nothing is taken (a customer's cancel
+ * does the same). Refused unless the order is authorized and no capture was asked for; never a refund.
+ */
+export const voidUpdate = defineUpdate<CancelOutcome>('void');
+export const VOID_UPDATE_ID = 'void';
 export const captureUpdateId = (requestId: string): string => `capture-${requestId}`;
 
 /**

@@ -20,6 +20,8 @@ const production = {
     'postgres://order_service:Q7x-long-db-password@db.internal:5432/orders?sslmode=verify-full',
   PAYMENT_DATABASE_URL:
     'postgres://payment_service:P4y-long-db-password@db.internal:5432/payments?sslmode=verify-full',
+  NOTIFICATION_DATABASE_URL:
+    'postgres://notification_service:N0t-long-db-password@db.internal:5432/notifications?sslmode=verify-full',
   KAFKA_PASSWORD: random(36),
   KAFKA_SSL: 'true',
   TEMPORAL_TLS: 'true',

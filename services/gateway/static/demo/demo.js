@@ -98,7 +98,11 @@ function show(order) {
   const reason = order.failureReason ? ` (${order.failureReason})` : '';
   entry.textContent = `${new Date().toLocaleTimeString()} ${order.status}${reason}`;
   $('timeline').append(entry);
-  $('cancel').hidden = order.status !== 'paid';
+  // Paid: a cancel refunds it; authorized (pay later): a cancel releases the hold.
+  $('cancel').hidden = order.status !== 'paid' && order.status !== 'authorized';
+  $('cancel').textContent = order.status === 'authorized' ? 'Cancel (release the hold)' : 'Cancel (refund)';
+  $('capture-hint').hidden = order.status !== 'authorized';
+  $('console-link').href = `/console#order=${order.orderId}`;
 }
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -107,14 +111,16 @@ const PATIENCE_MS = 120_000;
 
 /**
  * Polls the order until it settles; hands a 3-D Secure challenge to Stripe.js when one comes. Gives up
- * after two minutes without a change (the order goes on without this page; reload to look again).
+ * after two minutes without a change (the order goes on without this page; reload to look again), but
+ * waits as long as it takes for the merchant to capture an authorized one.
  */
 async function follow(orderId, settled = FINAL) {
   let challenged = false;
   let last = '';
   let changedAt = Date.now();
   for (;;) {
-    if (Date.now() - changedAt > PATIENCE_MS)
+    // Authorized (paying later) waits for the merchant's capture: no patience runs out on that.
+    if (last !== 'authorized' && Date.now() - changedAt > PATIENCE_MS)
       throw new Error(`Still ${last || 'waiting'} after two minutes; the order goes on, check it later.`);
     let order;
     try {
@@ -132,7 +138,7 @@ async function follow(orderId, settled = FINAL) {
       const result = await stripe.confirmCardPayment(order.nextAction.clientSecret);
       if (result.error) say(result.error.message ?? 'Authentication failed');
     }
-    await pause(1000);
+    await pause(order.status === 'authorized' ? 3000 : 1000);
   }
 }
 
@@ -146,10 +152,11 @@ $('order-form').addEventListener(
     $('order-status').dataset.status = '';
     $('cancel').hidden = true;
     const amount = Math.round(Number($('amount').value) * 100);
+    const later = $('pay-later').checked;
     const order = await api(
       'POST',
       '/orders/create',
-      { amount, currency: $('currency').value },
+      { amount, currency: $('currency').value, ...(later ? { capture: 'manual' } : {}) },
       { 'idempotency-key': newKey() },
     );
     await follow(order.orderId);

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { orderApi } from '../../../order/src/api';
+import { notificationApi } from '../../../notification/src/api';
 import { paymentApi } from '../../../payment/src/api';
 import { userApi } from '../../../user/src/api';
 import { apiSources, mergeApiDocuments } from '../../src/openapi';
@@ -17,9 +18,15 @@ const docs: Record<string, Record<string, unknown>> = {
   'http://user': userApi,
   'http://order': orderApi,
   'http://payment': paymentApi,
+  'http://notification': notificationApi,
 };
 const served = mergeApiDocuments(
-  apiSources({ user: 'http://user', order: 'http://order', payment: 'http://payment' }).map((source) => ({
+  apiSources({
+    user: 'http://user',
+    order: 'http://order',
+    payment: 'http://payment',
+    notification: 'http://notification',
+  }).map((source) => ({
     ...source,
     doc: docs[source.url]!,
   })),

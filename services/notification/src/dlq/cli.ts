@@ -4,7 +4,9 @@
  *   npm run dlq -- replay --order <orderId>
  *   npm run dlq -- replay --all
  */
+import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@paystream/common/config';
+import { auditId, cliOperator, recordAudit } from '@paystream/common/operator';
 import { createKafka } from '@paystream/common/kafka';
 import { dataConverterFor } from '@paystream/common/payload-codec';
 import { connectTemporal, createWorkflowClient } from '@paystream/common/temporal';
@@ -42,6 +44,20 @@ async function main(argv: string[]): Promise<number> {
       const client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg));
       const select = flag === '--all' ? { all: true } : { orderId: value };
       const outcomes = await replayDlq(client, records, retryBudget(cfg), select);
+      const op = cliOperator();
+      const target = flag === '--all' ? 'dlq:all' : `order:${value}`;
+      await recordAudit(
+        { userServiceUrl: cfg.USER_SERVICE_URL, serviceToken: cfg.SERVICE_TOKEN },
+        {
+          id: auditId(op.keyId, 'dlq.replay', target, randomUUID()),
+          keyId: op.keyId,
+          keyName: op.name,
+          action: 'dlq.replay',
+          target,
+          reason: `${outcomes.filter((o) => o.outcome === 'replayed').length} replayed`,
+          outcome: 'ok',
+        },
+      );
       if (!outcomes.length) console.log('no matching DLQ entries');
       for (const o of outcomes)
         console.log(`order=${o.orderId ?? '-'}  event=${o.eventId ?? '-'}  ${o.outcome}`);

@@ -23,27 +23,41 @@ export async function replayDlq(
   select: { orderId?: string; all?: boolean },
   taskQueue?: string,
 ): Promise<ReplayOutcome[]> {
-  const outcomes: ReplayOutcome[] = [];
+  // One replay per event: an event whose replays failed again is in the DLQ once per failure, and its
+  // latest entry stands for it (replaying it more than once in one request could only be refused).
+  const latest = new Map<string, DlqRecord>();
   for (const record of records) {
     const original = paymentEvent.safeParse(record.entry?.original);
-    const orderId = original.success ? original.data.orderId : record.key;
-    if (!select.all && orderId !== select.orderId) continue;
-    if (!original.success) {
-      outcomes.push({
+    if (!select.all && (original.success ? original.data.orderId : record.key) !== select.orderId) continue;
+    latest.set(
+      original.success ? original.data.eventId : `offset:${record.partition}:${record.offset}`,
+      record,
+    );
+  }
+  const chosen = [...latest.values()];
+  const replay = async (record: DlqRecord): Promise<ReplayOutcome> => {
+    const original = paymentEvent.safeParse(record.entry?.original);
+    if (!original.success)
+      return {
         offset: record.offset,
-        orderId,
+        orderId: record.key,
         eventId: null,
         outcome: 'skipped: not a payment.event',
-      });
-      continue;
-    }
+      };
     const started = await startNotification(client, original.data, retry, { taskQueue, replay: true });
-    outcomes.push({
+    return {
       offset: record.offset,
-      orderId,
+      orderId: original.data.orderId,
       eventId: original.data.eventId,
       outcome: started ? 'replayed' : 'skipped: already sent or running',
-    });
-  }
+    };
+  };
+  // A few starts at a time: a DLQ of thousands after a long SMTP outage replays in seconds, not minutes (one
+  // start is a round trip to Temporal), without a burst of thousands of requests at once.
+  const outcomes: ReplayOutcome[] = [];
+  for (let i = 0; i < chosen.length; i += REPLAY_CONCURRENCY)
+    outcomes.push(...(await Promise.all(chosen.slice(i, i + REPLAY_CONCURRENCY).map(replay))));
   return outcomes;
 }
+
+const REPLAY_CONCURRENCY = 16;

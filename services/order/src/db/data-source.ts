@@ -6,6 +6,7 @@ import { OutboxHeaders1764100000000 } from './migrations/1764100000000-outbox-he
 import { OrderLifecycle1764200000000 } from './migrations/1764200000000-order-lifecycle';
 import { RefusedPaymentEvents1764300000000 } from './migrations/1764300000000-refused-payment-events';
 import { CaptureAndDisputes1764500000000 } from './migrations/1764500000000-capture-and-disputes';
+import { OrderEvents1764800000000 } from './migrations/1764800000000-order-events';
 
 /** The order service's own database (orders, outbox, processed and refused events). */
 export function orderDataSource(url: string): DataSource {
@@ -18,6 +19,7 @@ export function orderDataSource(url: string): DataSource {
       OrderLifecycle1764200000000,
       RefusedPaymentEvents1764300000000,
       CaptureAndDisputes1764500000000,
+      OrderEvents1764800000000,
     ],
   );
 }

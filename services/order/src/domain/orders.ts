@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import {
   isNotice,
+  orderEvent,
   paymentEvent,
   TOPICS,
+  type OrderEvent,
+  type OrderEventType,
   type CaptureMethod,
   type OrderCreateEvent,
   type PaymentEvent,
@@ -129,9 +132,12 @@ export type ApplyResult =
  * payment's `succeeded`) waits among the deferred events and is applied, in the order it came, once the
  * order can take it.
  */
-export function applyPaymentEvent(db: DataSource, event: PaymentEvent): Promise<ApplyResult> {
-  if (isNotice(event.status)) return Promise.resolve('notice');
-  return db.transaction((tx) => applyInTransaction(tx, event));
+export async function applyPaymentEvent(db: DataSource, event: PaymentEvent): Promise<ApplyResult> {
+  if (isNotice(event.status)) return 'notice';
+  const result = await db.transaction((tx) => applyInTransaction(tx, event));
+  // The step's order.event is in the outbox: wake the relay (after the commit, as createOrder does).
+  if (result === 'applied') await db.query(`NOTIFY outbox`).catch(() => undefined);
+  return result;
 }
 
 async function applyInTransaction(tx: EntityManager, event: PaymentEvent): Promise<ApplyResult> {
@@ -187,6 +193,7 @@ async function applyInTransaction(tx: EntityManager, event: PaymentEvent): Promi
   );
   if (count === 1) {
     countOutcome(statusAfter(outcome), moved[0]!.created_at);
+    await recordStep(tx, event);
     await applyDeferred(tx, event.orderId);
     return 'applied';
   }
@@ -213,6 +220,68 @@ async function applyInTransaction(tx: EntityManager, event: PaymentEvent): Promi
     return 'deferred';
   }
   return 'already-final';
+}
+
+/** The merchant's name for a step: `order.<status>`, a manual order's payment `order.captured`. */
+function orderEventType(status: OrderStatus, captureMethod: string): OrderEventType {
+  if (status === 'paid') return captureMethod === 'manual' ? 'order.captured' : 'order.paid';
+  if (status === 'partially_refunded') return 'order.refunded';
+  return `order.${status}` as OrderEventType;
+}
+
+/**
+ * The step the order just took, kept twice in the same transaction: in its story (`order_events`) and in the
+ * outbox as an `order.event` for the merchant's event feed.
+ */
+async function recordStep(tx: EntityManager, event: PaymentEvent): Promise<void> {
+  const [order] = await tx.query<
+    {
+      user_id: string;
+      status: OrderStatus;
+      amount: number;
+      currency: string;
+      capture_method: string;
+      captured_amount: number | null;
+      refunded_amount: number;
+      payment_intent_id: string | null;
+    }[]
+  >(
+    `SELECT user_id, status, amount, currency, capture_method, captured_amount, refunded_amount, payment_intent_id
+       FROM orders WHERE id = $1`,
+    [event.orderId],
+  );
+  if (!order) return;
+  const step: OrderEvent = orderEvent.parse({
+    eventId: event.eventId,
+    type: orderEventType(order.status, order.capture_method),
+    orderId: event.orderId,
+    userId: order.user_id,
+    status: order.status,
+    amount: Number(order.amount),
+    currency: order.currency,
+    ...(order.captured_amount !== null ? { capturedAmount: Number(order.captured_amount) } : {}),
+    refundedAmount: Number(order.refunded_amount),
+    ...(order.payment_intent_id ? { paymentIntentId: order.payment_intent_id } : {}),
+    ...(event.dispute ? { disputeId: event.dispute.id } : {}),
+    occurredAt: event.occurredAt,
+  });
+  const detail = {
+    ...(event.failureReason ? { failureReason: event.failureReason } : {}),
+    ...(event.refundAmount ? { refundAmount: event.refundAmount } : {}),
+    ...(event.capturedAmount ? { capturedAmount: event.capturedAmount } : {}),
+    ...(event.dispute ? { dispute: event.dispute } : {}),
+  };
+  await tx.query(
+    `INSERT INTO order_events (event_id, order_id, type, status, detail) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT DO NOTHING`,
+    [step.eventId, step.orderId, step.type, step.status, JSON.stringify(detail)],
+  );
+  await tx.getRepository(OutboxMessage).insert({
+    topic: TOPICS.orderEvent,
+    messageKey: step.orderId,
+    payload: step,
+    headers: traceHeaders(),
+  });
 }
 
 /** The order moved: events that waited for it are applied now, oldest first (each may move it again). */

@@ -72,8 +72,9 @@ export function orderRoutes(db: DataSource, cfg: Config): Router {
   // GET /?limit=20&cursor=…&status=… — the caller's orders, newest first (keyset pagination).
   router.get('/', async (req, res) => {
     const query = validate(orderHistoryQuery, req.query);
-    const page = await listOrders(db, req.userId!, query);
-    res.json({ orders: page.orders.map(orderView), nextCursor: page.nextCursor });
+    const { status, ...page } = query;
+    const found = await listOrders(db, { userId: req.userId!, ...(status ? { status } : {}) }, page);
+    res.json({ orders: found.orders.map(orderView), nextCursor: found.nextCursor });
   });
 
   return router;

@@ -330,6 +330,16 @@ export class Ledger {
     });
   }
 
+  /** The order's disputes, as last read from Stripe (the operator's timeline). */
+  async disputesOf(orderId: string): Promise<Record<string, unknown>[]> {
+    return this.db.query(
+      `SELECT dispute_id AS "disputeId", status, reason, amount::int AS amount, currency,
+          evidence_due_by AS "evidenceDueBy", opened_at AS "openedAt", closed_at AS "closedAt"
+         FROM disputes WHERE order_id = $1 ORDER BY opened_at`,
+      [orderId],
+    );
+  }
+
   /** Disputes not decided yet, for the `payment_disputes_open` gauge. */
   async openDisputes(): Promise<number> {
     const rows = await this.db.query<{ n: number }[]>(

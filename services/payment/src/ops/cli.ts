@@ -19,6 +19,7 @@ import { dataConverterFor } from '@paystream/common/payload-codec';
 import { connectTemporal, createWorkflowClient } from '@paystream/common/temporal';
 import { temporalConnectionOptions } from '@paystream/common/temporal-options';
 import { z } from 'zod';
+import { auditId, cliOperator, recordAudit } from '@paystream/common/operator';
 import { captureOrder, PaymentRefused, refundOrder, type AfterSaleDeps } from '../after-sale';
 import { paymentDataSource } from '../ledger/data-source';
 import { Ledger } from '../ledger/ledger';
@@ -38,6 +39,43 @@ const refundArgs = z.object({
     .default(() => randomUUID()),
 });
 const captureArgs = refundArgs.omit({ reason: true });
+
+/**
+ * An action of this tool, done or refused, in the audit log (the user service's), as the operator API records
+ * its own: by `cli:<shell user>`, once per request id.
+ */
+async function audited<T>(
+  action: string,
+  target: string,
+  requestId: string,
+  reason: string | undefined,
+  work: () => Promise<T>,
+) {
+  const cfg = loadConfig();
+  const op = cliOperator();
+  const record = (outcome: string) =>
+    recordAudit(
+      { userServiceUrl: cfg.USER_SERVICE_URL, serviceToken: cfg.SERVICE_TOKEN },
+      {
+        id: auditId(op.keyId, action, target, requestId),
+        keyId: op.keyId,
+        keyName: op.name,
+        action,
+        target,
+        ...(reason ? { reason } : {}),
+        requestId,
+        outcome,
+      },
+    );
+  try {
+    const result = await work();
+    await record('ok');
+    return result;
+  } catch (err) {
+    if (err instanceof PaymentRefused) await record(`refused: ${err.message}`);
+    throw err;
+  }
+}
 
 /** Temporal and the ledger, as the payment service holds them, for one command. */
 async function withAfterSale<T>(work: (deps: AfterSaleDeps) => Promise<T>): Promise<T> {
@@ -88,8 +126,10 @@ async function refund(values: CommandLine['values']): Promise<number> {
   // First, so an operator whose command timed out or crashed can ask again with the same id.
   console.error(`refund request ${requestId} for order ${order}`);
   try {
-    const outcome = await withAfterSale((deps) =>
-      refundOrder(deps, order, { requestId, ...(amount ? { amount } : {}), ...(reason ? { reason } : {}) }),
+    const outcome = await audited('refund.create', `order:${order}`, requestId, reason, () =>
+      withAfterSale((deps) =>
+        refundOrder(deps, order, { requestId, ...(amount ? { amount } : {}), ...(reason ? { reason } : {}) }),
+      ),
     );
     console.log(JSON.stringify({ orderId: order, requestId, ...outcome }));
     return 0;
@@ -109,8 +149,8 @@ async function capture(values: CommandLine['values']): Promise<number> {
   const { order, amount, 'request-id': requestId } = args.data;
   console.error(`capture request ${requestId} for order ${order}`);
   try {
-    const outcome = await withAfterSale((deps) =>
-      captureOrder(deps, order, { requestId, ...(amount ? { amount } : {}) }),
+    const outcome = await audited('capture.create', `order:${order}`, requestId, undefined, () =>
+      withAfterSale((deps) => captureOrder(deps, order, { requestId, ...(amount ? { amount } : {}) })),
     );
     console.log(JSON.stringify({ orderId: order, requestId, ...outcome }));
     return 0;
@@ -138,7 +178,12 @@ async function recon(positionals: string[], values: CommandLine['values']): Prom
       return 0;
     }
     const found =
-      a.command === 'show' ? await ledger.driftById(a.id) : await ledger.resolveDrift(a.id, a.reason);
+      a.command === 'show'
+        ? await ledger.driftById(a.id)
+        : (await ledger.driftById(a.id)) &&
+          (await audited('drift.resolve', `drift:${a.id}`, a.id, a.reason, () =>
+            ledger.resolveDrift(a.id, a.reason),
+          ));
     if (!found) {
       console.error(`no finding ${a.id}`);
       return 1;

@@ -60,12 +60,21 @@ export function paymentDetailRoutes(
     res.json(await defaultPaymentDetails(db, userId.data));
   });
 
-  // GET /contact/:userId: internal, for the notification service when an event carries no address.
+  // GET /contact/:userId: internal, for the notification service, which emails the customer.
   router.get('/contact/:userId', requireService(cfg.SERVICE_TOKEN), async (req, res) => {
     const userId = uuid.safeParse(req.params.userId);
     const user = userId.success ? await db.getRepository(User).findOneBy({ id: userId.data }) : null;
     if (!user) throw problems.notFound('No such user');
     res.json({ userId: user.id, email: user.email, name: user.name });
+  });
+
+  // GET /internal/users?email=…: internal, for the operator's order search by a customer's address.
+  router.get('/internal/users', requireService(cfg.SERVICE_TOKEN), async (req, res) => {
+    const raw = typeof req.query.email === 'string' ? req.query.email : '';
+    const email = z.email().max(254).safeParse(raw.trim().toLowerCase());
+    const user = email.success ? await db.getRepository(User).findOneBy({ email: email.data }) : null;
+    if (!user) throw problems.notFound('No such user');
+    res.json({ userId: user.id });
   });
 
   return router;
