@@ -21,6 +21,8 @@ import { recordHistory } from '../../test/support/histories';
 import {
   cancelPaymentUpdate,
   captureUpdate,
+  voidUpdate,
+  VOID_UPDATE_ID,
   paymentStartOptions,
   stripeEventSignal,
   type PaymentInput,
@@ -615,6 +617,40 @@ describe('paymentWorkflow and capture later', () => {
     expect(result).toMatchObject({ status: 'cancelled' });
     expect(calls).not.toContain('capturePaymentIntent');
     expect(calls.filter((c) => c === 'cancelPaymentIntent')).toHaveLength(1);
+    expect(kinds(events)).toEqual(['authorized', 'cancelled']);
+  });
+
+  it("the merchant's void releases the hold once; a capture asked meanwhile is refused", async () => {
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const answers: unknown[] = [];
+    const { result, calls, events } = await run(
+      'capture-operator-void',
+      {
+        confirmPaymentIntent: authorizedNow,
+        cancelPaymentIntent: async () => {
+          await slow;
+          return { status: 'failed' as const, failureReason: 'Payment was canceled' };
+        },
+      },
+      {
+        ...manual,
+        during: whenAuthorized(async (h) => {
+          const voided = h.executeUpdate(voidUpdate, { updateId: VOID_UPDATE_ID });
+          await sleep(300);
+          answers.push(await refusalOf(h.executeUpdate(captureUpdate, { args: [{ requestId: 'late' }] })));
+          release();
+          answers.push(await voided);
+        }),
+      },
+    );
+    expect(answers).toEqual([
+      'The authorization is being voided: there is nothing to capture',
+      { status: 'cancelled' },
+    ]);
+    expect(result).toMatchObject({ status: 'cancelled' });
+    expect(calls.filter((c) => c === 'cancelPaymentIntent')).toHaveLength(1);
+    expect(calls).not.toContain('capturePaymentIntent');
     expect(kinds(events)).toEqual(['authorized', 'cancelled']);
   });
 

@@ -68,6 +68,7 @@ describe.each([
       'payment-capture-automatic.json', // a capture of an order charged at once, refused by the validator
       'payment-capture-by-policy.json', // nobody captured: warned, then captured in full by policy
       'payment-capture-lapsed.json', // nobody captured: warned, then voided
+      'payment-capture-operator-void.json', // the merchant's void; a capture asked meanwhile refused
       'payment-capture-partial.json', // a capture of more refused, then part captured, the rest released
       'payment-capture-twice.json', // a second capture refused while the first runs; the first's retry answered
       'payment-capture-voided.json', // the customer's cancel voids the authorization
@@ -113,6 +114,18 @@ describe.each([
       'notification-dead-lettered.json',
       'notification-retried.json',
       'notification-sent.json',
+    ]);
+    for (const r of results)
+      expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
+  });
+
+  it('replays every recorded webhook delivery history without a determinism error', async () => {
+    // The webhook delivery workflow runs on the notification worker: its bundle.
+    const notification = await bundle(require.resolve('../src/notification'), tracingModules);
+    const results = await replay(notification, 'webhooks-');
+    expect(results.map((r) => r.workflowId).sort()).toEqual([
+      'webhooks-delivered.json', // two events in order, the first through two refusals
+      'webhooks-skipped.json', // the endpoint disabled while its delivery was retried
     ]);
     for (const r of results)
       expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });

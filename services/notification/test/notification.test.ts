@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadConfig } from '@paystream/common/config';
-import { TOPICS, type NotificationDlqEntry, type PaymentEvent } from '@paystream/common/events';
+import {
+  TOPICS,
+  type NotificationDlqEntry,
+  type OrderEvent,
+  type OrderEventType,
+  type PaymentEvent,
+} from '@paystream/common/events';
 import { createKafka, createProducer } from '@paystream/common/kafka';
 import { createLogger } from '@paystream/common/logger';
 import { dataConverterFor } from '@paystream/common/payload-codec';
@@ -15,7 +23,14 @@ import { replayDlq } from '../src/dlq/replay';
 import { consumePaymentEvents } from '../src/events/payment-consumer';
 import { createMailer } from '../src/email/mailer';
 import { createNotificationWorker } from '../src/worker';
-import { notificationWorkflowId } from '@paystream/workflows';
+import {
+  notificationWorkflowId,
+  WEBHOOK_WORKFLOW,
+  webhookDeliverySignal,
+  webhookStartOptions,
+  webhookWorkflowId,
+  type webhookDeliveryWorkflow,
+} from '@paystream/workflows';
 import { startNotification } from '../src/start-notification';
 import { recordHistory } from '../../../test/support/histories';
 import { MailpitServer } from '../../../test/support/mailpit-server';
@@ -315,5 +330,112 @@ describe('notifications', () => {
       `Dispute opened: €25.99 on order ${disputed.orderId} — evidence due 2026-12-20`,
     ]);
     expect(await mailpit.messagesTo(email)).toEqual([]);
+  });
+});
+
+describe("the merchant's webhooks", () => {
+  /** A merchant's receiver answering each delivery with the next status of `answers` (then 204). */
+  async function receiver(answers: number[]) {
+    const got: { id: string; type: string }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      req.on('end', () => {
+        const status = answers.shift() ?? 204;
+        if (status < 300)
+          got.push({
+            id: String(req.headers['webhook-id']),
+            type: (JSON.parse(body) as { type: string }).type,
+          });
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got, server };
+  }
+
+  const orderEventOf = (orderId: string, type: OrderEventType, status: string): OrderEvent => ({
+    eventId: randomUUID(),
+    type,
+    orderId,
+    userId: randomUUID(),
+    status,
+    amount: 2599,
+    currency: 'eur',
+    refundedAmount: type === 'order.refunded' ? 2599 : 0,
+    occurredAt: new Date().toISOString(),
+  });
+
+  /** What the order.event consumer does for one endpoint: a delivery, signalled to the order's workflow. */
+  async function queue(endpointId: string, event: OrderEvent) {
+    const deliveryId = await webhookStore.enqueue(endpointId, event);
+    await client.workflow.signalWithStart<typeof webhookDeliveryWorkflow, [{ deliveryId: string }]>(
+      WEBHOOK_WORKFLOW,
+      {
+        ...webhookStartOptions(
+          {
+            endpointId,
+            orderId: event.orderId,
+            retry: { initialIntervalMs: 200, maximumIntervalMs: 400, totalSeconds: 60 },
+            idleSeconds: 1,
+          },
+          healthyQueue,
+        ),
+        signal: webhookDeliverySignal,
+        signalArgs: [{ deliveryId }],
+      },
+    );
+    return deliveryId;
+  }
+
+  it("sends an order's events in the order they happened, through a receiver's refusals, each attempt logged", async () => {
+    const merchant = await receiver([500, 503]);
+    try {
+      const { endpoint } = await webhookStore.createEndpoint({
+        url: merchant.url,
+        eventTypes: ['order.paid', 'order.refunded'],
+      });
+      const orderId = randomUUID();
+      const paid = orderEventOf(orderId, 'order.paid', 'paid');
+      const refunded = orderEventOf(orderId, 'order.refunded', 'refunded');
+      const ids = [await queue(endpoint.id, paid), await queue(endpoint.id, refunded)];
+      const handle = client.workflow.getHandle(webhookWorkflowId(endpoint.id, orderId));
+      await handle.result(); // done once idle
+      expect(merchant.got).toEqual([
+        { id: paid.eventId, type: 'order.paid' },
+        { id: refunded.eventId, type: 'order.refunded' },
+      ]);
+      const log = await webhookStore.deliveries({ endpointId: endpoint.id, limit: 10 });
+      expect(log.map((d) => [d.id, d.status, d.attemptLog.length]).sort()).toEqual(
+        [
+          [ids[0], 'delivered', 3],
+          [ids[1], 'delivered', 1],
+        ].sort(),
+      );
+      await recordHistory(handle, 'webhooks-delivered');
+    } finally {
+      merchant.server.close();
+    }
+  });
+
+  it('skips what waits for an endpoint an operator disabled, and goes on with the next', async () => {
+    const merchant = await receiver(Array.from({ length: 1000 }, () => 500));
+    try {
+      const { endpoint } = await webhookStore.createEndpoint({
+        url: merchant.url,
+        eventTypes: ['order.paid'],
+      });
+      const orderId = randomUUID();
+      const first = await queue(endpoint.id, orderEventOf(orderId, 'order.paid', 'paid'));
+      await eventually(async () => expect((await webhookStore.delivery(first))?.attempts).toBeGreaterThan(1));
+      await webhookStore.setStatus(endpoint.id, 'disabled', 'the merchant asked');
+      const handle = client.workflow.getHandle(webhookWorkflowId(endpoint.id, orderId));
+      await handle.result();
+      expect((await webhookStore.delivery(first))?.status).toBe('skipped');
+      expect(merchant.got).toEqual([]);
+      await recordHistory(handle, 'webhooks-skipped');
+    } finally {
+      merchant.server.close();
+    }
   });
 });
