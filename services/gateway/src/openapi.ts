@@ -51,10 +51,14 @@ const FRESH_MS = 60_000;
 function withGatewayAnswers(op: Operation, rateLimited: boolean): Operation {
   const gateway: Record<number, string> = {};
   const security = (op.security ?? []) as Record<string, unknown>[];
-  if (security.some((s) => 'operatorKey' in s)) gateway[401] = 'No API key, or an unknown or revoked one.';
+  const operator = security.some((s) => 'operatorKey' in s);
+  if (operator) gateway[401] = 'No API key, or an unknown or revoked one.';
   else if (security.length > 0) gateway[401] = 'No token, or an invalid or expired one.';
   if (op.requestBody) gateway[413] = 'Body too large.';
-  if (rateLimited) gateway[429] = 'Rate limit reached (per user, or per address before sign-in).';
+  // The operator API is limited wherever it is served: per client address, then per key.
+  if (operator) gateway[429] = 'Rate limit reached (per client address, then per API key).';
+  else if (rateLimited) gateway[429] = 'Rate limit reached (per user, or per address before sign-in).';
+  if (operator) gateway[503] = 'API keys cannot be checked right now; try again.';
   gateway[502] = 'The service behind this route is unavailable.';
   gateway[504] = 'The service behind this route did not answer in time.';
   const responses = { ...op.responses };

@@ -53,11 +53,12 @@ export function operatorAuth(deps: {
     const hash = createHash('sha256').update(key).digest('hex');
     const hit = known.get(hash);
     if (hit && hit.until > Date.now()) return hit.operator;
+    // No answer in time, a refused connection, an error: the key cannot be checked now (503), not a 500.
     const res = await upstreamCall(new URL('/internal/api-keys/verify', deps.userServiceUrl), 3000, {
       method: 'POST',
       headers: { [SERVICE_TOKEN_HEADER]: deps.serviceToken },
       json: { key },
-    });
+    }).catch(() => ({ status: 0, body: '' }));
     if (res.status !== 200 && res.status !== 401)
       throw problems.unavailable('API keys cannot be checked now');
     const operator = res.status === 200 ? (JSON.parse(res.body) as Operator) : undefined;

@@ -353,17 +353,34 @@ function deliveryRow(d) {
   );
 }
 
+/**
+ * The Idempotency-Key of a money action: a fresh one per action, but the same one again when the last try of the
+ * same action (same order, same fields) got no answer or a 5xx — asking again is then the same refund or
+ * capture, never a second one.
+ */
+const pendingKeys = new Map();
+async function once(action, fields, send) {
+  const what = JSON.stringify([action, current.id, fields]);
+  const key = pendingKeys.get(what) ?? crypto.randomUUID();
+  pendingKeys.set(what, key);
+  try {
+    const answer = await send(key);
+    pendingKeys.delete(what);
+    return answer;
+  } catch (err) {
+    if (err.status !== undefined && err.status < 500) pendingKeys.delete(what);
+    throw err;
+  }
+}
+
 $('refund-form').addEventListener(
   'submit',
   guarded(async () => {
     const amount = minorUnits($('refund-amount').value, current.currency);
     const reason = $('refund-reason').value.trim();
-    // One key per click: a retried request is the same refund, a second click a second one.
-    const refund = await api(
-      'POST',
-      `/admin/orders/${current.id}/refunds`,
-      { ...(amount === undefined ? {} : { amount }), ...(reason ? { reason } : {}) },
-      { 'idempotency-key': crypto.randomUUID() },
+    const body = { ...(amount === undefined ? {} : { amount }), ...(reason ? { reason } : {}) };
+    const refund = await once('refund', body, (key) =>
+      api('POST', `/admin/orders/${current.id}/refunds`, body, { 'idempotency-key': key }),
     );
     $('refund-amount').value = '';
     $('refund-reason').value = '';
@@ -376,11 +393,9 @@ $('capture-form').addEventListener(
   'submit',
   guarded(async () => {
     const amount = minorUnits($('capture-amount').value, current.currency);
-    const captured = await api(
-      'POST',
-      `/admin/orders/${current.id}/capture`,
-      amount === undefined ? {} : { amount },
-      { 'idempotency-key': crypto.randomUUID() },
+    const body = amount === undefined ? {} : { amount };
+    const captured = await once('capture', body, (key) =>
+      api('POST', `/admin/orders/${current.id}/capture`, body, { 'idempotency-key': key }),
     );
     say(`Captured ${money(captured.capturedAmount ?? amount, current.currency)}.`, true);
     await renderOrder();

@@ -529,8 +529,9 @@ export class Ledger {
 
   async drift(opts: { includeResolved?: boolean; limit?: number } = {}): Promise<DriftRow[]> {
     return this.db.query<DriftRow[]>(
+      // drift.id: `id` alone would be DRIFT_COLUMNS' text alias, and '9' sorts after '10'.
       `SELECT ${DRIFT_COLUMNS} FROM drift ${opts.includeResolved ? '' : 'WHERE resolved_at IS NULL'}
-         ORDER BY id DESC LIMIT $1`,
+         ORDER BY drift.id DESC LIMIT $1`,
       [opts.limit ?? 100],
     );
   }

@@ -162,10 +162,11 @@ export class Operators {
     if (filter.since) add('at >= ?', filter.since);
     if (filter.before) add('id < ?', filter.before);
     args.push(filter.limit);
+    // Newest first by the log's own sequence (`audit_log.id`: `id` alone would be the entry id's alias).
     return this.db.query<AuditRow[]>(
       `SELECT id::text AS seq, entry_id AS id, at, key_id AS "keyId", key_name AS "keyName", action, target,
           reason, request_id AS "requestId", outcome
-         FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${args.length}`,
+         FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY audit_log.id DESC LIMIT $${args.length}`,
       args,
     );
   }
