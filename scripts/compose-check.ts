@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { CONFIG_KEYS } from '@paystream/common/config';
 import { ALL_TOPICS } from '@paystream/common/events';
 import { KAFKA_ACCESS, type KafkaAccess } from '@paystream/common/kafka-access';
+import { ONE_VARIABLE_SECRETS, SERVICE_SECRETS } from '@paystream/common/production';
 import { composeLoaderBinary } from '../stack';
 import { SERVICE_NAMES } from './services';
 
@@ -90,6 +91,17 @@ export function checkCompose(compose: ComposeFile): string[] {
         if (!CONFIG_KEYS.includes(key)) errors.push(`${where}: env ${key} is not read by any service`);
     }
     if (hasHealthcheck) healthy.add(name);
+
+    // Each service holds its own secrets and no other's (the internet-facing gateway no Stripe key, no codec key).
+    if ((SERVICE_NAMES as readonly string[]).includes(name)) {
+      const secrets: readonly string[] = ONE_VARIABLE_SECRETS;
+      const held = Object.keys(svc.environment ?? {})
+        .filter((k) => secrets.includes(k))
+        .sort();
+      const own = ONE_VARIABLE_SECRETS.filter((k) => (SERVICE_SECRETS[name] ?? []).includes(k)).sort();
+      if (held.join() !== own.join())
+        errors.push(`${where}: holds the secrets ${held.join(', ')}; it needs exactly ${own.join(', ')}`);
+    }
 
     // A secret is never defaulted: `docker compose up` without it stops and says what to set.
     for (const [key, value] of Object.entries(svc.environment ?? {})) {

@@ -56,6 +56,12 @@ describe('docker-compose.yml static check', () => {
     delete svc.notification;
     svc.gateway!.depends_on = { jaeger: { condition: 'service_started' } };
     svc.user!.environment = { ...svc.user!.environment, JWT_SECRET: '${JWT_SECRET:-changeme}' };
+    // The internet-facing gateway handed the Stripe key and the codec keys.
+    svc.gateway!.environment = {
+      ...svc.gateway!.environment,
+      STRIPE_SECRET_KEY: '${STRIPE_SECRET_KEY:-sk_test_paystreamlocal}',
+      PAYLOAD_CODEC_KEYS: '${PAYLOAD_CODEC_KEYS:?set}',
+    };
     // An image that ships the sources and runs them through tsx, dev dependencies and all.
     const tsxRecipe = '.cache/compose-check/Dockerfile.tsx';
     fs.mkdirSync(path.join(__dirname, '../..', path.dirname(tsxRecipe)), { recursive: true });
@@ -81,6 +87,9 @@ describe('docker-compose.yml static check', () => {
     expect(errors).toContain('service notification is missing');
     expect(errors).toContain('depends on jaeger, which runs only with a profile');
     expect(errors).toContain('services.user: JWT_SECRET must be required as ${JWT_SECRET:?…}');
+    expect(errors).toContain(
+      'services.gateway: holds the secrets JWT_SECRET, PAYLOAD_CODEC_KEYS, SERVICE_TOKEN, STRIPE_SECRET_KEY; it needs exactly JWT_SECRET, SERVICE_TOKEN',
+    );
     expect(errors).toContain('prometheus: scrape target notification:8084 is not a compose service');
     expect(errors).toContain('services.order: the image does not run npm run build');
     expect(errors).toContain("services.order: the image's node_modules keep dev dependencies");

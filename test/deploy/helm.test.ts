@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { ONE_VARIABLE_SECRETS, SERVICE_SECRETS } from '@paystream/common/production';
 import { helmBinary } from '../../stack';
 
 /**
@@ -131,6 +132,20 @@ describe('Helm chart', () => {
     expect(kafkaPassword('order')).toBe('kafka-password-order');
     expect(kafkaPassword('payment')).toBe('kafka-password-payment');
     expect(kafkaPassword('gateway')).toBeUndefined();
+  });
+
+  it('gives each service its own secrets and no other: the gateway holds no Stripe key and no codec key', () => {
+    for (const service of SERVICES) {
+      const env = named('Deployment', service).spec.template!.spec.containers[0]!.env;
+      const secrets: readonly string[] = ONE_VARIABLE_SECRETS;
+      const held = env.map((e) => e.name).filter((name) => secrets.includes(name));
+      const own = ONE_VARIABLE_SECRETS.filter((name) => SERVICE_SECRETS[service]!.includes(name));
+      expect({ service, secrets: held.sort() }).toEqual({ service, secrets: own.sort() });
+    }
+    const gateway = named('Deployment', 'gateway').spec.template!.spec.containers[0]!.env.map((e) => e.name);
+    expect(gateway.filter((name) => name.startsWith('STRIPE_') || name.startsWith('PAYLOAD_CODEC'))).toEqual(
+      [],
+    );
   });
 
   it('lets through only the network paths that exist', () => {

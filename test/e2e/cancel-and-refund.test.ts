@@ -135,6 +135,33 @@ describe('the customer cancels', () => {
   });
 });
 
+describe('the internal cancel route (service token)', () => {
+  it("refuses to refund an intent the ledger did not record for that order: nobody's charge is refunded under another order", async () => {
+    const victim = await e2e.paidOrder();
+    const thief = await e2e.paidOrder();
+    const [victimIntent] = await e2e.intentsFor(victim.orderId);
+    const [thiefIntent] = await e2e.intentsFor(thief.orderId);
+    const res = await fetch(`${e2e.services.url('payment')}/internal/orders/${thief.orderId}/cancel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-service-token': cfg.SERVICE_TOKEN },
+      body: JSON.stringify({
+        userId: thief.userId,
+        amount: 2599,
+        currency: 'eur',
+        createdAt: new Date().toISOString(),
+        status: 'paid',
+        paymentIntentId: victimIntent!.id, // another order's charge
+      }),
+    });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { detail: string }).detail).toBe(
+      `PaymentIntent ${victimIntent!.id} did not pay order ${thief.orderId}`,
+    );
+    for (const intent of [victimIntent!, thiefIntent!])
+      expect((await stripe.refunds.list({ payment_intent: intent.id })).data).toEqual([]);
+  });
+});
+
 describe('refunds', () => {
   it('an operator refunds in parts; an over-refund is refused and changes nothing; a retried request is the same refund', async () => {
     const { orderId, auth, email } = await e2e.paidOrder();

@@ -11,6 +11,8 @@ import { problems } from './problem';
  */
 export const USER_ID_HEADER = 'x-user-id';
 export const SERVICE_TOKEN_HEADER = 'x-service-token';
+/** The client's address as the gateway determined it (its limit key: clientKey); believed only with the token. */
+export const CLIENT_ADDRESS_HEADER = 'x-client-address';
 
 const ISSUER = 'paystream-user';
 const AUDIENCE = 'paystream';
@@ -72,16 +74,14 @@ export function requireUser(serviceToken: string): RequestHandler {
 }
 
 /**
- * The caller's network address: the last X-Forwarded-For hop when the request came through the gateway
- * (it appends the address it saw), the socket's peer otherwise. Clients cannot spoof it through the gateway.
+ * The caller's address, for per-client limits: what the gateway determined (TRUSTED_PROXIES, IPv6 by /64) when
+ * the request came through it, the socket's peer otherwise. A client cannot set it: the gateway strips the
+ * header, and without the service token it is not believed.
  */
 export function clientAddress(req: Request, serviceToken: string): string {
   const token = req.get(SERVICE_TOKEN_HEADER);
-  const forwarded = req.get('x-forwarded-for');
-  if (token && forwarded && safeEqual(token, serviceToken)) {
-    const last = forwarded.split(',').at(-1)?.trim();
-    if (last) return last;
-  }
+  const vouched = req.get(CLIENT_ADDRESS_HEADER);
+  if (token && vouched && safeEqual(token, serviceToken)) return vouched;
   return req.socket.remoteAddress ?? 'unknown';
 }
 

@@ -28,6 +28,15 @@ const schema = z.object({
   NOTIFICATION_PORT: port(8084),
   /** Gateway: requests per minute per client (user id, or address before sign-in). */
   GATEWAY_RATE_LIMIT: z.coerce.number().int().positive().default(600),
+  /** Gateway: requests with a missing or invalid token a client may send per minute before 429 (no HMAC then). */
+  GATEWAY_INVALID_TOKENS_PER_MINUTE: z.coerce.number().int().positive().default(30),
+  /** Gateway: POST /webhooks/stripe per minute per client address (Stripe sends from a few addresses). */
+  GATEWAY_WEBHOOK_RATE_LIMIT: z.coerce.number().int().positive().default(1200),
+  /**
+   * Where the gateway's rate-limit buckets live: a Valkey or Redis URL shared by its replicas, so a limit holds
+   * across them; empty: each replica's memory (one replica, or a laptop). Unreachable: limits fail open, counted.
+   */
+  RATE_LIMIT_REDIS_URL: z.string().default(''),
   /**
    * User service, per client address in 15 minutes: sign-ups, and sign-in attempts over all accounts (per
    * account and client it is 5, fixed). Test harnesses raise them: every test client is 127.0.0.1.
@@ -44,6 +53,26 @@ const schema = z.object({
     .int()
     .positive()
     .default(64 * 1024),
+  /**
+   * Gateway: the proxies in front of it whose X-Forwarded-For it believes (CIDRs, comma separated: the ingress
+   * controller's pod range, a load balancer's). None by default: the TCP peer is the client.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.union([z.cidrv4(), z.cidrv6(), z.ipv4(), z.ipv6()], {
+          error: 'TRUSTED_PROXIES: each entry is an address or a CIDR (10.0.0.0/8, fd00::/8)',
+        }),
+      ),
+    ),
   /** Browser origins allowed by CORS, comma separated; none by default. */
   CORS_ORIGINS: z
     .string()
@@ -305,3 +334,14 @@ export function stripeJsUrl(cfg: Config): string {
   if (usesRealStripe(cfg)) return 'https://js.stripe.com/v3/';
   return new URL('/js.stripe.com/v3/', cfg.STRIPE_API_BASE).toString();
 }
+
+/**
+ * A customer's cancel crosses gateway → order → payment, and the payment service waits for the outcome before it
+ * answers 202 "still going". Each hop waits less than the one before it, all derived from the gateway's timeout,
+ * so the 202 always gets back through the gateway: the payment service waits half of it, the order service
+ * gives that call four fifths.
+ */
+export const cancelTimings = (cfg: Pick<Config, 'GATEWAY_TIMEOUT_MS'>) => ({
+  paymentWaitMs: Math.floor(cfg.GATEWAY_TIMEOUT_MS / 2),
+  orderCallMs: Math.floor((cfg.GATEWAY_TIMEOUT_MS * 4) / 5),
+});

@@ -5,7 +5,7 @@ import type { ZodType } from 'zod';
 import type { Logger } from './logger';
 import { metrics, metricsHandler } from './metrics';
 import { contextFromHttp, SpanKind, tracing } from './tracing';
-import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, fieldErrorsFromZod, problems } from './problem';
 
 declare module 'express-serve-static-core' {
@@ -38,6 +38,12 @@ export interface ServiceAppOptions {
   bodyLimit?: string;
   /** The gateway streams bodies through untouched, so it turns parsing off. */
   parseJson?: boolean;
+  /**
+   * Whether a request's trace continues the caller's (`traceparent`, `tracestate`, `baggage`): yes between
+   * Paystream services, no at the edge — a client's trace ids and baggage would otherwise travel into every
+   * service, log line and outbox row. The gateway starts each trace itself.
+   */
+  continueCallerTrace?: boolean;
 }
 
 /** Request id + access log + JSON body parsing shared by every service. Add routes, then call `finish`. */
@@ -45,6 +51,7 @@ export function createServiceApp({
   logger,
   bodyLimit = '16kb',
   parseJson = true,
+  continueCallerTrace = true,
 }: ServiceAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -54,14 +61,14 @@ export function createServiceApp({
     req.log = logger.child({ requestId: req.id });
     res.setHeader('x-request-id', req.id);
     const started = process.hrtime.bigint();
-    // A server span, child of the caller's `traceparent`; everything the handler does runs inside it.
+    // A server span, child of the caller's `traceparent` (a new trace at the edge); the handler runs inside it.
     const span = tracing().tracer.startSpan(
       `${req.method} ${req.baseUrl}`,
       {
         kind: SpanKind.SERVER,
         attributes: { 'http.request.method': req.method, 'paystream.request_id': req.id },
       },
-      contextFromHttp(req.headers),
+      continueCallerTrace ? contextFromHttp(req.headers) : ROOT_CONTEXT,
     );
     const ctx = trace.setSpan(context.active(), span);
     // Body parsing and 'finish' run from socket events: bind them, or they lose the context.

@@ -154,7 +154,7 @@ export interface JsonConsumerOptions<T> {
 /**
  * At-least-once consumption: the offset is committed only after `handle` succeeds, so a crash
  * re-delivers rather than drops. A message that can never be valid is handed to `onInvalid` and
- * committed, so one bad message never blocks its partition.
+ * committed, so one bad message never blocks its partition; so is one whose handler keeps failing (POISON).
  */
 export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<void> {
   const { consumer, topic, logger } = opts;
@@ -194,6 +194,7 @@ export async function runJsonConsumer<T>(opts: JsonConsumerOptions<T>): Promise<
         await processJsonBatch(
           {
             ...opts,
+            groupId: opts.groupId,
             around: traced,
             heartbeat: () => payload.heartbeat(),
             isRunning: () => payload.isRunning() && !payload.isStale(),
@@ -262,7 +263,27 @@ export interface MessageSteps<T> extends Pick<
   heartbeat?: () => Promise<void>;
   /** False once the consumer is stopping: no new key is started, the settled prefix is committed. */
   isRunning?: () => boolean;
+  /** When a message whose handler keeps failing is parked (POISON by default). */
+  poison?: PoisonPolicy;
+  /** The consumer group, for the failure counts (two groups of one process may read the same topic). */
+  groupId?: string;
 }
+
+/**
+ * A message whose handler throws is delivered again, and its partition waits: right for an outage (Temporal,
+ * Postgres or a service away for a while), wrong for a message that fails whatever happens (a bug, a row it
+ * can never satisfy) — that one would stop its partition for ever. So a message that failed `attempts` times
+ * over at least `minSeconds` is parked with its last error, and the partition moves on. `minSeconds` is longer
+ * than the outages the chaos suite plays (a server restarted: seconds): an outage parks nothing.
+ */
+export interface PoisonPolicy {
+  attempts: number;
+  minSeconds: number;
+}
+export const POISON: PoisonPolicy = { attempts: 10, minSeconds: 300 };
+
+/** Failures of the messages being retried, per group, topic, partition and offset (this process's view). */
+const failing = new Map<string, { count: number; since: number }>();
 
 const nextOffset = (offset: string) => (BigInt(offset) + 1n).toString();
 
@@ -285,12 +306,30 @@ async function settleJsonMessage<T>(
       metrics.kafkaMessages.inc({ topic, direction: 'consumed', result: 'invalid' });
       return;
     }
+    const id = `${steps.groupId ?? ''}|${topic}|${partition}|${message.offset}`;
     try {
       await steps.handle(decoded.value, message, partition);
     } catch (err) {
       metrics.kafkaMessages.inc({ topic, direction: 'consumed', result: 'failed' });
-      throw err;
+      const { attempts, minSeconds } = steps.poison ?? POISON;
+      const seen = failing.get(id) ?? { count: 0, since: Date.now() };
+      seen.count += 1;
+      failing.set(id, seen);
+      if (seen.count < attempts || Date.now() - seen.since < minSeconds * 1000) throw err;
+      const reason =
+        `the handler failed ${seen.count} times over ${Math.round((Date.now() - seen.since) / 1000)} s: ${
+          (err as Error).message
+        }`.slice(0, 1000);
+      steps.logger.error(
+        { topic, partition, offset: message.offset, reason },
+        'parking a message that keeps failing',
+      );
+      await steps.onInvalid({ topic, partition, message, reason });
+      failing.delete(id);
+      metrics.kafkaMessages.inc({ topic, direction: 'consumed', result: 'poisoned' });
+      return;
     }
+    failing.delete(id);
     metrics.kafkaMessages.inc({ topic, direction: 'consumed', result: 'ok' });
   };
   await (steps.around ? steps.around(topic, message, settle) : settle());

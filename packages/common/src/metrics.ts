@@ -20,7 +20,7 @@ export const metrics = {
   }),
   kafkaMessages: new Counter({
     name: 'kafka_messages_total',
-    help: 'Kafka messages by topic, direction (consumed | produced) and result (ok | invalid | failed)',
+    help: 'Kafka messages by topic, direction (consumed | produced) and result (ok | invalid | failed | poisoned: parked after failing again and again)',
     labelNames: ['topic', 'direction', 'result'] as const,
     registers: [registry],
   }),

@@ -9,7 +9,9 @@ import { codecKeysFrom, type CodecKey } from './codec-keys';
  * process, so histories, the Web UI and the server's database hold ciphertext. Each encrypted payload
  * names its key (`encryption-key-id`); the first key of PAYLOAD_CODEC_KEYS encrypts, every listed key
  * decrypts, so a key is rotated by putting the new one first and keeping the old one until the histories
- * it wrote have aged out. Payloads that are not encrypted (histories from before the codec) pass through.
+ * it wrote have aged out. In development, payloads that are not encrypted (histories from before the codec)
+ * pass through; in production they are refused: anyone who can reach Temporal could otherwise hand a workflow
+ * a plaintext signal or update that no Paystream process wrote.
  */
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
@@ -20,7 +22,10 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   private readonly current: CodecKey;
   private readonly byId: Map<string, Buffer>;
 
-  constructor(keys: CodecKey[]) {
+  constructor(
+    keys: CodecKey[],
+    private readonly opts: { refusePlaintext?: boolean } = {},
+  ) {
     this.current = keys[0]!;
     this.byId = new Map(keys.map((k) => [k.id, k.key]));
   }
@@ -46,7 +51,11 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   // eslint-disable-next-line @typescript-eslint/require-await
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
-      if (Buffer.from(payload.metadata?.encoding ?? []).toString() !== ENCRYPTED_ENCODING) return payload;
+      if (Buffer.from(payload.metadata?.encoding ?? []).toString() !== ENCRYPTED_ENCODING) {
+        if (this.opts.refusePlaintext)
+          throw new Error('An unencrypted payload reached a Paystream process: refused (production)');
+        return payload;
+      }
       const id = Buffer.from(payload.metadata?.[KEY_ID] ?? []).toString();
       const key = this.byId.get(id);
       if (!key) throw new Error(`payload encrypted with key ${id}, which this process does not have`);
@@ -62,15 +71,23 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   }
 }
 
-/** The data converter of this deployment's keys (config): every client, worker, replayer and CLI uses it. */
-export function dataConverterFor(cfg: Parameters<typeof codecKeysFrom>[0]): DataConverter {
-  return paystreamDataConverter(codecKeysFrom(cfg));
+/**
+ * The data converter of this deployment's keys (config): every client, worker, replayer and CLI uses it. In
+ * production it refuses unencrypted payloads.
+ */
+export function dataConverterFor(
+  cfg: Parameters<typeof codecKeysFrom>[0] & { NODE_ENV?: string },
+): DataConverter {
+  return paystreamDataConverter(codecKeysFrom(cfg), { refusePlaintext: cfg.NODE_ENV === 'production' });
 }
 
 /** Clients, workers and replayers all use this: the same codec and failure converter everywhere. */
-export function paystreamDataConverter(keys: CodecKey[]): DataConverter {
+export function paystreamDataConverter(
+  keys: CodecKey[],
+  opts: { refusePlaintext?: boolean } = {},
+): DataConverter {
   return {
-    payloadCodecs: [new AesGcmPayloadCodec(keys)],
+    payloadCodecs: [new AesGcmPayloadCodec(keys, opts)],
     failureConverterPath: FAILURE_CONVERTER_PATH,
   };
 }

@@ -30,7 +30,16 @@ type Secret =
   | 'KAFKA'
   | 'TEMPORAL';
 
-/** The secrets each service holds. */
+/** The secrets that are one variable each (the database and Kafka ones are a variable per service anyway). */
+export const ONE_VARIABLE_SECRETS = [
+  'JWT_SECRET',
+  'SERVICE_TOKEN',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'PAYLOAD_CODEC_KEYS',
+] as const satisfies readonly Secret[];
+
+/** The secrets each service holds (compose and the Helm chart hand each service these and no other). */
 export const SERVICE_SECRETS: Record<string, readonly Secret[]> = {
   gateway: ['JWT_SECRET', 'SERVICE_TOKEN'],
   user: ['JWT_SECRET', 'SERVICE_TOKEN', 'STRIPE_SECRET_KEY', 'DATABASE'],

@@ -1,10 +1,13 @@
 import type http from 'node:http';
+import { BlockList } from 'node:net';
+import { CLIENT_ADDRESS_HEADER } from '@paystream/common/auth';
 import { createServiceApp, finish, healthRoutes } from '@paystream/common/http';
 import { type Logger } from '@paystream/common/logger';
 import { OPERATOR_HEADERS } from '@paystream/common/operator';
 import { problems } from '@paystream/common/problem';
 import type { Express } from 'express';
-import { authenticate, cors, rateLimit, securityHeaders, trustedHeaders } from './edge';
+import { authenticate, clientIdentity, cors, securityHeaders, trustedHeaders } from './edge';
+import { memoryLimiter, rateLimit, type Limiter } from './limits';
 import { consoleRoutes } from './console';
 import { demoRoutes, type DemoOptions } from './demo';
 import { apiSources, docsRoutes, openApiRoute } from './openapi';
@@ -26,6 +29,14 @@ export interface GatewayAppDeps {
   jwtSecret: string;
   serviceToken: string;
   rateLimitPerMinute: number;
+  /** Requests with a bad token per client per minute before 429 (GATEWAY_INVALID_TOKENS_PER_MINUTE; 30). */
+  invalidTokensPerMinute?: number;
+  /** POST /webhooks/stripe per client per minute (GATEWAY_WEBHOOK_RATE_LIMIT; 1200). */
+  webhookRateLimitPerMinute?: number;
+  /** Where the buckets live: the shared store (RATE_LIMIT_REDIS_URL), or this process's memory (the default). */
+  limiter?: Limiter;
+  /** The proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES; none by default). */
+  trustedProxies?: BlockList;
   corsOrigins: readonly string[];
   timeoutMs: number;
   maxBodyBytes: number;
@@ -51,7 +62,12 @@ export const isPublicRoute = (method: string, path: string) =>
   PUBLIC_ROUTES.some(([m, pattern]) => m === method && pattern.test(path));
 
 /** Identity headers only the gateway may set; clients' copies are stripped before proxying. */
-export const RESERVED_HEADERS = ['x-user-id', 'x-service-token', ...Object.values(OPERATOR_HEADERS)];
+export const RESERVED_HEADERS = [
+  'x-user-id',
+  'x-service-token',
+  CLIENT_ADDRESS_HEADER,
+  ...Object.values(OPERATOR_HEADERS),
+];
 
 async function upstreamHealthy(baseUrl: string): Promise<void> {
   const { status } = await upstreamGet(new URL('/healthz', baseUrl), 1500);
@@ -72,8 +88,8 @@ async function upstreamHealthy(baseUrl: string): Promise<void> {
  */
 export function createGatewayApp(deps: GatewayAppDeps): Express {
   const { logger, agent, timeoutMs, maxBodyBytes } = deps;
-  const app = createServiceApp({ logger, parseJson: false });
-  app.use(securityHeaders, cors(deps.corsOrigins));
+  const app = createServiceApp({ logger, parseJson: false, continueCallerTrace: false });
+  app.use(clientIdentity(deps.trustedProxies ?? new BlockList()), securityHeaders, cors(deps.corsOrigins));
   app.use(
     healthRoutes({
       user: () => upstreamHealthy(deps.userServiceUrl),
@@ -109,10 +125,15 @@ export function createGatewayApp(deps: GatewayAppDeps): Express {
     reservedHeaders: RESERVED_HEADERS,
     trustedHeaders: trustedHeaders(deps.serviceToken),
   };
-  const guard = [authenticate(deps.jwtSecret), rateLimit(deps.rateLimitPerMinute)];
+  const limiter = deps.limiter ?? memoryLimiter();
+  const guard = [
+    authenticate(deps.jwtSecret, { limiter, perMinute: deps.invalidTokensPerMinute ?? 30 }),
+    rateLimit(limiter, deps.rateLimitPerMinute),
+  ];
   // Stripe signs its webhooks; the payment service checks that on the untouched body.
   app.post(
     '/webhooks/stripe',
+    rateLimit(limiter, deps.webhookRateLimitPerMinute ?? 1200, (req) => `webhook:${req.clientKey}`),
     proxy({
       ...common,
       trustedHeaders: undefined,
@@ -137,13 +158,13 @@ export function createGatewayApp(deps: GatewayAppDeps): Express {
   ) as Record<AdminService, ReturnType<typeof proxy>>;
   app.use(
     '/admin',
-    rateLimit(deps.rateLimitPerMinute, Date.now, (req) => `addr:${req.socket.remoteAddress ?? 'unknown'}`),
+    rateLimit(limiter, deps.rateLimitPerMinute, (req) => `admin-addr:${req.clientKey}`),
     operatorAuth({
       userServiceUrl: deps.userServiceUrl,
       serviceToken: deps.serviceToken,
       cacheMs: (deps.keyCacheSeconds ?? 30) * 1000,
     }),
-    rateLimit(deps.rateLimitPerMinute, Date.now, (req) => `key:${req.operator!.keyId}`),
+    rateLimit(limiter, deps.rateLimitPerMinute, (req) => `key:${req.operator!.keyId}`),
     (req, res, next) => {
       const service = adminService(req.method, req.baseUrl + req.path)!;
       // Mounted under /admin, Express stripped it; the services serve the full path.

@@ -1,6 +1,15 @@
-import { bearerToken, USER_ID_HEADER, SERVICE_TOKEN_HEADER, verifyUserToken } from '@paystream/common/auth';
-import { problems } from '@paystream/common/problem';
+import type { BlockList } from 'node:net';
+import {
+  bearerToken,
+  CLIENT_ADDRESS_HEADER,
+  SERVICE_TOKEN_HEADER,
+  USER_ID_HEADER,
+  verifyUserToken,
+} from '@paystream/common/auth';
+import { clientAddressOf, clientKey } from '@paystream/common/client-address';
+import { type HttpProblem, problems } from '@paystream/common/problem';
 import type { Request, RequestHandler } from 'express';
+import type { Limiter } from './limits';
 
 /** Headers for an API that serves JSON only: nothing may frame, sniff or embed its answers. */
 export const securityHeaders: RequestHandler = (_req, res, next) => {
@@ -46,19 +55,49 @@ export function cors(allowedOrigins: readonly string[]): RequestHandler {
 /** Routes anyone may call; every other proxied route needs a valid user token. */
 const PUBLIC_ROUTES = new Set(['POST /users/signup', 'POST /users/signin']);
 
-/** Verifies the bearer token of protected routes and remembers the user id for the upstream headers. */
-export function authenticate(jwtSecret: string): RequestHandler {
+/**
+ * Verifies the bearer token of protected routes and remembers the user id for the upstream headers. A client
+ * that keeps sending bad tokens (missing, forged, expired) spends `invalidPerMinute` from its own bucket and
+ * then gets 429 before any signature is checked: each check costs an HMAC.
+ */
+export function authenticate(
+  jwtSecret: string,
+  invalid: { limiter: Limiter; perMinute: number },
+): RequestHandler {
   return (req, _res, next) => {
     if (PUBLIC_ROUTES.has(`${req.method} ${(req.baseUrl + req.path).replace(/\/$/, '')}`)) {
       next();
       return;
     }
-    const token = bearerToken(req.get('authorization'));
-    if (!token) {
-      next(problems.unauthorized('Send Authorization: Bearer <token> from POST /users/signin'));
-      return;
-    }
-    req.userId = verifyUserToken(jwtSecret, token);
+    const key = `badtoken:${req.clientKey}`;
+    const refuse = (problem: HttpProblem) =>
+      invalid.limiter.take(key, invalid.perMinute).then(() => next(problem), next);
+    invalid.limiter.peek(key, invalid.perMinute).then((hasRoom) => {
+      if (!hasRoom) {
+        next(problems.rateLimited(60, 'Too many requests with a missing or invalid token; sign in again'));
+        return;
+      }
+      const token = bearerToken(req.get('authorization'));
+      if (!token) {
+        void refuse(problems.unauthorized('Send Authorization: Bearer <token> from POST /users/signin'));
+        return;
+      }
+      try {
+        req.userId = verifyUserToken(jwtSecret, token);
+      } catch (err) {
+        void refuse(err as HttpProblem);
+        return;
+      }
+      next();
+    }, next);
+  };
+}
+
+/** The client's address and the key its limits count by, once, for everything after (TRUSTED_PROXIES). */
+export function clientIdentity(trusted: BlockList): RequestHandler {
+  return (req, _res, next) => {
+    req.clientAddress = clientAddressOf(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
+    req.clientKey = clientKey(req.clientAddress);
     next();
   };
 }
@@ -67,77 +106,7 @@ export function authenticate(jwtSecret: string): RequestHandler {
 export function trustedHeaders(serviceToken: string) {
   return (req: Request): Record<string, string> => ({
     [SERVICE_TOKEN_HEADER]: serviceToken,
+    [CLIENT_ADDRESS_HEADER]: req.clientKey ?? 'unknown',
     ...(req.userId ? { [USER_ID_HEADER]: req.userId } : {}),
   });
-}
-
-/** One request's answer from the token buckets. */
-export interface TokenDecision {
-  allowed: boolean;
-  /** Whole tokens left after this request. */
-  remaining: number;
-  /** When refused: seconds until one token is back. */
-  retryAfterSeconds: number;
-}
-
-/**
- * Token buckets keyed by client: `perMinute` tokens a minute on average, bursts up to the same number.
- * Pure bookkeeping with an injectable clock; `rateLimit` wires it to requests.
- */
-export function tokenBuckets(perMinute: number, now: () => number = Date.now) {
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const refillPerMs = perMinute / 60_000;
-  return {
-    take(key: string): TokenDecision {
-      const t = now();
-      const b = buckets.get(key) ?? { tokens: perMinute, at: t };
-      b.tokens = Math.min(perMinute, b.tokens + (t - b.at) * refillPerMs);
-      b.at = t;
-      buckets.set(key, b);
-      if (b.tokens < 1)
-        return {
-          allowed: false,
-          remaining: 0,
-          retryAfterSeconds: Math.ceil((1 - b.tokens) / refillPerMs / 1000),
-        };
-      b.tokens -= 1;
-      return { allowed: true, remaining: Math.floor(b.tokens), retryAfterSeconds: 0 };
-    },
-    /** Full buckets carry no information; drop them so the map stays as small as the active clients. */
-    sweep(): void {
-      const t = now();
-      for (const [key, b] of buckets)
-        if (b.tokens + (t - b.at) * refillPerMs >= perMinute) buckets.delete(key);
-    },
-    get size(): number {
-      return buckets.size;
-    },
-  };
-}
-
-/**
- * Per-client token bucket (a signed-in user by id, anyone else by address): `perMinute` requests a
- * minute on average, bursts up to the same number. In memory, per gateway instance: each replica
- * enforces its own share, which is what an edge limiter in front of a pool of replicas does.
- */
-export function rateLimit(
-  perMinute: number,
-  now: () => number = Date.now,
-  keyOf: (req: Request) => string = (req) =>
-    req.userId ? `user:${req.userId}` : `addr:${req.socket.remoteAddress ?? 'unknown'}`,
-): RequestHandler {
-  const buckets = tokenBuckets(perMinute, now);
-  setInterval(() => buckets.sweep(), 60_000).unref();
-
-  return (req, res, next) => {
-    const key = keyOf(req);
-    const decision = buckets.take(key);
-    res.setHeader('ratelimit-limit', String(perMinute));
-    res.setHeader('ratelimit-remaining', String(decision.remaining));
-    if (!decision.allowed) {
-      next(problems.rateLimited(decision.retryAfterSeconds, 'Slow down'));
-      return;
-    }
-    next();
-  };
 }

@@ -2,10 +2,20 @@ import { stripeJsUrl } from '@paystream/common/config';
 import { httpPart, runService } from '@paystream/common/runtime';
 import { createGatewayApp } from './app';
 import { createAgent } from './proxy';
+import { memoryLimiter, redisLimiter } from './limits';
+import { trustedProxies } from '@paystream/common/client-address';
 
 runService('gateway', async (svc) => {
   const { cfg, logger } = svc;
   const agent = await svc.part('upstream pool', createAgent, (a) => a.destroy());
+  const limiter = await svc.part(
+    cfg.RATE_LIMIT_REDIS_URL ? 'rate-limit store' : 'rate-limit buckets',
+    () =>
+      cfg.RATE_LIMIT_REDIS_URL
+        ? redisLimiter(cfg.RATE_LIMIT_REDIS_URL, logger)
+        : Promise.resolve(memoryLimiter()),
+    (l) => l.close(),
+  );
   const app = createGatewayApp({
     logger,
     agent,
@@ -17,6 +27,10 @@ runService('gateway', async (svc) => {
     jwtSecret: cfg.JWT_SECRET,
     serviceToken: cfg.SERVICE_TOKEN,
     rateLimitPerMinute: cfg.GATEWAY_RATE_LIMIT,
+    invalidTokensPerMinute: cfg.GATEWAY_INVALID_TOKENS_PER_MINUTE,
+    webhookRateLimitPerMinute: cfg.GATEWAY_WEBHOOK_RATE_LIMIT,
+    limiter,
+    trustedProxies: trustedProxies(cfg.TRUSTED_PROXIES),
     corsOrigins: cfg.CORS_ORIGINS,
     timeoutMs: cfg.GATEWAY_TIMEOUT_MS,
     maxBodyBytes: cfg.GATEWAY_MAX_BODY_BYTES,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { bearerToken, SERVICE_TOKEN_HEADER } from '@paystream/common/auth';
+import { bearerToken, CLIENT_ADDRESS_HEADER, SERVICE_TOKEN_HEADER } from '@paystream/common/auth';
 import { API_KEY_PATTERN, OPERATOR_HEADERS, type Operator } from '@paystream/common/operator';
 import { problems } from '@paystream/common/problem';
 import type { Request, RequestHandler } from 'express';
@@ -94,6 +94,7 @@ export function operatorAuth(deps: {
 export function operatorHeaders(serviceToken: string) {
   return (req: Request): Record<string, string> => ({
     [SERVICE_TOKEN_HEADER]: serviceToken,
+    [CLIENT_ADDRESS_HEADER]: req.clientKey ?? 'unknown',
     ...(req.operator
       ? {
           [OPERATOR_HEADERS.keyId]: req.operator.keyId,

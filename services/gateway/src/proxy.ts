@@ -6,6 +6,9 @@ import { traceHeaders } from '@paystream/common/tracing';
 import type { RequestHandler } from 'express';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded. */
+/** The client's trace context: dropped, the trace starts at the gateway (its own headers go upstream). */
+const CLIENT_TRACE = new Set(['traceparent', 'tracestate', 'baggage']);
+
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -70,7 +73,8 @@ export function proxy(opts: ProxyOptions): RequestHandler {
     }
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined || HOP_BY_HOP.has(name) || reserved.has(name)) continue;
+      if (value === undefined || HOP_BY_HOP.has(name) || reserved.has(name) || CLIENT_TRACE.has(name))
+        continue;
       headers[name] = value;
     }
     const forwardedFor = req.headers['x-forwarded-for'];

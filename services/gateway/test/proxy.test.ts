@@ -76,6 +76,23 @@ describe('gateway reverse proxy', () => {
     expect(last.headers['x-service-token']).toBe(SERVICE_TOKEN); // the gateway vouches for the call
   });
 
+  it("starts the trace itself: a client's traceparent, tracestate and baggage never reach a service", async () => {
+    const clientTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await fetch(`${gateway.url}/users/signup`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        traceparent: `00-${clientTrace}-00f067aa0ba902b7-01`,
+        tracestate: 'vendor=opaque',
+        baggage: 'userId=forged,tenant=someone-else',
+      },
+      body: '{}',
+    });
+    const headers = seen.at(-1)!.headers;
+    expect(headers.traceparent as string | undefined).not.toContain(clientTrace);
+    expect([headers.tracestate, headers.baggage]).toEqual([undefined, undefined]);
+  });
+
   it('verifies the token of protected routes and forwards only the verified user id', async () => {
     const res = await fetch(`${gateway.url}/users/add`, {
       method: 'POST',

@@ -83,7 +83,8 @@ export async function cancelPayment(
 ): Promise<CancelOutcome | undefined> {
   // Paid: never a payment workflow again (after the namespace's retention one could start anew and
   // report "cancelled" for a charge it never saw). The refunds workflow reads Stripe.
-  if (paidIntentId) return refundOnCancel(deps, order.orderId, paidIntentId, waitMs);
+  if (paidIntentId)
+    return refundOnCancel(deps, order.orderId, await ownIntent(deps, order.orderId, paidIntentId), waitMs);
   // Joins the running payment, or starts it; a closed one is never run again: the cancel becomes a refund below.
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>(PAYMENT_WORKFLOW, {
     ...paymentStartOptions(order, deps.paymentOptions, deps.taskQueue),
@@ -275,6 +276,21 @@ async function paymentOf(client: Client, orderId: string): Promise<PaymentResult
     if (err instanceof WorkflowNotFoundError) throw refused(`No payment was made for order ${orderId}`);
     throw err;
   }
+}
+
+/**
+ * The intent a caller says paid for an order, checked against the payment ledger's own record of it: whoever
+ * holds the service token could otherwise have any PaymentIntent refunded under any order id.
+ */
+async function ownIntent(deps: AfterSaleDeps, orderId: string, claimed: string): Promise<string> {
+  const recorded = (await deps.ledger.payment(orderId))?.paymentIntentId;
+  if (recorded !== claimed)
+    throw refused(
+      recorded
+        ? `PaymentIntent ${claimed} did not pay order ${orderId}`
+        : `No payment of order ${orderId} is recorded: nothing to refund`,
+    );
+  return claimed;
 }
 
 /** The workflow is closed: an update-with-start may neither join it nor start it again. */

@@ -18,6 +18,8 @@ export interface PaymentAppDeps {
   webhooks: WebhookDeps;
   afterSale: AfterSaleDeps;
   serviceToken: string;
+  /** How long a customer's cancel waits for its outcome (cancelTimings). */
+  cancelWaitMs: number;
   /** The operator API's money routes (through the gateway, with an API key). */
   admin: AdminDeps;
 }
@@ -34,6 +36,7 @@ export function createPaymentApp({
   webhooks,
   afterSale,
   serviceToken,
+  cancelWaitMs,
   admin,
 }: PaymentAppDeps): Express {
   // No JSON parser for the whole app: a webhook's signature is checked on the raw bytes.
@@ -46,7 +49,7 @@ export function createPaymentApp({
   );
   app.get('/openapi.json', (_req, res) => res.json(paymentApi));
   app.use(stripeWebhookRoutes(webhooks));
-  app.use(cancelRoutes({ ...afterSale, serviceToken }));
+  app.use(cancelRoutes({ ...afterSale, serviceToken, waitMs: cancelWaitMs }));
   app.use(adminRoutes(admin));
   return finish(app, logger);
 }

@@ -7,9 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { cancelPayment, PaymentRefused, type AfterSaleDeps } from './after-sale';
 
-/** How long a cancel waits for its outcome before it answers 202 (the order changes when it is known). */
-const CANCEL_WAIT_MS = 10_000;
-
 const cancelBody = orderCreateEvent
   .pick({ userId: true, amount: true, currency: true, createdAt: true })
   .extend({
@@ -28,7 +25,13 @@ const PAID = new Set(['paid', 'partially_refunded', 'dispute_won']);
  * owner, after its own checks). The body is the order as the order service holds it, in case the cancel
  * has to start the payment workflow itself.
  */
-export function cancelRoutes(deps: AfterSaleDeps & { serviceToken: string }): Router {
+export function cancelRoutes(
+  deps: AfterSaleDeps & {
+    serviceToken: string;
+    /** How long a cancel waits for its outcome before it answers 202 (cancelTimings: below the gateway's timeout). */
+    waitMs: number;
+  },
+): Router {
   const router = Router();
   router.post(
     '/internal/orders/:orderId/cancel',
@@ -39,7 +42,7 @@ export function cancelRoutes(deps: AfterSaleDeps & { serviceToken: string }): Ro
       const { status, paymentIntentId, ...held } = validate(cancelBody, req.body);
       const order = { ...held, orderId, eventId: randomUUID() };
       const paidIntentId = PAID.has(status) ? paymentIntentId : undefined;
-      const outcome = await cancelPayment(deps, order, CANCEL_WAIT_MS, paidIntentId).catch((err: unknown) => {
+      const outcome = await cancelPayment(deps, order, deps.waitMs, paidIntentId).catch((err: unknown) => {
         throw err instanceof PaymentRefused ? problemOf(err) : err;
       });
       req.log.info({ orderId, outcome: outcome?.status ?? 'cancelling' }, 'cancel requested');

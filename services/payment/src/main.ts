@@ -1,3 +1,4 @@
+import { cancelTimings } from '@paystream/common/config';
 import { databasePart } from '@paystream/common/db';
 import { TOPICS } from '@paystream/common/events';
 import { consumerPart, kafkaParts } from '@paystream/common/kafka';
@@ -77,6 +78,7 @@ runService('payment', async (svc) => {
     },
     afterSale,
     serviceToken: cfg.SERVICE_TOKEN,
+    cancelWaitMs: cancelTimings(cfg).paymentWaitMs,
     admin: { afterSale, ledger, serviceToken: cfg.SERVICE_TOKEN, userServiceUrl: cfg.USER_SERVICE_URL },
   });
   await httpPart(svc, app, cfg.PAYMENT_PORT);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CONFIG_KEYS, loadConfig, stripeClientOptions } from '../../src/config';
+import { cancelTimings, CONFIG_KEYS, loadConfig, stripeClientOptions } from '../../src/config';
 import { temporalConnectionOptions } from '../../src/temporal-options';
 
 // loadConfig reads only the object it is given: no test here depends on the shell's environment.
@@ -139,4 +139,19 @@ describe('temporalConnectionOptions', () => {
       temporalConnectionOptions(loadConfig({ TEMPORAL_TLS_CERT_FILE: file('only.pem', 'CRT') })),
     ).toThrow(/go together/);
   });
+});
+
+describe('cancelTimings', () => {
+  it.each([2_000, 10_000, 60_000])(
+    'with a gateway timeout of %i ms, a cancel still pending answers 202 before the gateway gives up',
+    (gatewayMs) => {
+      const { paymentWaitMs, orderCallMs } = cancelTimings(
+        loadConfig({ GATEWAY_TIMEOUT_MS: String(gatewayMs) }),
+      );
+      // The payment service answers after its wait; the order service waits longer for that; the gateway longer still.
+      expect(paymentWaitMs).toBeLessThan(orderCallMs);
+      expect(orderCallMs).toBeLessThan(gatewayMs);
+      expect(orderCallMs - paymentWaitMs).toBeGreaterThanOrEqual(gatewayMs / 4);
+    },
+  );
 });

@@ -256,3 +256,57 @@ describe('processJsonBatch', () => {
     expect(events.filter((e) => e.startsWith('commit'))).toEqual(['commit @1 [0]']);
   });
 });
+
+describe('a message whose handler keeps failing', () => {
+  it('is delivered again while failures are recent, then parked with its error, and the partition moves on', async () => {
+    const { events, parked } = setup();
+    const alwaysFails: MessageSteps<Order> = {
+      schema,
+      logger: createLogger('unit', 'silent'),
+      groupId: 'poison-test',
+      poison: { attempts: 3, minSeconds: 0 },
+      handle: () => Promise.reject(new Error('column "amount" is of type money')),
+      onInvalid: (invalid) => {
+        events.push(`park ${invalid.message.offset}: ${invalid.reason}`);
+        return Promise.resolve();
+      },
+      commit: (offsets) => {
+        events.push(`commit ${offsets.map((o) => o.offset).join()}`);
+        return Promise.resolve();
+      },
+    };
+    const poison = message(JSON.stringify({ orderId: 'o-9', amount: 5 }), '70', 'o-9');
+    for (let attempt = 1; attempt < 3; attempt++)
+      await expect(processJsonBatch(alwaysFails, 'payment.event', 0, [poison])).rejects.toThrow(/money/);
+    expect(events).toEqual([]); // nothing committed while it is retried
+    await processJsonBatch(alwaysFails, 'payment.event', 0, [poison]);
+    expect(events).toEqual([
+      'park 70: the handler failed 3 times over 0 s: column "amount" is of type money',
+      'commit 71',
+    ]);
+    expect(parked()).toEqual([]);
+  });
+
+  it('is not parked by an outage: failures within minSeconds are retried however many', async () => {
+    let down = true;
+    const handled: string[] = [];
+    const steps: MessageSteps<Order> = {
+      schema,
+      logger: createLogger('unit', 'silent'),
+      groupId: 'outage-test',
+      poison: { attempts: 2, minSeconds: 3600 },
+      handle: (value) =>
+        down
+          ? Promise.reject(new Error('Temporal unavailable'))
+          : (handled.push(value.orderId), Promise.resolve()),
+      onInvalid: () => Promise.reject(new Error('must not park')),
+      commit: () => Promise.resolve(),
+    };
+    const m = message(JSON.stringify({ orderId: 'o-10', amount: 5 }), '80', 'o-10');
+    for (let i = 0; i < 5; i++)
+      await expect(processJsonBatch(steps, 'payment.event', 0, [m])).rejects.toThrow(/unavailable/);
+    down = false;
+    await processJsonBatch(steps, 'payment.event', 0, [m]);
+    expect(handled).toEqual(['o-10']);
+  });
+});

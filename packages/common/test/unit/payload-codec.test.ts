@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { parseCodecKeys } from '../../src/codec-keys';
-import { AesGcmPayloadCodec, ENCRYPTED_ENCODING } from '../../src/payload-codec';
+import { AesGcmPayloadCodec, dataConverterFor, ENCRYPTED_ENCODING } from '../../src/payload-codec';
 
 const keyOf = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
 const K1 = keyOf('k1');
@@ -29,9 +29,19 @@ describe('AesGcmPayloadCodec', () => {
     expect(Buffer.from(fresh[0]!.metadata!['encryption-key-id']!).toString()).toBe('k2');
   });
 
-  it('passes plaintext payloads through (histories from before the codec keep replaying)', async () => {
+  it('passes plaintext payloads through in development (histories from before the codec keep replaying)', async () => {
     const codec = new AesGcmPayloadCodec(parseCodecKeys(K1));
     expect(await codec.decode([payload])).toEqual([payload]);
+  });
+
+  it('refuses a plaintext payload in production: a signal nobody of ours encrypted never reaches a workflow', async () => {
+    const production = dataConverterFor({ PAYLOAD_CODEC_KEYS: K1, NODE_ENV: 'production' });
+    const codec = production.payloadCodecs![0]!;
+    await expect(codec.decode([payload])).rejects.toThrow(/unencrypted payload/);
+    const [opened] = await codec.decode(await codec.encode([payload]));
+    expect(defaultPayloadConverter.fromPayload(opened!)).toEqual(customer);
+    const development = dataConverterFor({ PAYLOAD_CODEC_KEYS: K1, NODE_ENV: 'development' });
+    expect(await development.payloadCodecs![0]!.decode([payload])).toEqual([payload]);
   });
 
   it('refuses a tampered payload and one under a key it does not hold', async () => {

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
+import { clientAddressOf, clientKey, trustedProxies } from '@paystream/common/client-address';
 import { HttpProblem } from '@paystream/common/problem';
-import { rateLimit, tokenBuckets } from '../../src/edge';
+import { memoryLimiter, rateLimit, tokenBuckets } from '../../src/limits';
 
 /** A clock the test moves by hand. */
 function clock(start = 1_000_000) {
@@ -55,32 +56,29 @@ describe('tokenBuckets', () => {
 });
 
 describe('rateLimit middleware', () => {
-  function call(handler: ReturnType<typeof rateLimit>, req: { userId?: string; remoteAddress?: string }) {
+  async function call(handler: ReturnType<typeof rateLimit>, req: { userId?: string; clientKey?: string }) {
     const headers: Record<string, string> = {};
     const res = { setHeader: (k: string, v: string) => (headers[k] = v) } as unknown as Response;
-    let passed: unknown = 'not called';
-    const next: NextFunction = (err?: unknown) => (passed = err);
-    const request = {
-      userId: req.userId,
-      socket: { remoteAddress: req.remoteAddress },
-    } as unknown as Request;
-    void handler(request, res, next);
-    return { headers, error: passed };
+    const error = await new Promise<unknown>((resolve) => {
+      const next: NextFunction = (err?: unknown) => resolve(err);
+      handler({ userId: req.userId, clientKey: req.clientKey } as unknown as Request, res, next);
+    });
+    return { headers, error };
   }
+  const limited = (perMinute: number) => rateLimit(memoryLimiter(clock().now), perMinute);
 
-  it('sets the ratelimit headers and passes allowed requests on', () => {
-    const handler = rateLimit(2, clock().now);
-    expect(call(handler, { remoteAddress: '10.0.0.1' })).toEqual({
+  it('sets the ratelimit headers and passes allowed requests on', async () => {
+    expect(await call(limited(2), { clientKey: '10.0.0.1' })).toEqual({
       headers: { 'ratelimit-limit': '2', 'ratelimit-remaining': '1' },
       error: undefined,
     });
   });
 
-  it('answers 429 rate-limited with retryAfter once the bucket is empty', () => {
-    const handler = rateLimit(2, clock().now);
-    call(handler, { remoteAddress: '10.0.0.1' });
-    call(handler, { remoteAddress: '10.0.0.1' });
-    const { headers, error } = call(handler, { remoteAddress: '10.0.0.1' });
+  it('answers 429 rate-limited with retryAfter once the bucket is empty', async () => {
+    const handler = limited(2);
+    await call(handler, { clientKey: '10.0.0.1' });
+    await call(handler, { clientKey: '10.0.0.1' });
+    const { headers, error } = await call(handler, { clientKey: '10.0.0.1' });
     expect(headers['ratelimit-remaining']).toBe('0');
     expect(error).toBeInstanceOf(HttpProblem);
     expect((error as HttpProblem).toBody()).toMatchObject({
@@ -90,11 +88,33 @@ describe('rateLimit middleware', () => {
     });
   });
 
-  it('counts a signed-in user by id, not by address', () => {
-    const handler = rateLimit(1, clock().now);
-    expect(call(handler, { userId: 'u1', remoteAddress: '10.0.0.1' }).error).toBeUndefined();
-    expect(call(handler, { userId: 'u2', remoteAddress: '10.0.0.1' }).error).toBeUndefined();
-    expect(call(handler, { remoteAddress: '10.0.0.1' }).error).toBeUndefined();
-    expect(call(handler, { userId: 'u1', remoteAddress: '10.0.0.2' }).error).toBeInstanceOf(HttpProblem);
+  it('counts a signed-in user by id, not by address', async () => {
+    const handler = limited(1);
+    expect((await call(handler, { userId: 'u1', clientKey: '10.0.0.1' })).error).toBeUndefined();
+    expect((await call(handler, { userId: 'u2', clientKey: '10.0.0.1' })).error).toBeUndefined();
+    expect((await call(handler, { clientKey: '10.0.0.1' })).error).toBeUndefined();
+    expect((await call(handler, { userId: 'u1', clientKey: '10.0.0.2' })).error).toBeInstanceOf(HttpProblem);
+  });
+});
+
+describe('the client behind proxies', () => {
+  const trusted = trustedProxies(['10.0.0.0/8', '127.0.0.1']);
+
+  it('is the TCP peer unless that is a trusted proxy', () => {
+    expect(clientAddressOf('203.0.113.50', '198.51.100.1', trusted)).toBe('203.0.113.50'); // XFF not believed
+    expect(clientAddressOf('10.1.2.3', '198.51.100.7, 203.0.113.9', trusted)).toBe('203.0.113.9');
+  });
+
+  it('is the last untrusted X-Forwarded-For hop: what a client wrote left of it proves nothing', () => {
+    expect(clientAddressOf('10.1.2.3', '203.0.113.9, 10.2.2.2', trusted)).toBe('203.0.113.9');
+    expect(clientAddressOf('10.1.2.3', 'not-an-address, 203.0.113.9', trusted)).toBe('203.0.113.9');
+    expect(clientAddressOf('10.1.2.3', '203.0.113.9, not-an-address', trusted)).toBe('10.1.2.3');
+    expect(clientAddressOf('::ffff:127.0.0.1', '2001:db8:1:2:3:4:5:6', trusted)).toBe('2001:db8:1:2:3:4:5:6');
+  });
+
+  it('is counted by its IPv6 /64: rotating addresses inside one network buys nothing', () => {
+    expect(clientKey('2001:db8:1:2:3:4:5:6')).toBe(clientKey('2001:db8:1:2:ffff::1'));
+    expect(clientKey('2001:db8:1:2::1')).not.toBe(clientKey('2001:db8:1:3::1'));
+    expect(clientKey('198.51.100.7')).toBe('198.51.100.7');
   });
 });

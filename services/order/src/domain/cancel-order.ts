@@ -23,7 +23,7 @@ const unavailable = () =>
  */
 export async function cancelOrder(
   order: Order,
-  payment: { url: string; serviceToken: string },
+  payment: { url: string; serviceToken: string; timeoutMs: number },
 ): Promise<CancelAnswer> {
   if (order.status === 'failed') throw problems.conflict('This order failed; there is nothing to cancel');
   if (order.status === 'disputed')
@@ -54,7 +54,7 @@ export async function cancelOrder(
         status: order.status,
         ...(order.paymentIntentId ? { paymentIntentId: order.paymentIntentId } : {}),
       }),
-      signal: AbortSignal.timeout(20_000),
+      signal: AbortSignal.timeout(payment.timeoutMs),
     });
   } catch {
     throw unavailable();

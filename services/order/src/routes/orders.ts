@@ -1,5 +1,5 @@
 import { requireUser } from '@paystream/common/auth';
-import { type Config } from '@paystream/common/config';
+import { cancelTimings, type Config } from '@paystream/common/config';
 import { validate } from '@paystream/common/http';
 import { problems } from '@paystream/common/problem';
 import { trace } from '@opentelemetry/api';
@@ -64,6 +64,7 @@ export function orderRoutes(db: DataSource, cfg: Config): Router {
     const answer = await cancelOrder(await ownOrder(req), {
       url: cfg.PAYMENT_SERVICE_URL,
       serviceToken: cfg.SERVICE_TOKEN,
+      timeoutMs: cancelTimings(cfg).orderCallMs,
     });
     req.log.info({ outcome: answer.body.status }, 'order cancel');
     res.status(answer.httpStatus).json(answer.body);
