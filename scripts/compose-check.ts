@@ -26,6 +26,7 @@ interface ComposeService {
   depends_on?: Record<string, { condition?: string }> | string[];
   healthcheck?: unknown;
   ports?: string[];
+  expose?: (string | number)[];
   volumes?: string[];
   command?: string | string[];
   profiles?: string[];
@@ -152,7 +153,7 @@ export function checkCompose(compose: ComposeFile): string[] {
     }
   }
 
-  // Prometheus scrapes what exists: every target is a compose service publishing that port.
+  // Prometheus scrapes what exists: every target is a compose service publishing or exposing that port.
   const promConfig = services.prometheus?.volumes?.find((v) => v.includes('prometheus.yml'))?.split(':')[0];
   if (promConfig && fs.existsSync(path.join(ROOT, promConfig))) {
     const prom = parse(fs.readFileSync(path.join(ROOT, promConfig), 'utf8')) as {
@@ -163,7 +164,9 @@ export function checkCompose(compose: ComposeFile): string[] {
     );
     for (const target of targets) {
       const [host = '', port = ''] = target.split(':');
-      const published = (services[host]?.ports ?? []).some((p) => String(p).endsWith(`:${port}`));
+      const published =
+        (services[host]?.ports ?? []).some((p) => String(p).endsWith(`:${port}`)) ||
+        (services[host]?.expose ?? []).map(String).includes(port);
       if (!published)
         errors.push(`prometheus: scrape target ${target} is not a compose service on that port`);
     }

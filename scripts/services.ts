@@ -41,6 +41,8 @@ export interface RunningService {
   name: ServiceName;
   child: ChildProcess;
   port: number;
+  /** Where its /readyz and /metrics answer: its own port, or the gateway's admin port. */
+  adminPort: number;
 }
 
 export function startService(
@@ -69,7 +71,8 @@ export function startService(
       for (const line of lines) onLine?.(line);
     });
   }
-  return { name, child, port: servicePort(name, env) };
+  const port = servicePort(name, env);
+  return { name, child, port, adminPort: name === 'gateway' ? loadConfig(env).GATEWAY_ADMIN_PORT : port };
 }
 
 export async function waitReady(service: RunningService, timeoutMs = 60_000): Promise<void> {
@@ -79,7 +82,7 @@ export async function waitReady(service: RunningService, timeoutMs = 60_000): Pr
     if (service.child.exitCode !== null)
       throw new Error(`${service.name} exited with ${service.child.exitCode}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${service.port}/readyz`, {
+      const res = await fetch(`http://127.0.0.1:${service.adminPort}/readyz`, {
         signal: AbortSignal.timeout(2000),
       });
       if (res.ok) return;

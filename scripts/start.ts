@@ -56,6 +56,8 @@ async function main(): Promise<void> {
   const env = {
     RECONCILE_INTERVAL_SECONDS: '30',
     RECONCILE_STALE_SECONDS: '60',
+    // The gateway's limits in the stack's Redis, as a deployment with replicas keeps them.
+    RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${process.env.REDIS_PORT ?? 6379}`,
     ...process.env,
   };
   for (const name of SERVICE_NAMES) {

@@ -29,6 +29,7 @@ import { kafkaServer } from './servers/kafka';
 import { localstripeServer } from './servers/localstripe';
 import { mailpitServer } from './servers/mailpit';
 import { postgresCaPath, postgresServer } from './servers/postgres';
+import { redisServer } from './servers/redis';
 import type { LocalServer, ServerDeps } from './servers/server';
 import { stripeMockServer } from './servers/stripe-mock';
 import { temporalServer } from './servers/temporal';
@@ -45,6 +46,7 @@ const SERVERS: ((deps: ServerDeps) => LocalServer)[] = [
   stripeMockServer,
   localstripeServer,
   mailpitServer,
+  redisServer,
 ];
 
 export interface Stack {
@@ -91,6 +93,16 @@ export function helmBinary(cacheDir = defaultCacheDir()): Promise<string> {
 }
 const helmBinaryIn = (paths: CachePaths) =>
   goBinary(paths, 'helm', 'helm.sh/helm/v3/cmd/helm', VERSIONS.helm);
+
+/**
+ * nginx (Debian's package), for the test that puts a real reverse proxy in front of the gateway as the chart's
+ * ingress controller is: the client address it appends to X-Forwarded-For is what the gateway must find.
+ */
+const NGINX = '/usr/sbin/nginx';
+export function nginxBinary(): string {
+  if (!fs.existsSync(NGINX)) createAptInstall()('nginx');
+  return NGINX;
+}
 
 /**
  * compose-go (the loader `docker compose` itself runs) around docker-compose.yml: scripts/composeload, built
@@ -198,6 +210,7 @@ export function createStack(cfg: Config = loadConfig(), cacheDir = defaultCacheD
       await helmBinaryIn(paths);
       await schemathesisIn(paths);
       await webhookVerifierIn(paths);
+      nginxBinary();
     });
   }
 

@@ -43,8 +43,9 @@ interface Env {
 interface Container {
   image: string;
   env: Env[];
-  livenessProbe?: { httpGet?: { path: string } };
-  readinessProbe?: { httpGet?: { path: string } };
+  ports?: { name: string; containerPort: number }[];
+  livenessProbe?: { httpGet?: { path: string; port: string } };
+  readinessProbe?: { httpGet?: { path: string; port: string } };
   resources?: { requests?: object; limits?: { memory?: string } };
 }
 interface K8sObject {
@@ -56,6 +57,7 @@ interface K8sObject {
     podSelector?: { matchLabels?: Record<string, string> };
     ingress?: {
       from?: { podSelector?: { matchLabels: Record<string, string> }; namespaceSelector?: object }[];
+      ports?: { port: string }[];
     }[];
     rules?: { http: { paths: { path: string; backend: { service: { name: string } } }[] } }[];
   };
@@ -168,6 +170,26 @@ describe('Helm chart', () => {
     expect(
       ofKind('NetworkPolicy').find((o) => o.metadata.name.endsWith('default-deny-ingress')),
     ).toBeDefined();
+  });
+
+  it("keeps the gateway's metrics and readiness off the public port: probes and Prometheus use its admin port", () => {
+    const [gateway] = named('Deployment', 'gateway').spec.template!.spec.containers;
+    expect(gateway!.ports).toEqual([
+      { name: 'http', containerPort: 8080 },
+      { name: 'admin', containerPort: 9080 },
+    ]);
+    expect(gateway!.env.find((e) => e.name === 'GATEWAY_ADMIN_PORT')?.value).toBe('9080');
+    expect([gateway!.livenessProbe?.httpGet?.port, gateway!.readinessProbe?.httpGet?.port]).toEqual([
+      'admin',
+      'admin',
+    ]);
+    const rules = named('NetworkPolicy', 'gateway').spec.ingress!;
+    const portsFrom = (ns: string) =>
+      rules.filter((r) => JSON.stringify(r.from).includes(ns)).flatMap((r) => r.ports!.map((p) => p.port));
+    expect(portsFrom('ingress-nginx')).toEqual(['http']);
+    expect(portsFrom('monitoring')).toEqual(['admin']);
+    const env = gateway!.env.map((e) => e.name);
+    expect(env).toEqual(expect.arrayContaining(['TRUSTED_PROXIES', 'RATE_LIMIT_REDIS_URL']));
   });
 
   it('exposes only the gateway, on the API and Stripe webhook paths', () => {

@@ -45,7 +45,7 @@ describe('a paid order, as an operator sees it', () => {
 
   it('is counted in each service’s /metrics', async () => {
     const scrape = async (service: 'gateway' | 'order' | 'payment' | 'notification') =>
-      (await fetch(`${e2e.services.url(service)}/metrics`)).text();
+      (await fetch(`${e2e.services.adminUrl(service)}/metrics`)).text();
     const value = (text: string, series: string) => {
       const line = text.split('\n').find((l) => l.startsWith(`${series} `));
       return line ? Number(line.split(' ')[1]) : 0;

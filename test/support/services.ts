@@ -14,6 +14,8 @@ export interface ServiceSet {
   running: RunningService[];
   output: string[];
   url: (name: ServiceName) => string;
+  /** Where its /metrics and /readyz answer (the gateway's admin port; the service's own for the rest). */
+  adminUrl: (name: ServiceName) => string;
   get: (name: ServiceName) => RunningService;
   /** Starts (or restarts) one service and waits until it is ready. */
   start: (name: ServiceName) => Promise<RunningService>;
@@ -31,6 +33,7 @@ export async function startServices(basePort: number, extraEnv: NodeJS.ProcessEn
     ...process.env,
     LOG_LEVEL: 'warn',
     GATEWAY_PORT: port(0),
+    GATEWAY_ADMIN_PORT: String(basePort + 1000), // the next set's ports follow this one's
     USER_PORT: port(1),
     ORDER_PORT: port(2),
     PAYMENT_PORT: port(3),
@@ -66,6 +69,7 @@ export async function startServices(basePort: number, extraEnv: NodeJS.ProcessEn
       return [...running.values()];
     },
     url: (name) => `http://127.0.0.1:${set.get(name).port}`,
+    adminUrl: (name) => `http://127.0.0.1:${set.get(name).adminPort}`,
     get: (name) => {
       const s = running.get(name);
       if (!s) throw new Error(`${name} is not running`);

@@ -7,6 +7,7 @@ import '../../services/payment/src/ledger/metrics';
 import '../../services/order/src/metrics';
 import '../../services/payment/src/metrics';
 import '../../services/notification/src/metrics';
+import '../../services/gateway/src/limits';
 
 /**
  * The alert rules and the Grafana dashboard (deploy/observability) checked without a Prometheus: every

@@ -26,17 +26,28 @@ const schema = z.object({
   ORDER_PORT: port(8082),
   PAYMENT_PORT: port(8083),
   NOTIFICATION_PORT: port(8084),
+  /** Gateway: its own /metrics, /readyz and /healthz, for the orchestrator and Prometheus only (never public). */
+  GATEWAY_ADMIN_PORT: port(9080),
   /** Gateway: requests per minute per client (user id, or address before sign-in). */
   GATEWAY_RATE_LIMIT: z.coerce.number().int().positive().default(600),
   /** Gateway: requests with a missing or invalid token a client may send per minute before 429 (no HMAC then). */
   GATEWAY_INVALID_TOKENS_PER_MINUTE: z.coerce.number().int().positive().default(30),
   /** Gateway: POST /webhooks/stripe per minute per client address (Stripe sends from a few addresses). */
   GATEWAY_WEBHOOK_RATE_LIMIT: z.coerce.number().int().positive().default(1200),
+  /** Gateway: requests one client may have in flight at once (slow ones included); more are 429. */
+  GATEWAY_CONCURRENT_PER_CLIENT: z.coerce.number().int().positive().default(32),
+  /** Gateway: how long a request's headers, and its body, may take to arrive. */
+  GATEWAY_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(10_000),
+  GATEWAY_BODY_TIMEOUT_MS: z.coerce.number().int().min(1000).default(10_000),
+  /** Gateway: a body slower than this on average (after its first second) is cut off with 408. */
+  GATEWAY_MIN_BODY_BYTES_PER_SECOND: z.coerce.number().int().min(1).default(1024),
   /**
    * Where the gateway's rate-limit buckets live: a Valkey or Redis URL shared by its replicas, so a limit holds
    * across them; empty: each replica's memory (one replica, or a laptop). Unreachable: limits fail open, counted.
    */
   RATE_LIMIT_REDIS_URL: z.string().default(''),
+  /** The local stack's Redis (stack/servers/redis.ts), which `./paystream start` points the gateway at. */
+  REDIS_PORT: port(6379),
   /**
    * User service, per client address in 15 minutes: sign-ups, and sign-in attempts over all accounts (per
    * account and client it is 5, fixed). Test harnesses raise them: every test client is 127.0.0.1.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { ZodType } from 'zod';
 import type { Logger } from './logger';
@@ -26,6 +26,8 @@ export function requestIdFrom(header: string | string[] | undefined): string {
 export function sendProblem(res: express.Response, problem: HttpProblem, instance?: string): void {
   const retryAfter = problem.extensions.retryAfter;
   if (typeof retryAfter === 'number') res.setHeader('retry-after', String(retryAfter));
+  const allow = problem.extensions.allow;
+  if (Array.isArray(allow)) res.setHeader('allow', allow.join(', '));
   res
     .status(problem.status)
     .type(PROBLEM_CONTENT_TYPE)
@@ -290,13 +292,22 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Listen and resolve once bound; port 0 picks a free port (tests). */
-export function listen(app: Express, port: number, host = '127.0.0.1'): Promise<Server> {
+/** Listen and resolve once bound; port 0 picks a free port (tests). `options` tighten the server's own guards. */
+export function listen(
+  app: Express,
+  port: number,
+  host = '127.0.0.1',
+  options: http.ServerOptions = {},
+): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
     // Keep-alive longer than the gateway's pool idle time so the gateway never reuses a closed socket.
+    const server = http.createServer({ headersTimeout: 66_000, ...options }, app);
     server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
   });
 }
 

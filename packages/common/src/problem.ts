@@ -28,6 +28,8 @@ const TITLES: Record<string, string> = {
   'unsupported-media-type': 'Unsupported media type',
   'payload-too-large': 'Request body too large',
   'not-found': 'Resource not found',
+  'method-not-allowed': 'Method not allowed',
+  'request-timeout': 'Request not received in time',
   unauthorized: 'Authentication required',
   forbidden: 'Forbidden',
   conflict: 'Conflict',
@@ -69,6 +71,9 @@ export const problems = {
   validation: (errors: FieldError[], detail = 'One or more fields are invalid') =>
     new HttpProblem(400, 'validation-error', detail, { errors }),
   notFound: (detail?: string) => new HttpProblem(404, 'not-found', detail),
+  /** 405: the path exists, not with this method; `allow` goes out as the Allow header. */
+  methodNotAllowed: (allow: string[]) =>
+    new HttpProblem(405, 'method-not-allowed', `This path takes ${allow.join(', ')}`, { allow }),
   unauthorized: (detail?: string) => new HttpProblem(401, 'unauthorized', detail),
   forbidden: (detail?: string) => new HttpProblem(403, 'forbidden', detail),
   conflict: (detail?: string) => new HttpProblem(409, 'conflict', detail),

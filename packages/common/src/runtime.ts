@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerOptions } from 'node:http';
 import type { Express } from 'express';
 import { loadConfig, type Config } from './config';
 import { closeServer, listen, loggableError } from './http';
@@ -119,8 +119,17 @@ export function workerPart(svc: ServiceRuntime, create: () => Promise<RunnableWo
 }
 
 /** The service's HTTP server, last to start and first to stop (it stops taking requests, then drains). */
-export async function httpPart(svc: ServiceRuntime, app: Express, port: number): Promise<Server> {
-  const server = await svc.part('http', () => listen(app, port, svc.cfg.HOST), closeServer);
+export async function httpPart(
+  svc: ServiceRuntime,
+  app: Express,
+  port: number,
+  options: { name?: string; server?: ServerOptions } = {},
+): Promise<Server> {
+  const server = await svc.part(
+    options.name ?? 'http',
+    () => listen(app, port, svc.cfg.HOST, options.server),
+    closeServer,
+  );
   svc.logger.info({ port }, `${svc.name} service listening`);
   return server;
 }

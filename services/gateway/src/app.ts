@@ -5,14 +5,16 @@ import { createServiceApp, finish, healthRoutes } from '@paystream/common/http';
 import { type Logger } from '@paystream/common/logger';
 import { OPERATOR_HEADERS } from '@paystream/common/operator';
 import { problems } from '@paystream/common/problem';
-import type { Express } from 'express';
+import express, { type Express } from 'express';
 import { authenticate, clientIdentity, cors, securityHeaders, trustedHeaders } from './edge';
 import { memoryLimiter, rateLimit, type Limiter } from './limits';
 import { consoleRoutes } from './console';
 import { demoRoutes, type DemoOptions } from './demo';
 import { apiSources, docsRoutes, openApiRoute } from './openapi';
-import { adminService, operatorAuth, operatorHeaders, type AdminService } from './operators';
+import { ADMIN_ROUTES, adminService, operatorAuth, operatorHeaders, type AdminService } from './operators';
 import { proxy } from './proxy';
+import { concurrencyCap, edgeBudget, requestDeadline, type EdgeBudget } from './slow-clients';
+import { loadConfig } from '@paystream/common/config';
 import { upstreamGet } from './upstream-get';
 
 export interface GatewayAppDeps {
@@ -40,6 +42,8 @@ export interface GatewayAppDeps {
   corsOrigins: readonly string[];
   timeoutMs: number;
   maxBodyBytes: number;
+  /** What one client may hold and how slowly it may send (slow-clients.ts); the configuration's defaults. */
+  budget?: EdgeBudget;
   /** The checkout page at /demo; none in production. */
   demo?: DemoOptions;
 }
@@ -60,6 +64,11 @@ const PUBLIC_ROUTES: readonly (readonly [method: string, path: RegExp])[] = [
 
 export const isPublicRoute = (method: string, path: string) =>
   PUBLIC_ROUTES.some(([m, pattern]) => m === method && pattern.test(path));
+
+/** The methods a known path takes (public or operator): a wrong one is 405 with these in `Allow`. */
+export const allowedMethods = (path: string): string[] => [
+  ...new Set([...PUBLIC_ROUTES, ...ADMIN_ROUTES].filter(([, pattern]) => pattern.test(path)).map(([m]) => m)),
+];
 
 /** Identity headers only the gateway may set; clients' copies are stripped before proxying. */
 export const RESERVED_HEADERS = [
@@ -88,14 +97,19 @@ async function upstreamHealthy(baseUrl: string): Promise<void> {
  */
 export function createGatewayApp(deps: GatewayAppDeps): Express {
   const { logger, agent, timeoutMs, maxBodyBytes } = deps;
+  const budget = deps.budget ?? edgeBudget({ ...loadConfig({}), GATEWAY_TIMEOUT_MS: timeoutMs });
   const app = createServiceApp({ logger, parseJson: false, continueCallerTrace: false });
-  app.use(clientIdentity(deps.trustedProxies ?? new BlockList()), securityHeaders, cors(deps.corsOrigins));
   app.use(
-    healthRoutes({
-      user: () => upstreamHealthy(deps.userServiceUrl),
-      order: () => upstreamHealthy(deps.orderServiceUrl),
-    }),
+    clientIdentity(deps.trustedProxies ?? new BlockList()),
+    concurrencyCap(budget.concurrentPerClient),
+    requestDeadline(budget.requestDeadlineMs),
+    securityHeaders,
+    cors(deps.corsOrigins),
   );
+  // Liveness only: metrics and readiness are on the admin port (createGatewayAdminApp).
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
   // The contract and its docs page, the console and the demo: served by the gateway itself.
   app.get(
     '/openapi.json',
@@ -111,17 +125,20 @@ export function createGatewayApp(deps: GatewayAppDeps): Express {
   );
   app.use(docsRoutes(), consoleRoutes());
   if (deps.demo) app.use(demoRoutes(deps.demo));
-  app.use((req, _res, next) =>
+  app.use((req, _res, next) => {
+    if (isPublicRoute(req.method, req.path) || adminService(req.method, req.path)) return next();
+    const allow = allowedMethods(req.path);
     next(
-      isPublicRoute(req.method, req.path) || adminService(req.method, req.path)
-        ? undefined
+      allow.length
+        ? problems.methodNotAllowed(allow)
         : problems.notFound(`No route for ${req.method} ${req.path}`),
-    ),
-  );
+    );
+  });
   const common = {
     agent,
     timeoutMs,
     maxBodyBytes,
+    budget,
     reservedHeaders: RESERVED_HEADERS,
     trustedHeaders: trustedHeaders(deps.serviceToken),
   };
@@ -173,4 +190,19 @@ export function createGatewayApp(deps: GatewayAppDeps): Express {
     },
   );
   return finish(app, logger);
+}
+
+/** The gateway's own /metrics, /readyz and /healthz, on GATEWAY_ADMIN_PORT: for the orchestrator and Prometheus. */
+export function createGatewayAdminApp(
+  deps: Pick<GatewayAppDeps, 'logger' | 'userServiceUrl' | 'orderServiceUrl'>,
+): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(
+    healthRoutes({
+      user: () => upstreamHealthy(deps.userServiceUrl),
+      order: () => upstreamHealthy(deps.orderServiceUrl),
+    }),
+  );
+  return finish(app, deps.logger);
 }

@@ -139,7 +139,13 @@ export async function redisLimiter(url: string, logger: Logger, timeoutMs = 100)
       'rate-limit store unreachable; limits fail open',
     );
   });
-  await client.connect().catch(() => undefined); // not up yet: it reconnects by itself, requests go through meanwhile
+  // Not up yet: the client keeps reconnecting by itself (its connect() settles only then), and requests go
+  // through meanwhile; the gateway does not wait more than a moment for it to start.
+  const connected = client.connect().then(
+    () => true,
+    () => false,
+  );
+  await Promise.race([connected, new Promise((r) => setTimeout(r, 2000).unref())]);
   const bucket = async (key: string, perMinute: number, take: boolean): Promise<[number, number]> => {
     let timer: NodeJS.Timeout | undefined;
     try {

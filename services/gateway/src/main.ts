@@ -1,6 +1,7 @@
 import { stripeJsUrl } from '@paystream/common/config';
 import { httpPart, runService } from '@paystream/common/runtime';
-import { createGatewayApp } from './app';
+import { createGatewayAdminApp, createGatewayApp } from './app';
+import { edgeBudget, serverOptions } from './slow-clients';
 import { createAgent } from './proxy';
 import { memoryLimiter, redisLimiter } from './limits';
 import { trustedProxies } from '@paystream/common/client-address';
@@ -15,6 +16,17 @@ runService('gateway', async (svc) => {
         ? redisLimiter(cfg.RATE_LIMIT_REDIS_URL, logger)
         : Promise.resolve(memoryLimiter()),
     (l) => l.close(),
+  );
+  const budget = edgeBudget(cfg);
+  await httpPart(
+    svc,
+    createGatewayAdminApp({
+      logger,
+      userServiceUrl: cfg.USER_SERVICE_URL,
+      orderServiceUrl: cfg.ORDER_SERVICE_URL,
+    }),
+    cfg.GATEWAY_ADMIN_PORT,
+    { name: 'admin http' },
   );
   const app = createGatewayApp({
     logger,
@@ -34,10 +46,11 @@ runService('gateway', async (svc) => {
     corsOrigins: cfg.CORS_ORIGINS,
     timeoutMs: cfg.GATEWAY_TIMEOUT_MS,
     maxBodyBytes: cfg.GATEWAY_MAX_BODY_BYTES,
+    budget,
     demo:
       cfg.NODE_ENV === 'production'
         ? undefined
         : { publishableKey: cfg.STRIPE_PUBLISHABLE_KEY, stripeJsUrl: stripeJsUrl(cfg) },
   });
-  await httpPart(svc, app, cfg.GATEWAY_PORT);
+  await httpPart(svc, app, cfg.GATEWAY_PORT, { server: serverOptions(budget) });
 });

@@ -1,9 +1,9 @@
 import http from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
 import { sendProblem } from '@paystream/common/http';
 import { HttpProblem } from '@paystream/common/problem';
 import { traceHeaders } from '@paystream/common/tracing';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import { readBody, type EdgeBudget } from './slow-clients';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded. */
 /** The client's trace context: dropped, the trace starts at the gateway (its own headers go upstream). */
@@ -24,8 +24,10 @@ export interface ProxyOptions {
   upstream: string;
   /** Upstream response deadline; past it the client gets 504. */
   timeoutMs: number;
-  /** Largest request body streamed upstream; a bigger one is cut off with 413. */
+  /** Largest request body read; a bigger one is cut off with 413. */
   maxBodyBytes: number;
+  /** How long and how slowly a body may arrive. */
+  budget: EdgeBudget;
   /** Shared keep-alive pool so each request does not pay a TCP handshake. */
   agent: http.Agent;
   /** Extra headers set by the gateway after the client's copies were removed (e.g. the verified user id). */
@@ -45,38 +47,38 @@ export function createAgent(): http.Agent {
   });
 }
 
-class BodyLimit extends Transform {
-  private seen = 0;
-  constructor(private readonly limit: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.limit) done(new HttpProblem(413, 'payload-too-large'));
-    else done(null, chunk);
-  }
-}
-
 /**
- * Streams the request to `upstream + req.url` and the response back, without buffering either.
+ * Sends the request to `upstream + req.url` once its (small) body is all here, and streams the answer back.
+ * Reading the body first means a client trickling it holds no upstream socket (see slow-clients.ts).
  * Mounted under a prefix (e.g. app.use('/users', proxy)), so Express has already stripped the prefix.
  */
 export function proxy(opts: ProxyOptions): RequestHandler {
   const base = new URL(opts.upstream);
   const reserved = new Set((opts.reservedHeaders ?? []).map((h) => h.toLowerCase()));
   return (req, res) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > opts.maxBodyBytes) {
+    if (Number(req.headers['content-length'] ?? 0) > opts.maxBodyBytes) {
       res.setHeader('connection', 'close'); // do not read the oversized body just to discard it
       sendProblem(res, new HttpProblem(413, 'payload-too-large'), req.originalUrl);
       return;
     }
+    readBody(req, opts.maxBodyBytes, opts.budget).then(
+      (body) => forward(req, res, body),
+      (err: HttpProblem) => {
+        res.setHeader('connection', 'close'); // the rest of the body is not worth reading
+        sendProblem(res, err, req.originalUrl);
+      },
+    );
+  };
+
+  function forward(req: Request, res: Response, body: Buffer): void {
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined || HOP_BY_HOP.has(name) || reserved.has(name) || CLIENT_TRACE.has(name))
         continue;
       headers[name] = value;
     }
+    delete headers['transfer-encoding'];
+    headers['content-length'] = String(body.length);
     const forwardedFor = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = forwardedFor
       ? `${String(forwardedFor)}, ${req.socket.remoteAddress}`
@@ -127,12 +129,9 @@ export function proxy(opts: ProxyOptions): RequestHandler {
         fail(new HttpProblem(502, 'bad-gateway'));
       }
     });
-    const limiter = new BodyLimit(opts.maxBodyBytes);
-    limiter.on('error', (err) => {
-      upstreamReq.destroy();
-      fail(err instanceof HttpProblem ? err : new HttpProblem(400, 'validation-error', 'Malformed body'));
+    res.on('close', () => {
+      if (!res.writableFinished) upstreamReq.destroy(); // the client went away
     });
-    req.on('aborted', () => upstreamReq.destroy());
-    req.pipe(limiter).pipe(upstreamReq);
-  };
+    upstreamReq.end(body);
+  }
 }

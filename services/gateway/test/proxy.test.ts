@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { signUserToken } from '@paystream/common/auth';
 import { createLogger } from '@paystream/common/logger';
 import jwt from 'jsonwebtoken';
@@ -60,7 +61,7 @@ describe('gateway reverse proxy', () => {
     agent.destroy();
   });
 
-  it('forwards under the prefix, streams the body and passes the request id through', async () => {
+  it('forwards under the prefix, with the body, and passes the request id through', async () => {
     const res = await fetch(`${gateway.url}/users/signup?x=1`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-request-id': 'req-abc-123', 'x-user-id': 'forged' },
@@ -192,28 +193,140 @@ describe('gateway reverse proxy', () => {
     expect(unknown.headers.get('content-type')).toMatch(/application\/problem\+json/);
   });
 
-  it('forwards only the public routes: services’ health, metrics and wrong methods are 404 even signed in', async () => {
+  it('forwards only the public routes: services’ health and metrics are 404, a wrong method 405 with Allow, even signed in', async () => {
     const before = seen.length;
-    const refused: [string, string][] = [
+    const notFound: [string, string][] = [
+      ['GET', '/metrics'], // the gateway's own: on its admin port only
+      ['GET', '/readyz'],
       ['GET', '/users/metrics'],
       ['GET', '/users/healthz'],
       ['GET', '/users/readyz'],
       ['GET', '/orders/metrics'],
       ['GET', '/orders/readyz'],
       ['GET', '/users/contact/00000000-0000-0000-0000-000000000000'],
-      ['GET', '/users/signup'],
-      ['DELETE', '/orders/status/x'],
-      ['POST', '/orders/status/x'],
       ['POST', '/users/add/extra'],
-      ['GET', '/webhooks/stripe'],
     ];
-    for (const [method, path] of refused) {
+    for (const [method, path] of notFound) {
       const res = await fetch(`${gateway.url}${path}`, { method, headers: auth });
       expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
+    }
+    const wrongMethod: [string, string, string][] = [
+      ['GET', '/users/signup', 'POST'],
+      ['DELETE', '/orders/status/x', 'GET'],
+      ['POST', '/orders/status/x', 'GET'],
+      ['GET', '/webhooks/stripe', 'POST'],
+      ['DELETE', '/admin/webhooks/endpoints', 'GET, POST'],
+    ];
+    for (const [method, path, allow] of wrongMethod) {
+      const res = await fetch(`${gateway.url}${path}`, { method, headers: auth });
+      expect({ method, path, status: res.status, allow: res.headers.get('allow') }).toEqual({
+        method,
+        path,
+        status: 405,
+        allow,
+      });
+      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
     }
     expect(seen.length).toBe(before); // none of them reached a service
     expect((await fetch(`${gateway.url}/users/add`, { method: 'POST', headers: auth })).status).toBe(201);
   });
+});
+
+/** Opens a request from `localAddress` with the headers sent and the body's first byte, then stalls. */
+function stalledRequest(url: string, localAddress: string, closed: () => void): http.ClientRequest {
+  const target = new URL(url);
+  const req = http.request({
+    host: target.hostname,
+    port: target.port,
+    path: target.pathname,
+    method: 'POST',
+    localAddress,
+    agent: false,
+    headers: { 'content-type': 'application/json', 'content-length': '1000' },
+  });
+  req.on('error', () => undefined);
+  req.on('response', (res) => res.resume().on('end', closed));
+  req.on('close', closed);
+  req.write('{');
+  return req;
+}
+
+describe('gateway with slow clients', () => {
+  it('300 connections trickling their bodies stall nobody else, and are cut off in bounded time', async () => {
+    const upstream = await serve(express().use(express.json(), (_req, res) => res.json({ token: 't' })));
+    // A small upstream pool, as a busy gateway's is: before bodies were read first, the stalled requests held it.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
+    const gateway = await serve(
+      createGatewayApp({
+        logger: createLogger('gateway-test', 'silent'),
+        agent,
+        userServiceUrl: upstream.url,
+        orderServiceUrl: upstream.url,
+        paymentServiceUrl: upstream.url,
+        notificationServiceUrl: upstream.url,
+        timeoutMs: 2000,
+        maxBodyBytes: 64 * 1024,
+        budget: {
+          concurrentPerClient: 20,
+          headersTimeoutMs: 2000,
+          bodyTimeoutMs: 3000,
+          minBodyBytesPerSecond: 100,
+          requestDeadlineMs: 6000,
+        },
+        jwtSecret: JWT_SECRET,
+        serviceToken: SERVICE_TOKEN,
+        rateLimitPerMinute: 100_000,
+        corsOrigins: [],
+      }),
+    );
+    const open = new Set<http.ClientRequest>();
+    try {
+      const started = Date.now();
+      let closedCount = 0;
+      for (let i = 0; i < 300; i++) {
+        const req = stalledRequest(`${gateway.url}/users/signin`, '127.0.0.1', () => {
+          if (open.delete(req)) closedCount++;
+        });
+        open.add(req);
+      }
+      await new Promise((r) => setTimeout(r, 300)); // all 300 connected, headers sent
+      // Another client signs in at once: nothing it needs is held by the stalled ones.
+      const signin = await new Promise<{ status: number; ms: number }>((resolve, reject) => {
+        const t0 = Date.now();
+        const body = JSON.stringify({ email: 'a@example.com', password: 'x' });
+        const req = http.request(
+          `${gateway.url}/users/signin`,
+          {
+            method: 'POST',
+            localAddress: '127.0.0.2',
+            agent: false,
+            headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+          },
+          (res) => res.resume().on('end', () => resolve({ status: res.statusCode!, ms: Date.now() - t0 })),
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(signin.status).toBe(200);
+      expect(signin.ms).toBeLessThan(1000);
+      // Beyond 20 in flight the client is refused at once; the 20 are cut off by the rate and body timeouts.
+      await new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (open.size === 0 || Date.now() - started > 8000) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 100);
+      });
+      expect({ stillOpen: open.size, closed: closedCount }).toEqual({ stillOpen: 0, closed: 300 });
+      expect(Date.now() - started).toBeLessThan(8000);
+    } finally {
+      for (const req of open) req.destroy();
+      await gateway.close();
+      await upstream.close();
+      agent.destroy();
+    }
+  }, 20_000);
 });
 
 describe('gateway rate limit', () => {
