@@ -1,5 +1,6 @@
 /** The offered load: users with a card on file, then every order through the gateway. */
 import { json, pool, post } from './client';
+import { verifyByMail } from '../test/support';
 import { CONCURRENCY, ORDERS_PER_USER, USERS, runId } from './settings';
 
 export interface BenchUser {
@@ -35,6 +36,7 @@ export async function signUpUsers(gatewayUrl: string): Promise<BenchUser[]> {
       const email = `bench-${runId}-${i}@example.test`;
       const password = `bench-password-${runId}`;
       await json(await post(`${gatewayUrl}/users/signup`, { email, password, name: `Bench ${i}` }));
+      await verifyByMail(gatewayUrl, email); // payment emails go to verified addresses only
       const { token, userId } = await json<{ token: string; userId: string }>(
         await post(`${gatewayUrl}/users/signin`, { email, password }),
       );

@@ -37,6 +37,7 @@ async function startStackAndServices(): Promise<Target> {
     SIGNUPS_PER_CLIENT: '10000000',
     SIGNINS_PER_CLIENT: '10000000',
     CARDS_PER_CLIENT: '10000000',
+    SETUP_INTENTS_PER_CLIENT: '10000000',
   });
   return { services, gatewayUrl: services.url('gateway'), orderUrl: services.url('order') };
 }

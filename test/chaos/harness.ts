@@ -11,7 +11,7 @@ import { createWorkflowClient } from '@paystream/common/temporal';
 import { Connection, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { paymentWorkflowId } from '@paystream/workflows';
-import { cfg, collectTopic, eventually, uniqueEmail } from '../support';
+import { cfg, collectTopic, eventually, mailpitAt, uniqueEmail, verifyByMail } from '../support';
 import { MailpitServer } from '../support/mailpit-server';
 import { startServices, type ServiceSet } from '../support/services';
 import { startStripeFaultProxy, type FaultProxy } from '../support/stripe-proxy';
@@ -118,6 +118,8 @@ export class ChaosHarness {
       SIGNUPS_PER_CLIENT: '1000000',
       SIGNINS_PER_CLIENT: '1000000',
       CARDS_PER_CLIENT: '1000000',
+      SETUP_INTENTS_PER_CLIENT: '1000000',
+      ACCESS_TOKEN_SECONDS: '900', // signInAgainIfOld renews them every 8 minutes
       STRIPE_API_BASE: proxy.url,
       SMTP_PORT: String(SMTP_PORT),
       NOTIFY_MAX_ATTEMPTS: '30',
@@ -172,6 +174,7 @@ export class ChaosHarness {
       const email = uniqueEmail('chaos');
       const password = 'chaos monkey password';
       await this.gateway('/users/signup', { email, password, name: 'Chaos' });
+      await verifyByMail(this.services.url('gateway'), email, mailpitAt(MAIL_API_PORT));
       const { body } = await this.gateway('/users/signin', { email, password });
       const auth = { authorization: `Bearer ${body.token as string}` };
       const added = await this.gateway('/users/add', { paymentMethodId: 'pm_card_visa' }, auth);

@@ -63,6 +63,14 @@ test('the spec is OpenAPI 3.1 and documents exactly the routes the gateway forwa
     [
       'POST /users/signup',
       'POST /users/signin',
+      'POST /users/refresh',
+      'POST /users/signout',
+      'POST /users/signout-all',
+      'POST /users/password',
+      'POST /users/password-reset',
+      'POST /users/password-reset/confirm',
+      'POST /users/verify-email',
+      'POST /users/verify-email/resend',
       'POST /users/setup-intent',
       'POST /users/add',
       'POST /orders/create',
@@ -119,7 +127,16 @@ test('every operation says its auth, its errors as problem+json, and the headers
       expect([route, own.length > 0]).toEqual([route, true]);
     for (const [, answer] of problems)
       expect(Object.keys(answer.content ?? {})).toEqual(['application/problem+json']);
-    const signedIn = route !== '/users/signup' && route !== '/users/signin' && route !== '/webhooks/stripe';
+    const signedIn = ![
+      '/users/signup',
+      '/users/signin',
+      '/users/refresh',
+      '/users/signout',
+      '/users/password-reset',
+      '/users/password-reset/confirm',
+      '/users/verify-email',
+      '/webhooks/stripe',
+    ].includes(route);
     expect([route, op.security.length > 0]).toEqual([route, signedIn]);
     if (signedIn) expect(Object.keys(op.responses)).toContain('401');
   }

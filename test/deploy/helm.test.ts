@@ -166,7 +166,8 @@ describe('Helm chart', () => {
     expect(callers('user')).toEqual(['gateway', 'notification', 'order', 'payment', prometheus].sort());
     expect(callers('order')).toEqual(['gateway', 'payment', prometheus].sort()); // reconciliation's statuses
     expect(callers('payment')).toEqual(['gateway', 'order', prometheus].sort());
-    expect(callers('notification')).toEqual(['gateway', 'order', prometheus].sort()); // operator API, timeline
+    // operator API, an order's timeline, account emails
+    expect(callers('notification')).toEqual(['gateway', 'order', 'user', prometheus].sort());
     expect(
       ofKind('NetworkPolicy').find((o) => o.metadata.name.endsWith('default-deny-ingress')),
     ).toBeDefined();

@@ -54,6 +54,22 @@ test('a person signs up, saves a 3-D Secure card, pays, authenticates, cancels f
     const email = await page.locator('#email').inputValue();
     await page.locator('#signup').click();
     await page.locator('#card-section').waitFor();
+    expect(await page.locator('#signed-in').textContent()).toContain('Open the link we mailed you');
+    // The person opens the verification email and its link, which opens the demo page and verifies the address.
+    const link = await eventually(async () => {
+      const [mail] = (await mailpit.messagesTo(email)).filter(
+        (m) => m.Subject === 'Confirm your email address',
+      );
+      if (!mail) throw new Error('no verification email yet');
+      return /(http:\S+#verify=[\w-]{43})/.exec((await mailpit.message(mail.ID)).Text)![1]!;
+    }, 30_000);
+    const inbox = await browser.newPage();
+    await inbox.goto(link);
+    await inbox.locator('#link-result:not(:empty)').waitFor();
+    expect(await inbox.locator('#link-result').textContent()).toBe(
+      'Address verified: payment emails will reach it.',
+    );
+    await inbox.close();
 
     await typeCard(page, '4000002760003184');
     await page.locator('#save-card').click();

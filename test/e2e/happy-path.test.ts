@@ -3,7 +3,7 @@ import { codecKeysFrom } from '@paystream/common/codec-keys';
 import { TOPICS, type PaymentEvent } from '@paystream/common/events';
 import { AesGcmPayloadCodec, ENCRYPTED_ENCODING } from '@paystream/common/payload-codec';
 import type { Payload } from '@temporalio/common';
-import { cfg, collectTopic, eventually, mailpit } from '../support';
+import { cfg, collectTopic, eventually, mailpit, verifyByMail } from '../support';
 import { E2E_PORTS, startE2E, type E2E } from './support';
 
 /**
@@ -129,3 +129,64 @@ function payloadsIn(value: unknown, path = ''): { payload: Payload; path: string
     return [{ payload: value as Payload, path }];
   return Object.entries(value).flatMap(([k, v]) => payloadsIn(v, `${path}.${k}`));
 }
+
+describe('an account, end to end (through the notification service to the inbox)', () => {
+  const password = 'end to end test password';
+
+  it('mails nothing about payments to an address nobody verified; once its link is followed, it does', async () => {
+    const email = `e2e-unverified-${randomUUID()}@example.test`;
+    expect((await e2e.post('/users/signup', { email, password, name: 'Unverified' })).status).toBe(202);
+    const signin = await e2e.post('/users/signin', { email, password });
+    expect(signin.body.emailVerified).toBe(false);
+    const auth = { authorization: `Bearer ${signin.body.token as string}` };
+    expect((await e2e.post('/users/add', { paymentMethodId: 'pm_card_visa' }, auth)).status).toBe(201);
+    const payAndWait = async () => {
+      const created = await e2e.post('/orders/create', { amount: 1200, currency: 'eur' }, auth);
+      const orderId = created.body.orderId as string;
+      expect((await e2e.finalStatus(orderId, auth)).status).toBe('paid');
+      // Its notification workflow completed: the email was decided on, sent or not.
+      await eventually(async () => {
+        const list = e2e.client.workflow.list({
+          query: `OrderId = "${orderId}" AND ExecutionStatus = "Completed"`,
+        });
+        for await (const wf of list) if (wf.workflowId.startsWith('notify-')) return;
+        throw new Error('notification not done yet');
+      }, 20_000);
+      return orderId;
+    };
+    const unseen = await payAndWait();
+    const payments = (await mailpit.messagesTo(email)).filter((m) => m.Subject.startsWith('Payment'));
+    expect({ unseen, payments }).toEqual({ unseen, payments: [] });
+
+    await verifyByMail(e2e.services.url('gateway'), email);
+    const seen = await payAndWait();
+    await eventually(async () => {
+      const mails = await mailpit.messagesTo(email);
+      if (!mails.some((m) => m.Snippet.includes(seen))) throw new Error('no payment email yet');
+    });
+  });
+
+  it('recovers a password by its mailed link: once, sessions ended, and the owner of a known address is told of a sign-up', async () => {
+    const { email } = await e2e.customer();
+    const first = await e2e.post('/users/signin', { email, password });
+    expect(
+      (await e2e.post('/users/signup', { email, password: 'another password here', name: 'X' })).status,
+    ).toBe(202);
+    await eventually(async () => {
+      const mails = await mailpit.messagesTo(email);
+      if (!mails.some((m) => m.Subject === 'Someone tried to sign up with your address'))
+        throw new Error('no notice yet');
+    });
+    expect((await e2e.post('/users/password-reset', { email })).status).toBe(202);
+    const token = await eventually(async () => {
+      const [mail] = (await mailpit.messagesTo(email)).filter((m) => m.Subject === 'Reset your password');
+      if (!mail) throw new Error('no reset email yet');
+      return /#reset=([\w-]{43})/.exec((await mailpit.message(mail.ID)).Text)![1]!;
+    });
+    const reset = (newPassword: string) => e2e.post('/users/password-reset/confirm', { token, newPassword });
+    expect((await reset('a recovered passphrase')).status).toBe(204);
+    expect((await reset('a second try with it')).status).toBe(400);
+    expect((await e2e.post('/users/refresh', { refreshToken: first.body.refreshToken })).status).toBe(401);
+    expect((await e2e.post('/users/signin', { email, password: 'a recovered passphrase' })).status).toBe(200);
+  });
+});

@@ -20,7 +20,7 @@ import { createWorkflowClient } from '@paystream/common/temporal';
 import { Client, Connection } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import { Client as PgClient } from 'pg';
-import { cfg, eventually, mailpit, uniqueEmail } from '../support';
+import { cfg, eventually, mailpit, uniqueEmail, verifyByMail } from '../support';
 import { registerLocalstripeWebhook } from '../../stack/servers/localstripe';
 import { startOtlpReceiver } from '../support/otlp-receiver';
 import { startServices, type ServiceSet } from '../support/services';
@@ -207,6 +207,9 @@ export async function startE2E(basePort: number, extraEnv: NodeJS.ProcessEnv = {
       SIGNUPS_PER_CLIENT: '100000',
       SIGNINS_PER_CLIENT: '100000',
       CARDS_PER_CLIENT: '100000',
+      SETUP_INTENTS_PER_CLIENT: '100000',
+      ACCESS_TOKEN_SECONDS: '900', // a suite's customers sign in once
+      ACCOUNT_LINK_URL: `http://127.0.0.1:${basePort}/demo`, // the emailed links open this set's demo page
       STRIPE_API_BASE: stripeProxy.url,
       LOG_LEVEL: 'info', // the log lines are asserted too (trace id and order id on each)
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
@@ -230,18 +233,21 @@ export async function startE2E(basePort: number, extraEnv: NodeJS.ProcessEnv = {
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify(body),
       });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      const text = await res.text(); // empty for a 202 or 204 without a body
+      return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
     };
 
     const customer: E2E['customer'] = async (card) => {
       const email = uniqueEmail('e2e');
       const password = 'end to end test password';
       const signup = await post('/users/signup', { email, password, name: 'E2E' });
-      expect(signup.status).toBe(201);
+      expect(signup.status).toBe(202);
+      // Payment emails go to verified addresses only: the customer clicks the link, as a person does.
+      await verifyByMail(services.url('gateway'), email);
       const signin = await post('/users/signin', { email, password });
       const auth = { authorization: `Bearer ${signin.body.token as string}` };
       if (card) expect((await post('/users/add', card, auth)).status).toBe(201);
-      return { email, userId: signup.body.id as string, auth };
+      return { email, userId: signin.body.userId as string, auth };
     };
 
     const statusOf: E2E['statusOf'] = async (orderId, auth) => {

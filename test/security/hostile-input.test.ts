@@ -54,7 +54,14 @@ it('answers hostile and random input on every public route with a 4xx problem, a
 
   const routes: Route[] = [
     { method: 'POST', path: '/users/signup', fields: ['email', 'password', 'name'], auth: false },
-    { method: 'POST', path: '/users/signin', fields: ['email', 'password'], auth: false },
+    { method: 'POST', path: '/users/signin', fields: ['email', 'password', 'deviceToken'], auth: false },
+    { method: 'POST', path: '/users/refresh', fields: ['refreshToken'], auth: false },
+    { method: 'POST', path: '/users/signout', fields: ['refreshToken'], auth: false },
+    { method: 'POST', path: '/users/password-reset', fields: ['email'], auth: false },
+    { method: 'POST', path: '/users/password-reset/confirm', fields: ['token', 'newPassword'], auth: false },
+    { method: 'POST', path: '/users/verify-email', fields: ['token'], auth: false },
+    { method: 'POST', path: '/users/verify-email/resend', fields: [], auth: true },
+    { method: 'POST', path: '/users/password', fields: ['currentPassword', 'newPassword'], auth: true },
     { method: 'POST', path: '/users/add', fields: ['paymentMethodId', 'card', 'userId'], auth: true },
     { method: 'POST', path: '/users/setup-intent', fields: [], auth: true },
     { method: 'POST', path: '/orders/create', fields: ['amount', 'currency', 'items'], auth: true },
@@ -106,7 +113,8 @@ it('answers hostile and random input on every public route with a 4xx problem, a
   // Still healthy, and nothing secret in any service's log.
   expect((await fetch(`${e2e.services.url('gateway')}/healthz`)).status).toBe(200);
   const logs = e2e.services.output.join('\n');
-  for (const secret of [PASSWORD, token, CARD, 'scrypt$', cfg.SERVICE_TOKEN, cfg.JWT_SECRET])
+  const refreshToken = signin.body.refreshToken as string;
+  for (const secret of [PASSWORD, token, refreshToken, CARD, 'scrypt$', cfg.SERVICE_TOKEN, cfg.JWT_SECRET])
     expect({ secret: secret.slice(0, 12), found: logs.includes(secret) }).toEqual({
       secret: secret.slice(0, 12),
       found: false,

@@ -1,4 +1,5 @@
 /** What the notification workflow asks of the outside world (implemented in services/notification). */
+import type { AccountEmailRequest } from '@paystream/common/contracts';
 import type { PaymentEvent } from '@paystream/common/events';
 
 export const NOTIFICATION_ERRORS = {
@@ -26,6 +27,8 @@ export interface NotificationActivities {
    */
   sendEmail(event: PaymentEvent): Promise<{ messageId: string }>;
   publishDeadLetter(entry: DeadLetter): Promise<void>;
+  /** Sends an account email (the address looked up here, as for payment emails); Message-ID from its id. */
+  sendAccountEmail(request: AccountEmailRequest): Promise<{ messageId: string }>;
   /**
    * One attempt of a webhook delivery (signed, POSTed, recorded in the delivery log). Succeeds on a 2xx,
    * also when the delivery was made before; fails (retried) otherwise; EndpointDisabled when its endpoint is.

@@ -4,6 +4,7 @@ import {
   TemporalFailure,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
+import type { AccountEmailInput } from './api/account-email';
 import type { NotificationInput } from './api/notification';
 import type { NotificationActivities } from './notification-activities';
 import { NOTIFICATION_ERRORS } from './notification-activities';
@@ -60,6 +61,27 @@ export async function notificationWorkflow({
       NOTIFICATION_ERRORS.deadLettered,
     );
   }
+}
+
+/**
+ * One account email (see api/account-email.ts): the same SMTP retries as a payment email, then the workflow
+ * fails and the user asks for a new link.
+ */
+export async function accountEmailWorkflow({
+  request,
+  retry,
+}: AccountEmailInput): Promise<{ messageId: string }> {
+  const { sendAccountEmail } = proxyLocalActivities<NotificationActivities>({
+    startToCloseTimeout: '30s',
+    retry: {
+      initialInterval: retry.initialIntervalMs,
+      backoffCoefficient: 2,
+      maximumInterval: retry.maximumIntervalMs,
+      maximumAttempts: retry.maximumAttempts,
+      nonRetryableErrorTypes: [NOTIFICATION_ERRORS.recipientUnknown],
+    },
+  });
+  return sendAccountEmail(request);
 }
 
 // The notification worker delivers the merchants' webhooks too (same task queue).

@@ -56,6 +56,8 @@ const schema = z.object({
   SIGNINS_PER_CLIENT: z.coerce.number().int().positive().default(50),
   /** Cards added per client address in 15 minutes (per user it is 5): card testing tries many. */
   CARDS_PER_CLIENT: z.coerce.number().int().positive().default(20),
+  /** SetupIntents asked per client address in 15 minutes (per user it is 10; an open one is returned again). */
+  SETUP_INTENTS_PER_CLIENT: z.coerce.number().int().positive().default(30),
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** Gateway: how long a verified API key is remembered (a revoked key stops working within this). */
   GATEWAY_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
@@ -248,6 +250,14 @@ const schema = z.object({
   // Secrets have development defaults so the laptop run needs no set-up; production refuses them
   // (production.ts: shipped values, weak ones, each service for the secrets it holds).
   JWT_SECRET: z.string().min(32).default('dev-only-jwt-secret-change-me-in-production-0123456789'),
+  /**
+   * User service: access tokens are short (a revoked session ends within this), refresh tokens rotate on each
+   * use for REFRESH_TOKEN_DAYS; a reused one revokes its family.
+   */
+  ACCESS_TOKEN_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
+  REFRESH_TOKEN_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** The page the emailed links open (verification, password reset), with `#verify=` or `#reset=` and the token. */
+  ACCOUNT_LINK_URL: z.string().url().default('http://127.0.0.1:8080/demo'),
   SERVICE_TOKEN: z.string().min(16).default('dev-only-service-token-change-me'),
   /** The webhook endpoint's signing secret (`whsec_…` from Stripe's dashboard or `stripe listen`). */
   STRIPE_WEBHOOK_SECRET: z.string().min(16).default('dev-only-stripe-webhook-secret'),

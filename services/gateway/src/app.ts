@@ -54,7 +54,10 @@ export interface GatewayAppDeps {
  * is a 404 here (orchestrators reach health and metrics on each service's own port).
  */
 const PUBLIC_ROUTES: readonly (readonly [method: string, path: RegExp])[] = [
-  ['POST', /^\/users\/(signup|signin|add|setup-intent)$/],
+  [
+    'POST',
+    /^\/users\/(signup|signin|refresh|signout|signout-all|password|password-reset|password-reset\/confirm|verify-email|verify-email\/resend|add|setup-intent)$/,
+  ],
   ['POST', /^\/orders\/create$/],
   ['GET', /^\/orders\/status\/[^/]+$/],
   ['GET', /^\/orders\/?$/],
@@ -85,7 +88,9 @@ async function upstreamHealthy(baseUrl: string): Promise<void> {
 
 /**
  * Public routes (prefix removed before proxying):
- *   POST /users/signup, POST /users/signin            → user   (no token)
+ *   POST /users/signup, /signin, /refresh, /signout,
+ *        /password-reset, /password-reset/confirm, /verify-email → user (no token)
+ *   POST /users/signout-all, /password, /verify-email/resend   → user   (token)
  *   POST /users/add                                   → user   (token)
  *   POST /users/setup-intent (card for later, SCA)    → user   (token)
  *   POST /orders/create, GET /orders/status/:orderId  → order  (token)

@@ -53,7 +53,11 @@ export function cors(allowedOrigins: readonly string[]): RequestHandler {
 }
 
 /** Routes anyone may call; every other proxied route needs a valid user token. */
-const PUBLIC_ROUTES = new Set(['POST /users/signup', 'POST /users/signin']);
+const PUBLIC_ROUTES = new Set(
+  ['signup', 'signin', 'refresh', 'signout', 'password-reset', 'password-reset/confirm', 'verify-email'].map(
+    (route) => `POST /users/${route}`,
+  ),
+);
 
 /**
  * Verifies the bearer token of protected routes and remembers the user id for the upstream headers. A client

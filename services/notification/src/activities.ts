@@ -6,7 +6,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
 import type { Transporter } from 'nodemailer';
 import { NOTIFICATION_ERRORS, type NotificationActivities } from '@paystream/workflows';
-import { audienceOf, renderPaymentEmail } from './email/render';
+import { accountEmailRequest, contactSchema } from '@paystream/common/contracts';
+import { audienceOf, renderAccountEmail, renderPaymentEmail, type RenderedEmail } from './email/render';
 import { notificationMetrics } from './metrics';
 
 export interface NotificationActivityDeps {
@@ -23,7 +24,10 @@ export interface NotificationActivityDeps {
  * The customer's address, from the user service's internal contact route at send time: payment.event carries
  * no address, and an activity returns only the Message-ID, so none is kept in a history.
  */
-async function customerAddress(deps: NotificationActivityDeps, userId: string): Promise<string> {
+async function customerContact(
+  deps: NotificationActivityDeps,
+  userId: string,
+): Promise<{ email: string; verified: boolean }> {
   const res = await fetch(new URL(`/contact/${encodeURIComponent(userId)}`, deps.userServiceUrl), {
     headers: { [SERVICE_TOKEN_HEADER]: deps.serviceToken, ...traceHeaders() },
     signal: AbortSignal.timeout(4000),
@@ -34,36 +38,51 @@ async function customerAddress(deps: NotificationActivityDeps, userId: string): 
       NOTIFICATION_ERRORS.recipientUnknown,
     );
   if (!res.ok) throw new Error(`user service answered HTTP ${res.status}`);
-  return ((await res.json()) as { email: string }).email;
+  const contact = contactSchema.parse(await res.json());
+  return { email: contact.email, verified: contact.verified };
 }
 
 export function createNotificationActivities(
   deps: NotificationActivityDeps,
-): Pick<NotificationActivities, 'sendEmail' | 'publishDeadLetter'> {
+): Pick<NotificationActivities, 'sendEmail' | 'publishDeadLetter' | 'sendAccountEmail'> {
+  /** Sends one email; an SMTP failure carries its attempt for the DLQ entry. Returns only the Message-ID. */
+  const send = async (to: string, { subject, text, html }: RenderedEmail, messageId: string) => {
+    try {
+      await deps.mailer.sendMail({ from: deps.from, to, subject, text, html, messageId });
+    } catch (err) {
+      const attempt = Context.current().info.attempt;
+      notificationMetrics.emailFailures.inc();
+      throw ApplicationFailure.create({
+        message: `SMTP: ${(err as Error).message}`,
+        type: NOTIFICATION_ERRORS.smtp,
+        details: [{ attempt }],
+      });
+    }
+    notificationMetrics.emailsSent.inc();
+    // Not the address: an activity's result is kept in the workflow's history.
+    return { messageId };
+  };
   return {
     async sendEmail(raw) {
       const event = paymentEvent.parse(raw);
-      const to =
-        audienceOf(event.status) === 'merchant'
-          ? deps.merchantEmail
-          : await customerAddress(deps, event.userId);
-      const { subject, text, html } = renderPaymentEmail(event);
-      // A stable Message-ID per event: a resend after a lost SMTP reply is recognisable as the same mail.
-      const messageId = `<notify-${event.eventId}@paystream.local>`;
-      try {
-        await deps.mailer.sendMail({ from: deps.from, to, subject, text, html, messageId });
-      } catch (err) {
-        const attempt = Context.current().info.attempt;
-        notificationMetrics.emailFailures.inc();
-        throw ApplicationFailure.create({
-          message: `SMTP: ${(err as Error).message}`,
-          type: NOTIFICATION_ERRORS.smtp,
-          details: [{ attempt }],
-        });
+      let to = deps.merchantEmail;
+      if (audienceOf(event.status) === 'customer') {
+        const contact = await customerContact(deps, event.userId);
+        // An address nobody proved is not the customer's to our knowledge: anyone may have typed it.
+        if (!contact.verified) {
+          notificationMetrics.emailsSkipped.inc({ reason: 'unverified' });
+          return { messageId: '' };
+        }
+        to = contact.email;
       }
-      notificationMetrics.emailsSent.inc();
-      // Not the address: an activity's result is kept in the workflow's history.
-      return { messageId };
+      // A stable Message-ID per event: a resend after a lost SMTP reply is recognisable as the same mail.
+      return send(to, renderPaymentEmail(event), `<notify-${event.eventId}@paystream.local>`);
+    },
+
+    async sendAccountEmail(raw) {
+      const request = accountEmailRequest.parse(raw);
+      const { email } = await customerContact(deps, request.userId);
+      return send(email, renderAccountEmail(request), `<account-${request.id}@paystream.local>`);
     },
 
     async publishDeadLetter(entry) {

@@ -8,6 +8,7 @@ import type { Transporter } from 'nodemailer';
 import type { DataSource } from 'typeorm';
 import { adminRoutes, type AdminDeps } from './admin';
 import { notificationApi } from './api';
+import { accountEmailRoutes } from './account-emails';
 
 export interface NotificationAppDeps {
   logger: Logger;
@@ -33,5 +34,13 @@ export function createNotificationApp(deps: NotificationAppDeps): Express {
   );
   app.get('/openapi.json', (_req, res) => res.json(notificationApi));
   app.use(adminRoutes(deps.admin));
+  app.use(
+    accountEmailRoutes({
+      client: deps.admin.client,
+      retry: deps.admin.retry,
+      serviceToken: deps.admin.serviceToken,
+      taskQueue: deps.admin.taskQueue,
+    }),
+  );
   return finish(app, logger);
 }

@@ -8,6 +8,12 @@ export const notificationMetrics = {
     help: 'Emails accepted by SMTP',
     registers: [registry],
   }),
+  emailsSkipped: new Counter({
+    name: 'emails_skipped_total',
+    help: 'Payment emails not sent, by reason (unverified: the customer never proved the address)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  }),
   // Retries of a send run inside the worker (a local activity), so this is where an SMTP outage shows.
   emailFailures: new Counter({
     name: 'email_send_failures_total',

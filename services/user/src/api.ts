@@ -24,7 +24,37 @@ export const signupBody = z.strictObject({
     .meta({ description: 'At least 12 characters, not a common one, not the email.' }),
   name: z.string().trim().min(1).max(200),
 });
-export const signinBody = z.strictObject({ email, password: z.string().min(1).max(PASSWORD_MAX) });
+const newPassword = z
+  .string()
+  .max(PASSWORD_MAX)
+  .meta({ description: 'At least 12 characters, not a common one, not the email.' });
+const deviceToken = z
+  .string()
+  .max(400)
+  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a deviceToken from a sign-in')
+  .meta({
+    description:
+      'The `deviceToken` of an earlier sign-in on this device: an attack on the account never locks it out.',
+  });
+const secret = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a token this service issued')
+  .meta({ description: 'The token from the link or sign-in (43 characters).' });
+
+export const signinBody = z.strictObject({
+  email,
+  password: z.string().min(1).max(PASSWORD_MAX),
+  deviceToken: deviceToken.optional(),
+});
+export const refreshBody = z.strictObject({ refreshToken: secret });
+export const passwordChangeBody = z.strictObject({
+  currentPassword: z.string().min(1).max(PASSWORD_MAX),
+  newPassword,
+});
+export const passwordResetBody = z.strictObject({ email });
+export const passwordResetConfirmBody = z.strictObject({ token: secret, newPassword });
+export const verifyEmailBody = z.strictObject({ token: secret });
+export const emptyBody = z.strictObject({});
 
 export const addPaymentDetailsBody = z
   .strictObject({
@@ -51,13 +81,28 @@ export const addPaymentDetailsBody = z
 /** Nothing to send: an empty body or `{}`; any field is refused. */
 export const setupIntentBody = z.strictObject({});
 
-const account = z.object({ id: z.uuid(), email: z.string(), name: z.string(), createdAt: z.iso.datetime() });
+const signupAnswer = z.object({
+  email: z.string(),
+  status: z.literal('verification_sent'),
+});
 const session = z.object({
   token: z.string(),
   tokenType: z.literal('Bearer'),
   expiresIn: z.number().int().meta({ description: 'Seconds.' }),
+  refreshToken: z.string().meta({ description: 'For POST /users/refresh; single use, rotated.' }),
   userId: z.uuid(),
 });
+const signinAnswer = session.extend({
+  deviceToken: z.string().meta({ description: 'Keep it on this device and send it with the next sign-in.' }),
+  emailVerified: z.boolean().meta({ description: 'Payment emails are sent to verified addresses only.' }),
+});
+const sessionExample = {
+  token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…',
+  tokenType: 'Bearer',
+  expiresIn: 300,
+  refreshToken: 'ZXhhbXBsZS1yZWZyZXNoLXRva2VuLWZvci10aGUtZG9',
+  userId: '5f0c3e4a-1d2f-4b6e-9a55-0b7f7a0e6a3b',
+};
 const savedCard = z.object({
   id: z.string(),
   brand: z.string(),
@@ -121,47 +166,40 @@ const operations: OperationDoc[] = [
     method: 'post',
     path: '/signup',
     operationId: 'signUp',
-    summary: 'Create an account',
+    summary: 'Create an account; a verification link is mailed',
+    description:
+      'The same answer whether or not the address has an account (its owner is mailed instead), so the API ' +
+      'does not tell who is a customer. Sign in right away; payment emails wait for the address to be verified.',
     tag: TAG,
     auth: 'public',
     body: signupBody,
     bodyExample: { email: 'ada@example.com', password: 'correct horse battery', name: 'Ada Lovelace' },
     responses: {
-      201: {
-        description: 'Created.',
-        body: account,
-        example: {
-          id: '5f0c3e4a-1d2f-4b6e-9a55-0b7f7a0e6a3b',
-          email: 'ada@example.com',
-          name: 'Ada Lovelace',
-          createdAt: '2026-11-25T10:00:00.000Z',
-        },
+      202: {
+        description: 'Accepted; check the inbox.',
+        body: signupAnswer,
+        example: { email: 'ada@example.com', status: 'verification_sent' },
       },
     },
-    problems: {
-      400: 'Invalid body or a weak password.',
-      409: 'An account with this email exists.',
-      429: rateLimited,
-    },
+    problems: { 400: 'Invalid body or a weak password.', 429: rateLimited },
   },
   {
     method: 'post',
     path: '/signin',
     operationId: 'signIn',
-    summary: 'Sign in for a bearer token',
+    summary: 'Sign in for an access token, a refresh token and a device token',
     tag: TAG,
     auth: 'public',
     body: signinBody,
     bodyExample: { email: 'ada@example.com', password: 'correct horse battery' },
     responses: {
       200: {
-        description: 'A token for the Authorization header.',
-        body: session,
+        description: 'A short access token for the Authorization header, and what renews it.',
+        body: signinAnswer,
         example: {
-          token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…',
-          tokenType: 'Bearer',
-          expiresIn: 900,
-          userId: '5f0c3e4a-1d2f-4b6e-9a55-0b7f7a0e6a3b',
+          ...sessionExample,
+          deviceToken: 'YWRhQGV4YW1wbGUuY29tCm5vbmNl.c2lnbmF0dXJl',
+          emailVerified: true,
         },
       },
     },
@@ -171,6 +209,113 @@ const operations: OperationDoc[] = [
       429: rateLimited,
       503: 'Too many sign-ins at once; try again shortly (Retry-After).',
     },
+  },
+  {
+    method: 'post',
+    path: '/refresh',
+    operationId: 'refreshSession',
+    summary: 'A new access token for a refresh token (which is used up and replaced)',
+    description:
+      'A refresh token used a second time signs its whole family out: whoever copied it, and the owner.',
+    tag: TAG,
+    auth: 'public',
+    body: refreshBody,
+    bodyExample: { refreshToken: sessionExample.refreshToken },
+    responses: { 200: { description: 'The next session.', body: session, example: sessionExample } },
+    problems: { 400: 'Invalid body.', 401: 'Unknown, expired, revoked or reused refresh token.' },
+  },
+  {
+    method: 'post',
+    path: '/signout',
+    operationId: 'signOut',
+    summary: 'Sign this device out (its refresh token and the ones rotated from it)',
+    tag: TAG,
+    auth: 'public',
+    body: refreshBody,
+    bodyExample: { refreshToken: sessionExample.refreshToken },
+    responses: { 204: { description: 'Signed out (also for a token that was not valid).' } },
+    problems: { 400: 'Invalid body.' },
+  },
+  {
+    method: 'post',
+    path: '/signout-all',
+    operationId: 'signOutEverywhere',
+    summary: 'Sign out everywhere: every refresh token of the account',
+    description: 'Access tokens already issued end within their lifetime (5 minutes by default).',
+    tag: TAG,
+    auth: 'user',
+    body: emptyBody,
+    bodyOptional: true,
+    bodyExample: {},
+    responses: { 204: { description: 'Every session of the account is revoked.' } },
+    problems: { 400: 'A body with fields.' },
+  },
+  {
+    method: 'post',
+    path: '/password',
+    operationId: 'changePassword',
+    summary: 'Change the password (every session is signed out)',
+    tag: TAG,
+    auth: 'user',
+    body: passwordChangeBody,
+    bodyExample: { currentPassword: 'correct horse battery', newPassword: 'a new and longer passphrase' },
+    responses: { 204: { description: 'Changed; sign in again with the new password.' } },
+    problems: {
+      400: 'Invalid body or a weak password.',
+      401: 'The current password is wrong.',
+      429: rateLimited,
+    },
+  },
+  {
+    method: 'post',
+    path: '/password-reset',
+    operationId: 'requestPasswordReset',
+    summary: 'Mail a password-reset link (valid 30 minutes, once)',
+    description: 'The same answer whether or not the address has an account.',
+    tag: TAG,
+    auth: 'public',
+    body: passwordResetBody,
+    bodyExample: { email: 'ada@example.com' },
+    responses: { 202: { description: 'If the address has an account, its inbox has the link.' } },
+    problems: { 400: 'Invalid body.', 429: rateLimited },
+  },
+  {
+    method: 'post',
+    path: '/password-reset/confirm',
+    operationId: 'resetPassword',
+    summary: 'Set a new password with a reset link’s token (every session is signed out)',
+    description: 'The link proves the inbox: the address counts as verified from then on.',
+    tag: TAG,
+    auth: 'public',
+    body: passwordResetConfirmBody,
+    bodyExample: { token: sessionExample.refreshToken, newPassword: 'a new and longer passphrase' },
+    responses: { 204: { description: 'Changed; sign in with the new password.' } },
+    problems: { 400: 'Invalid body, a weak password, or a token that is unknown, used or expired.' },
+  },
+  {
+    method: 'post',
+    path: '/verify-email',
+    operationId: 'verifyEmail',
+    summary: 'Verify the address with the emailed link’s token',
+    tag: TAG,
+    auth: 'public',
+    body: verifyEmailBody,
+    bodyExample: { token: sessionExample.refreshToken },
+    responses: { 204: { description: 'Verified: payment emails go to it.' } },
+    problems: { 400: 'Invalid body, or a token that is unknown, used or expired.' },
+  },
+  {
+    method: 'post',
+    path: '/verify-email/resend',
+    operationId: 'resendVerification',
+    summary: 'Mail a new verification link',
+    tag: TAG,
+    auth: 'user',
+    body: emptyBody,
+    bodyOptional: true,
+    bodyExample: {},
+    responses: { 202: { description: 'Mailed, unless the address is verified already.' } },
+    problems: { 400: 'A body with fields.', 429: rateLimited },
   },
   {
     method: 'post',
@@ -191,6 +336,7 @@ const operations: OperationDoc[] = [
     problems: {
       400: 'A body with fields.',
       404: 'The account is gone.',
+      429: 'Too many asked (Retry-After); an open one is returned again meanwhile.',
       502: 'Stripe is unavailable; try again.',
     },
   },

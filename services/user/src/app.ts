@@ -11,6 +11,8 @@ import { paymentDetailRoutes } from './routes/payment-details';
 import { setupIntentRoutes } from './routes/setup-intent';
 import { operatorRoutes } from './routes/operators';
 import { Operators } from './domain/operators';
+import { AccountLinks } from './domain/account-links';
+import { DeviceTokens, Sessions } from './domain/sessions';
 
 export interface UserAppDeps {
   logger: Logger;
@@ -28,12 +30,23 @@ export function createUserApp({ logger, db, cfg, stripe, throttleLimits }: UserA
     signupsPerClient: cfg.SIGNUPS_PER_CLIENT,
     perClient: cfg.SIGNINS_PER_CLIENT,
     cardsPerClient: cfg.CARDS_PER_CLIENT,
+    setupIntentsPerClient: cfg.SETUP_INTENTS_PER_CLIENT,
   };
   const throttle = new AttemptThrottle(db, limits);
+  const sessions = new Sessions(db, cfg.JWT_SECRET, {
+    accessSeconds: cfg.ACCESS_TOKEN_SECONDS,
+    refreshDays: cfg.REFRESH_TOKEN_DAYS,
+  });
+  const links = new AccountLinks(db, {
+    notificationServiceUrl: cfg.NOTIFICATION_SERVICE_URL,
+    serviceToken: cfg.SERVICE_TOKEN,
+    linkUrl: cfg.ACCOUNT_LINK_URL,
+    logger,
+  });
   app.get('/openapi.json', (_req, res) => res.json(userApi));
-  app.use(accountRoutes(db, cfg, throttle));
+  app.use(accountRoutes({ db, cfg, throttle, sessions, devices: new DeviceTokens(cfg.JWT_SECRET), links }));
   app.use(paymentDetailRoutes(db, cfg, stripe, throttle));
-  app.use(setupIntentRoutes(db, cfg, stripe));
+  app.use(setupIntentRoutes(db, cfg, stripe, throttle));
   app.use(operatorRoutes(new Operators(db), cfg));
   return finish(app, logger);
 }

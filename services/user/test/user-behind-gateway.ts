@@ -1,6 +1,8 @@
 import { initDataSource } from '@paystream/common/db';
 import { createLogger } from '@paystream/common/logger';
 import { createStripe } from '@paystream/common/stripe';
+import { accountEmailRequest, type AccountEmailRequest } from '@paystream/common/contracts';
+import express from 'express';
 import type { DataSource } from 'typeorm';
 import { createGatewayApp } from '../../gateway/src/app';
 import { createAgent } from '../../gateway/src/proxy';
@@ -22,6 +24,8 @@ export interface SignedUpUser {
   email: string;
   id: string;
   auth: Record<string, string>;
+  refreshToken: string;
+  deviceToken: string;
 }
 
 export interface UserBehindGateway {
@@ -30,8 +34,10 @@ export interface UserBehindGateway {
   gateway: RunningApp;
   /** POST a JSON body (or a raw string) through the gateway; the answer with its JSON parsed. */
   post: (path: string, body: unknown, headers?: Record<string, string>) => Promise<GatewayAnswer>;
-  /** A new account, signed in: its email, id and Authorization header. */
+  /** A new account, signed in: its email, id, Authorization header, refresh and device tokens. */
   signedUp: (prefix?: string) => Promise<SignedUpUser>;
+  /** The account emails the user service asked the notification service for (its HTTP contract), in order. */
+  accountEmails: AccountEmailRequest[];
   close: () => Promise<void>;
 }
 
@@ -46,17 +52,30 @@ export const LIFTED_LIMITS: ThrottleLimits = {
   perClient: 1_000_000,
   signupsPerClient: 1_000_000,
   cardsPerClient: 1_000_000,
+  setupIntentsPerClient: 1_000_000,
+  resetsPerClient: 1_000_000,
 };
 
 export async function startUserBehindGateway(name: string): Promise<UserBehindGateway> {
   const logger = createLogger(name, 'silent');
   const agent = createAgent();
   const db = await initDataSource(userDataSource(cfg.USER_DATABASE_URL));
+  // The notification service's side of the contract, recorded: the e2e accounts test follows the real one
+  // to Mailpit; here the user service's own rules are checked.
+  const accountEmails: AccountEmailRequest[] = [];
+  const notification = await serve(
+    express()
+      .use(express.json())
+      .post('/internal/account-emails', (req, res) => {
+        accountEmails.push(accountEmailRequest.parse(req.body));
+        res.status(202).end();
+      }),
+  );
   const user = await serve(
     createUserApp({
       logger,
       db,
-      cfg,
+      cfg: { ...cfg, NOTIFICATION_SERVICE_URL: notification.url },
       stripe: createStripe(cfg),
       throttleLimits: LIFTED_LIMITS,
     }),
@@ -94,13 +113,15 @@ export async function startUserBehindGateway(name: string): Promise<UserBehindGa
   const signedUp: UserBehindGateway['signedUp'] = async (prefix = 'user') => {
     const email = uniqueEmail(prefix);
     const created = await post('/users/signup', { email, password: PASSWORD, name: 'Ada Lovelace' });
-    expect(created.status).toBe(201);
+    expect(created.status).toBe(202);
     const signin = await post('/users/signin', { email, password: PASSWORD });
     expect(signin.status).toBe(200);
     return {
       email,
-      id: created.body.id as string,
+      id: signin.body.userId as string,
       auth: { authorization: `Bearer ${signin.body.token as string}` },
+      refreshToken: signin.body.refreshToken as string,
+      deviceToken: signin.body.deviceToken as string,
     };
   };
   return {
@@ -109,9 +130,11 @@ export async function startUserBehindGateway(name: string): Promise<UserBehindGa
     gateway,
     post,
     signedUp,
+    accountEmails,
     close: async () => {
       await gateway.close();
       await user.close();
+      await notification.close();
       agent.destroy();
       await db.destroy();
     },

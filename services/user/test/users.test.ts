@@ -1,4 +1,4 @@
-import { SERVICE_TOKEN_HEADER, verifyUserToken } from '@paystream/common/auth';
+import { CLIENT_ADDRESS_HEADER, SERVICE_TOKEN_HEADER, verifyUserToken } from '@paystream/common/auth';
 import { loadConfig, type Config } from '@paystream/common/config';
 import { createLogger } from '@paystream/common/logger';
 import { createStripe } from '@paystream/common/stripe';
@@ -20,6 +20,16 @@ import { cfg, serve, uniqueEmail, type RunningApp } from '../../../test/support'
 const logger = createLogger('user-test', 'silent');
 const json = { 'content-type': 'application/json' };
 
+/** A sign-in straight to the user service as the gateway sends it, from the client address `address`. */
+async function fromAddress(address: string, body: unknown) {
+  const res = await fetch(`${user.url}/signin`, {
+    method: 'POST',
+    headers: { ...json, [SERVICE_TOKEN_HEADER]: cfg.SERVICE_TOKEN, [CLIENT_ADDRESS_HEADER]: address },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status };
+}
+
 let db: DataSource;
 let user: RunningApp;
 let gateway: RunningApp;
@@ -37,42 +47,61 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 describe('signup and signin', () => {
-  it('creates the account with a memory-hard hash and signs in with a JWT for that user', async () => {
+  it('creates the account with a memory-hard hash, mails a verification link, and signs in with short and refresh tokens', async () => {
     const email = uniqueEmail('signup');
     const created = await post('/users/signup', {
       email: `  ${email.toUpperCase()} `,
       password: PASSWORD,
       name: 'Ada',
     });
-    expect(created.status).toBe(201);
-    expect(created.body).toEqual({
-      id: expect.any(String),
-      email,
-      name: 'Ada',
-      createdAt: expect.any(String),
-    });
-    expect(JSON.stringify(created.body)).not.toMatch(/password|hash/i);
+    expect(created.status).toBe(202);
+    expect(created.body).toEqual({ email, status: 'verification_sent' });
 
-    const [row] = await db.query<{ password_hash: string }[]>(
-      `SELECT password_hash FROM users WHERE email = $1`,
+    const [row] = await db.query<{ id: string; password_hash: string; email_verified_at: Date | null }[]>(
+      `SELECT id, password_hash, email_verified_at FROM users WHERE email = $1`,
       [email],
     );
     expect(row!.password_hash).toMatch(/^scrypt\$32768\$8\$3\$[\w-]{22}\$[\w-]{43}$/);
     expect(row!.password_hash).not.toContain(PASSWORD);
+    expect(row!.email_verified_at).toBeNull();
+    expect(stack.accountEmails.filter((m) => m.userId === row!.id)).toEqual([
+      {
+        id: expect.stringMatching(/^[0-9a-f]{32}$/),
+        kind: 'verify_email',
+        userId: row!.id,
+        link: expect.stringMatching(/#verify=[\w-]{43}$/),
+      },
+    ]);
 
     const signin = await post('/users/signin', { email, password: PASSWORD });
     expect(signin.status).toBe(200);
-    expect(signin.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 900, userId: created.body.id });
-    expect(verifyUserToken(cfg.JWT_SECRET, signin.body.token as string)).toBe(created.body.id);
+    expect(signin.body).toMatchObject({
+      tokenType: 'Bearer',
+      expiresIn: cfg.ACCESS_TOKEN_SECONDS,
+      userId: row!.id,
+      refreshToken: expect.stringMatching(/^[\w-]{43}$/),
+      deviceToken: expect.any(String),
+      emailVerified: false,
+    });
+    expect(verifyUserToken(cfg.JWT_SECRET, signin.body.token as string)).toBe(row!.id);
   });
 
-  it('refuses a duplicate email (409), a weak password and bad fields (400 listing them)', async () => {
-    const { email } = await signedUp('dup');
+  it('answers a sign-up with a known address exactly as a new one, and mails its owner instead', async () => {
+    const { email, id } = await signedUp('dup');
     const dup = await post('/users/signup', { email: email.toUpperCase(), password: PASSWORD, name: 'Twin' });
-    expect(dup.status).toBe(409);
-    expect(dup.type).toMatch(/application\/problem\+json/);
-    expect(dup.body.type).toBe('https://paystream.dev/problems/conflict');
+    expect(dup.status).toBe(202);
+    expect(dup.body).toEqual({ email, status: 'verification_sent' });
+    expect(stack.accountEmails.filter((m) => m.userId === id).map((m) => m.kind)).toEqual([
+      'verify_email',
+      'account_exists',
+    ]);
+    const [n] = await db.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM users WHERE email = $1`, [
+      email,
+    ]);
+    expect(n!.n).toBe(1);
+  });
 
+  it('refuses a weak password and bad fields (400 listing them)', async () => {
     const weak = await post('/users/signup', { email: uniqueEmail(), password: 'password1234', name: 'W' });
     expect(weak.status).toBe(400);
     expect(weak.body.errors).toEqual([
@@ -107,21 +136,40 @@ describe('signup and signin', () => {
     expect(count!.failures).toBe(6);
   });
 
-  it('counts each attempt before the hash: 30 guesses at once get at most 5 evaluated, and lock out only that client', async () => {
-    const { email } = await signedUp('burst');
+  it('counts each attempt before the hash: 30 guesses at once get at most 5 evaluated; the owner’s known device still signs in', async () => {
+    const { email, deviceToken } = await signedUp('burst');
     const answers = await Promise.all(
       Array.from({ length: 30 }, (_, i) => post('/users/signin', { email, password: `wrong guess ${i}` })),
     );
     const statuses = answers.map((a) => a.status);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(25);
-    // The account's owner, from another address, still signs in: an attacker cannot lock them out everywhere.
-    const elsewhere = await fetch(`${user.url}/signin`, {
-      method: 'POST',
-      headers: { ...json, [SERVICE_TOKEN_HEADER]: cfg.SERVICE_TOKEN, 'x-forwarded-for': '203.0.113.9' },
-      body: JSON.stringify({ email, password: PASSWORD }),
-    });
-    expect(elsewhere.status).toBe(200);
+    // The owner's device that signed in before is not held to the attack's budget, whatever its address.
+    const known = await post('/users/signin', { email, password: PASSWORD, deviceToken });
+    expect(known.status).toBe(200);
+    // A device the account does not know, from another address, is (the account's budget for them is spent).
+    const elsewhere = await fromAddress('203.0.113.9', { email, password: PASSWORD });
+    expect(elsewhere.status).toBe(429);
+  });
+
+  it('bounds guesses at one account across clients: 30 addresses get 10 evaluated, not 30', async () => {
+    const { email, deviceToken } = await signedUp('spread');
+    const statuses = [];
+    for (let i = 0; i < 30; i++)
+      statuses.push(
+        (await fromAddress(`198.51.100.${i + 1}`, { email, password: `wrong guess ${i}` })).status,
+      );
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.slice(10).every((s) => s === 429)).toBe(true);
+    // A device token of another account, or a forged one, is an unknown device.
+    const other = await signedUp('spread-other');
+    expect(
+      (await post('/users/signin', { email, password: PASSWORD, deviceToken: other.deviceToken })).status,
+    ).toBe(429);
+    expect(
+      (await post('/users/signin', { email, password: PASSWORD, deviceToken: `${deviceToken}x` })).status,
+    ).toBe(429);
+    expect((await post('/users/signin', { email, password: PASSWORD, deviceToken })).status).toBe(200);
   });
 
   it('limits sign-ups per client', async () => {
@@ -131,6 +179,90 @@ describe('signup and signin', () => {
     expect(await throttle.signup(client)).toBe(0);
     expect(await throttle.signup(client)).toBeGreaterThan(800);
     expect(await throttle.signup(`${client}-other`)).toBe(0);
+  });
+});
+
+describe('sessions and recovery', () => {
+  it('rotates refresh tokens; a reused one signs out its whole family, and no other', async () => {
+    const { email, refreshToken } = await signedUp('refresh');
+    const next = await post('/users/refresh', { refreshToken });
+    expect(next.status).toBe(200);
+    expect(next.body.refreshToken).not.toBe(refreshToken);
+    const other = await post('/users/signin', { email, password: PASSWORD }); // another device
+    // The first token again: someone copied it. Its family ends, the rotated token with it.
+    const reused = await post('/users/refresh', { refreshToken });
+    expect(reused.status).toBe(401);
+    expect((await post('/users/refresh', { refreshToken: next.body.refreshToken })).status).toBe(401);
+    // The other device's session is another family: untouched.
+    expect((await post('/users/refresh', { refreshToken: other.body.refreshToken })).status).toBe(200);
+  });
+
+  it('signs out one device, or everywhere', async () => {
+    const { email, auth, refreshToken } = await signedUp('signout');
+    const second = await post('/users/signin', { email, password: PASSWORD });
+    expect((await post('/users/signout', { refreshToken })).status).toBe(204);
+    expect((await post('/users/refresh', { refreshToken })).status).toBe(401);
+    const secondNext = await post('/users/refresh', { refreshToken: second.body.refreshToken });
+    expect(secondNext.status).toBe(200);
+    expect((await post('/users/signout-all', {}, auth)).status).toBe(204);
+    expect((await post('/users/refresh', { refreshToken: secondNext.body.refreshToken })).status).toBe(401);
+  });
+
+  it('changes the password only with the current one, and ends every session', async () => {
+    const { email, auth, refreshToken } = await signedUp('change');
+    const wrong = await post(
+      '/users/password',
+      { currentPassword: 'not it at all', newPassword: 'a brand new passphrase' },
+      auth,
+    );
+    expect(wrong.status).toBe(401);
+    const changed = await post(
+      '/users/password',
+      { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' },
+      auth,
+    );
+    expect(changed.status).toBe(204);
+    expect((await post('/users/refresh', { refreshToken })).status).toBe(401);
+    expect((await post('/users/signin', { email, password: PASSWORD })).status).toBe(401);
+    expect((await post('/users/signin', { email, password: 'a brand new passphrase' })).status).toBe(200);
+  });
+
+  it('resets a password with a mailed link, once, within 30 minutes: the address is verified, every session ends', async () => {
+    const { email, id, refreshToken } = await signedUp('reset');
+    const unknown = await post('/users/password-reset', { email: uniqueEmail('nobody') });
+    const known = await post('/users/password-reset', { email });
+    expect([unknown.status, known.status]).toEqual([202, 202]); // the same answer: nobody learns who has an account
+    const mail = stack.accountEmails.find((m) => m.userId === id && m.kind === 'reset_password')!;
+    const token = /#reset=([\w-]{43})$/.exec(mail.link!)![1]!;
+    const [stored] = await db.query<{ token_hash: string; expires_in: number }[]>(
+      `SELECT token_hash, extract(epoch FROM expires_at - now())::int AS expires_in FROM account_tokens WHERE user_id = $1 AND purpose = 'reset_password'`,
+      [id],
+    );
+    expect(stored!.token_hash).not.toContain(token); // only its hash is kept
+    expect(stored!.expires_in).toBeGreaterThan(1700);
+    expect(stored!.expires_in).toBeLessThanOrEqual(1800);
+
+    const reset = await post('/users/password-reset/confirm', {
+      token,
+      newPassword: 'reset to this passphrase',
+    });
+    expect(reset.status).toBe(204);
+    const again = await post('/users/password-reset/confirm', { token, newPassword: 'and now to this one' });
+    expect(again.status).toBe(400);
+    expect((await post('/users/refresh', { refreshToken })).status).toBe(401);
+    const signin = await post('/users/signin', { email, password: 'reset to this passphrase' });
+    expect(signin.body.emailVerified).toBe(true);
+  });
+
+  it('verifies the address with its link, once', async () => {
+    const { email, id } = await signedUp('verify');
+    const mail = stack.accountEmails.find((m) => m.userId === id && m.kind === 'verify_email')!;
+    const token = /#verify=([\w-]{43})$/.exec(mail.link!)![1]!;
+    expect((await post('/users/verify-email', { token })).status).toBe(204);
+    expect((await post('/users/verify-email', { token })).status).toBe(400);
+    expect((await post('/users/signin', { email, password: PASSWORD })).body.emailVerified).toBe(true);
+    const forged = await post('/users/verify-email', { token: 'A'.repeat(43) });
+    expect(forged.status).toBe(400);
   });
 });
 
@@ -253,7 +385,7 @@ describe('payment details', () => {
     // The contact route (for notifications) is guarded the same way.
     expect((await fetch(`${user.url}/contact/${id}`)).status).toBe(403);
     const contact = await fetch(`${user.url}/contact/${id}`, { headers: service });
-    expect(await contact.json()).toEqual({ userId: id, email, name: 'Ada Lovelace' });
+    expect(await contact.json()).toEqual({ userId: id, email, name: 'Ada Lovelace', verified: false });
     // The gateway never routes either, whoever asks.
     for (const path of [`/users/get/${id}`, `/users/contact/${id}`]) {
       const viaGateway = await fetch(`${gateway.url}${path}`, { headers: { ...auth, ...service } });

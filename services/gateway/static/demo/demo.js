@@ -6,13 +6,16 @@ const stripe = Stripe(document.querySelector('meta[name="stripe-publishable-key"
 const card = stripe.elements().create('card');
 const FINAL = new Set(['paid', 'failed', 'cancelled', 'refunded']);
 let token = null;
+// A refresh token renews the short access token; the device token marks this browser as one that signed
+// in before (an attack on the account does not lock it out). Kept for the tab and the browser respectively.
+let refreshToken = sessionStorage.getItem('paystream-refresh');
 
 function say(text) {
   $('message').textContent = text;
 }
 
 /** One API call; a problem+json answer becomes an Error with its detail and field errors. */
-async function api(method, path, body, headers = {}) {
+async function api(method, path, body, headers = {}, retried = false) {
   const res = await fetch(path, {
     method,
     headers: {
@@ -23,6 +26,11 @@ async function api(method, path, body, headers = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = await res.json().catch(() => ({}));
+  // An expired access token: renewed once with the refresh token (which is rotated), then the call again.
+  if (res.status === 401 && token && refreshToken && !retried) {
+    remember(await api('POST', '/users/refresh', { refreshToken }, {}, true));
+    return api(method, path, body, headers, true);
+  }
   if (!res.ok) {
     const fields = (data.errors ?? []).map((e) => `${e.field} ${e.message}`).join('; ');
     const error = new Error(
@@ -32,6 +40,13 @@ async function api(method, path, body, headers = {}) {
     throw error;
   }
   return data;
+}
+
+function remember(session) {
+  token = session.token;
+  refreshToken = session.refreshToken;
+  sessionStorage.setItem('paystream-refresh', refreshToken);
+  if (session.deviceToken) localStorage.setItem('paystream-device', session.deviceToken);
 }
 
 function guarded(handler) {
@@ -58,20 +73,64 @@ $('account-form').addEventListener(
   'submit',
   guarded(async () => {
     const credentials = { email: $('email').value, password: $('password').value };
-    try {
-      await api('POST', '/users/signup', { ...credentials, name: $('name').value });
-    } catch (err) {
-      if (err.status !== 409) throw err; // an existing account: just sign in
-    }
-    const session = await api('POST', '/users/signin', credentials);
-    token = session.token;
+    // The same answer for a new and a known address; a known one just signs in below.
+    await api('POST', '/users/signup', { ...credentials, name: $('name').value });
+    const deviceToken = localStorage.getItem('paystream-device') ?? undefined;
+    const session = await api('POST', '/users/signin', { ...credentials, deviceToken });
+    remember(session);
     $('account-form').hidden = true;
-    $('signed-in').textContent = `Signed in as ${credentials.email}.`;
+    $('signed-in').textContent = `Signed in as ${credentials.email}. ${
+      session.emailVerified
+        ? 'Address verified.'
+        : 'Open the link we mailed you (Mailpit) to verify the address: payment emails wait for it.'
+    }`;
     $('signed-in').hidden = false;
+    $('account-actions').hidden = false;
     $('card-section').hidden = false;
     card.mount('#card-element');
   }),
 );
+
+$('forgot').addEventListener(
+  'click',
+  guarded(async () => {
+    await api('POST', '/users/password-reset', { email: $('email').value });
+    say(`If ${$('email').value} has an account, a reset link is on its way (valid 30 minutes).`);
+  }),
+);
+
+$('signout-all').addEventListener(
+  'click',
+  guarded(async () => {
+    await api('POST', '/users/signout-all', {});
+    sessionStorage.removeItem('paystream-refresh');
+    token = refreshToken = null;
+    say('Signed out everywhere.');
+    $('account-actions').hidden = true;
+  }),
+);
+
+// The links the emails carry open this page: #verify=<token> or #reset=<token>.
+const link = /^#(verify|reset)=([\w-]{43})$/.exec(location.hash);
+if (link && link[1] === 'verify')
+  api('POST', '/users/verify-email', { token: link[2] }).then(
+    () => ($('link-result').textContent = 'Address verified: payment emails will reach it.'),
+    (err) => ($('link-result').textContent = err.message),
+  );
+if (link && link[1] === 'reset') {
+  $('reset-form').hidden = false;
+  $('reset-form').addEventListener(
+    'submit',
+    guarded(async () => {
+      await api('POST', '/users/password-reset/confirm', {
+        token: link[2],
+        newPassword: $('new-password').value,
+      });
+      $('reset-form').hidden = true;
+      $('link-result').textContent = 'Password changed; every session was signed out. Sign in with it.';
+    }),
+  );
+}
 
 $('card-form').addEventListener(
   'submit',

@@ -1,3 +1,4 @@
+import type { AccountEmailRequest } from '@paystream/common/contracts';
 import { formatAmount } from '@paystream/common/currencies';
 import { type PaymentEvent } from '@paystream/common/events';
 
@@ -121,5 +122,27 @@ export function renderPaymentEmail(event: PaymentEvent): RenderedEmail {
     subject: `Payment failed — ${amount}`,
     text: `Your payment of ${amount} for order ${event.orderId} did not go through: ${reason}.\nPlease check your card and try again.\n`,
     html: `<p>Your payment of <strong>${amount}</strong> for order <code>${event.orderId}</code> did not go through: ${escapeHtml(reason)}.</p><p>Please check your card and try again.</p>`,
+  };
+}
+
+/** The account emails: a link to verify the address or reset the password, or word of a sign-up attempt. */
+export function renderAccountEmail(request: AccountEmailRequest): RenderedEmail {
+  const link = request.link ?? '';
+  if (request.kind === 'verify_email')
+    return {
+      subject: 'Confirm your email address',
+      text: `Confirm this address for your Paystream account (the link works for 24 hours, once):\n${link}\n\nIf you did not sign up, ignore this email.\n`,
+      html: `<p>Confirm this address for your Paystream account (the link works for 24 hours, once):</p><p><a href="${escapeHtml(link)}">Confirm my address</a></p><p>If you did not sign up, ignore this email.</p>`,
+    };
+  if (request.kind === 'reset_password')
+    return {
+      subject: 'Reset your password',
+      text: `Set a new password for your Paystream account (the link works for 30 minutes, once; every session is signed out):\n${link}\n\nIf you did not ask for it, ignore this email: your password is unchanged.\n`,
+      html: `<p>Set a new password for your Paystream account (the link works for 30 minutes, once; every session is signed out):</p><p><a href="${escapeHtml(link)}">Reset my password</a></p><p>If you did not ask for it, ignore this email: your password is unchanged.</p>`,
+    };
+  return {
+    subject: 'Someone tried to sign up with your address',
+    text: 'Someone tried to create a Paystream account with this address, which already has one. If it was you, sign in, or reset your password if you forgot it. If not, nothing changed.\n',
+    html: '<p>Someone tried to create a Paystream account with this address, which already has one. If it was you, sign in, or reset your password if you forgot it. If not, nothing changed.</p>',
   };
 }

@@ -126,19 +126,39 @@ export async function saveCard(
  * A SetupIntent for the user's Stripe customer, for Stripe.js to collect and authenticate (SCA) a card
  * that can be charged later off-session; the resulting pm_... is then saved with saveCard.
  */
+/** A SetupIntent still waiting for the card it was made for: asked again, it is what the client gets. */
+const OPEN_SETUP_INTENT = new Set(['requires_payment_method', 'requires_confirmation', 'requires_action']);
+
+/**
+ * A SetupIntent for Stripe.js. The user's last one is reused while it is open (an hour at most), so asking
+ * again and again yields one client secret, not a fresh card-testing chance and a Stripe call each time.
+ */
 export async function createSetupIntent(db: DataSource, stripe: Stripe, userId: string) {
-  const user = await db.getRepository(User).findOneBy({ id: userId });
-  if (!user) throw problems.notFound('No such user');
+  const rows = await db.query<{ setup_intent_id: string | null }[]>(
+    `SELECT setup_intent_id FROM users WHERE id = $1`,
+    [userId],
+  );
+  if (!rows[0]) throw problems.notFound('No such user');
   try {
+    if (rows[0].setup_intent_id) {
+      const open = await stripe.setupIntents.retrieve(rows[0].setup_intent_id);
+      if (
+        OPEN_SETUP_INTENT.has(open.status) &&
+        open.created * 1000 > Date.now() - 3600_000 &&
+        open.client_secret
+      )
+        return { setupIntentId: open.id, clientSecret: open.client_secret, reused: true };
+    }
+    const user = await db.getRepository(User).findOneByOrFail({ id: userId });
     const customer = await stripeCustomerFor(db, stripe, user);
-    // No idempotency key: asking twice may rightly want a fresh intent (the SDK keys its own retries).
     const intent = await stripe.setupIntents.create({
       customer,
       usage: 'off_session',
       metadata: { userId },
     });
     if (!intent.client_secret) throw new Error('Stripe returned a SetupIntent without a client secret');
-    return { setupIntentId: intent.id, clientSecret: intent.client_secret };
+    await db.query(`UPDATE users SET setup_intent_id = $2 WHERE id = $1`, [userId, intent.id]);
+    return { setupIntentId: intent.id, clientSecret: intent.client_secret, reused: false };
   } catch (err) {
     if (err instanceof HttpProblem) throw err;
     throw stripeProblem(err, '(body)');

@@ -65,7 +65,12 @@ export function paymentDetailRoutes(
     const userId = uuid.safeParse(req.params.userId);
     const user = userId.success ? await db.getRepository(User).findOneBy({ id: userId.data }) : null;
     if (!user) throw problems.notFound('No such user');
-    res.json({ userId: user.id, email: user.email, name: user.name });
+    res.json({
+      userId: user.id,
+      email: user.email,
+      name: user.name,
+      verified: user.emailVerifiedAt !== null,
+    });
   });
 
   // GET /internal/users?email=…: internal, for the operator's order search by a customer's address.
