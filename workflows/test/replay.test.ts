@@ -119,6 +119,14 @@ describe.each([
       expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
   });
 
+  it('replays every recorded account email history without a determinism error', async () => {
+    const notification = await bundle(require.resolve('../src/notification'), tracingModules);
+    const results = await replay(notification, 'account-email-');
+    expect(results.map((r) => r.workflowId).sort()).toEqual(['account-email-sent.json']);
+    for (const r of results)
+      expect({ id: r.workflowId, error: r.error?.message }).toEqual({ id: r.workflowId, error: undefined });
+  });
+
   it('replays every recorded webhook delivery history without a determinism error', async () => {
     // The webhook delivery workflow runs on the notification worker: its bundle.
     const notification = await bundle(require.resolve('../src/notification'), tracingModules);

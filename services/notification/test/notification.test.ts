@@ -17,7 +17,12 @@ import { temporalConnectionOptions } from '@paystream/common/temporal-options';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Producer } from 'kafkajs';
-import type { RetryBudget } from '@paystream/workflows';
+import {
+  ACCOUNT_EMAIL_WORKFLOW,
+  accountEmailStartOptions,
+  accountEmailWorkflowId,
+  type RetryBudget,
+} from '@paystream/workflows';
 import { readDlq } from '../src/dlq/read';
 import { replayDlq } from '../src/dlq/replay';
 import { consumePaymentEvents } from '../src/events/payment-consumer';
@@ -72,6 +77,7 @@ const workers: { worker: Worker; run: Promise<void>; close: () => Promise<void> 
 
 /** The user service, in-process on the real users database: the notifier looks the recipient up there. */
 let users: UserBehindGateway;
+let unverified: UserBehindGateway;
 let notificationsDb: DataSource;
 let webhookStore: WebhookStore;
 
@@ -130,7 +136,8 @@ beforeAll(async () => {
   client = createWorkflowClient(connection, cfg.TEMPORAL_NAMESPACE, dataConverterFor(cfg));
   producer = createProducer(kafka);
   await producer.connect();
-  users = await startUserBehindGateway('notification-test');
+  users = await startUserBehindGateway('notification-test', { verified: true });
+  unverified = await startUserBehindGateway('notification-test-unverified');
   notificationsDb = await initDataSource(notificationDataSource(cfg.NOTIFICATION_DATABASE_URL));
   webhookStore = new WebhookStore(notificationsDb, new SecretBox(codecKeysFrom(cfg)));
   await startWorker(healthyQueue, cfg.SMTP_PORT);
@@ -147,6 +154,7 @@ afterAll(async () => {
   await producer.disconnect();
   await connection.close();
   await users?.close();
+  await unverified?.close();
   await notificationsDb?.destroy();
 });
 
@@ -329,6 +337,46 @@ describe('notifications', () => {
       `Authorization of €25.99 lapses soon — order ${expiring.orderId}`,
       `Dispute opened: €25.99 on order ${disputed.orderId} — evidence due 2026-12-20`,
     ]);
+    expect(await mailpit.messagesTo(email)).toEqual([]);
+  });
+
+  it('sends an account email once per request id, with its link, to the address the user service holds', async () => {
+    const { email, id: userId } = await users.signedUp('account-mail');
+    const request = {
+      id: randomUUID().replaceAll('-', ''),
+      kind: 'reset_password' as const,
+      userId,
+      link: `https://shop.example/demo#reset=${'x'.repeat(43)}`,
+    };
+    const start = () =>
+      client.workflow
+        .start(ACCOUNT_EMAIL_WORKFLOW, accountEmailStartOptions(request, fast, healthyQueue))
+        .then(
+          () => true,
+          () => false,
+        );
+    expect(await start()).toBe(true);
+    const handle = client.workflow.getHandle(accountEmailWorkflowId(request.id));
+    expect(await handle.result()).toEqual({ messageId: `<account-${request.id}@paystream.local>` });
+    await recordHistory(handle, 'account-email-sent');
+    expect(await start()).toBe(false); // the same request again: no second email
+    const [mail] = (await mailpit.messagesTo(email)).filter((m) => m.Subject === 'Reset your password');
+    expect((await mailpit.message(mail!.ID)).Text).toContain(request.link);
+  });
+
+  it('sends no payment email to an address nobody verified, and counts it', async () => {
+    const skipped = async () =>
+      (await notificationMetrics.emailsSkipped.get()).values.find((v) => v.labels.reason === 'unverified')
+        ?.value ?? 0;
+    const before = await skipped();
+    const { email, auth, ...rest } = await unverified.signedUp('unverified');
+    const event = paymentEventFor({ email, auth, ...rest });
+    expect(await startNotification(client, event, fast, { taskQueue: healthyQueue })).toBe(true);
+    const result = (await client.workflow.getHandle(notificationWorkflowId(event.eventId)).result()) as {
+      messageId: string;
+    };
+    expect(result.messageId).toBe('');
+    expect(await skipped()).toBe(before + 1);
     expect(await mailpit.messagesTo(email)).toEqual([]);
   });
 });

@@ -56,7 +56,10 @@ export const LIFTED_LIMITS: ThrottleLimits = {
   resetsPerClient: 1_000_000,
 };
 
-export async function startUserBehindGateway(name: string): Promise<UserBehindGateway> {
+export async function startUserBehindGateway(
+  name: string,
+  opts: { verified?: boolean } = {},
+): Promise<UserBehindGateway> {
   const logger = createLogger(name, 'silent');
   const agent = createAgent();
   const db = await initDataSource(userDataSource(cfg.USER_DATABASE_URL));
@@ -116,6 +119,12 @@ export async function startUserBehindGateway(name: string): Promise<UserBehindGa
     expect(created.status).toBe(202);
     const signin = await post('/users/signin', { email, password: PASSWORD });
     expect(signin.status).toBe(200);
+    if (opts.verified) {
+      // The owner follows the emailed link (payment emails go to verified addresses only).
+      const mail = accountEmails.find((m) => m.userId === signin.body.userId && m.kind === 'verify_email');
+      const token = /#verify=([\w-]{43})$/.exec(mail?.link ?? '')?.[1];
+      expect((await post('/users/verify-email', { token })).status).toBe(204);
+    }
     return {
       email,
       id: signin.body.userId as string,
