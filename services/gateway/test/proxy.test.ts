@@ -368,4 +368,45 @@ describe('gateway rate limit', () => {
       agent.destroy();
     }
   });
+
+  it('throttles bad tokens before checking them, and Stripe’s webhook route, each per client', async () => {
+    const upstream = await serve(express().use((_req, res) => res.json({ ok: true })));
+    const agent = createAgent();
+    const gateway = await serve(
+      createGatewayApp({
+        logger: createLogger('gateway-test', 'silent'),
+        agent,
+        userServiceUrl: upstream.url,
+        orderServiceUrl: upstream.url,
+        paymentServiceUrl: upstream.url,
+        notificationServiceUrl: upstream.url,
+        timeoutMs: 1000,
+        maxBodyBytes: 1024,
+        jwtSecret: JWT_SECRET,
+        serviceToken: SERVICE_TOKEN,
+        rateLimitPerMinute: 100_000,
+        invalidTokensPerMinute: 10,
+        webhookRateLimitPerMinute: 3,
+        corsOrigins: [],
+      }),
+    );
+    try {
+      const forged = {
+        authorization: `Bearer ${signUserToken('not-the-gateway-secret-0123456789abcdef', USER_ID)}`,
+      };
+      const statuses: number[] = [];
+      for (let i = 0; i < 40; i++)
+        statuses.push((await fetch(`${gateway.url}/orders/status/x`, { headers: forged })).status);
+      expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+      expect(statuses.slice(10).every((s) => s === 429)).toBe(true);
+      const hooks: number[] = [];
+      for (let i = 0; i < 5; i++)
+        hooks.push((await fetch(`${gateway.url}/webhooks/stripe`, { method: 'POST', body: '{}' })).status);
+      expect(hooks).toEqual([200, 200, 200, 429, 429]);
+    } finally {
+      await gateway.close();
+      await upstream.close();
+      agent.destroy();
+    }
+  });
 });
