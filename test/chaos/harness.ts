@@ -119,6 +119,7 @@ export class ChaosHarness {
       SIGNINS_PER_CLIENT: '1000000',
       CARDS_PER_CLIENT: '1000000',
       SETUP_INTENTS_PER_CLIENT: '1000000',
+      PASSWORD_RESETS_PER_CLIENT: '1000000',
       ACCESS_TOKEN_SECONDS: '900', // signInAgainIfOld renews them every 8 minutes
       STRIPE_API_BASE: proxy.url,
       SMTP_PORT: String(SMTP_PORT),
@@ -170,7 +171,8 @@ export class ChaosHarness {
   }
 
   private async createUsers(count: number): Promise<void> {
-    for (let i = 0; i < count; i++) {
+    // Eight at a time: each waits for its verification email (a workflow and an SMTP round trip).
+    const one = async () => {
       const email = uniqueEmail('chaos');
       const password = 'chaos monkey password';
       await this.gateway('/users/signup', { email, password, name: 'Chaos' });
@@ -180,7 +182,8 @@ export class ChaosHarness {
       const added = await this.gateway('/users/add', { paymentMethodId: 'pm_card_visa' }, auth);
       if (added.status !== 201) throw new Error(`add card: ${added.status} ${JSON.stringify(added.body)}`);
       this.users.push({ email, password, auth });
-    }
+    };
+    for (let i = 0; i < count; i += 8) await Promise.all(Array.from({ length: Math.min(8, count - i) }, one));
   }
 
   /**

@@ -208,6 +208,7 @@ export async function startE2E(basePort: number, extraEnv: NodeJS.ProcessEnv = {
       SIGNINS_PER_CLIENT: '100000',
       CARDS_PER_CLIENT: '100000',
       SETUP_INTENTS_PER_CLIENT: '100000',
+      PASSWORD_RESETS_PER_CLIENT: '100000',
       ACCESS_TOKEN_SECONDS: '900', // a suite's customers sign in once
       ACCOUNT_LINK_URL: `http://127.0.0.1:${basePort}/demo`, // the emailed links open this set's demo page
       STRIPE_API_BASE: stripeProxy.url,

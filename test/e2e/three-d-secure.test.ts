@@ -171,6 +171,26 @@ describe('Stripe webhooks', () => {
     expect((await e2e.intentsFor(orderId)).map((i) => i.status)).toEqual(['succeeded']);
   });
 
+  it('records an event for a payment the ledger has settled with that intent, and wakes no workflow', async () => {
+    const { orderId } = await e2e.paidOrder();
+    const { paymentIntentId } = (
+      await e2e.orders.query(`SELECT payment_intent_id AS "paymentIntentId" FROM orders WHERE id = $1`, [
+        orderId,
+      ])
+    ).rows[0] as { paymentIntentId: string };
+    const signals = async () =>
+      ((await e2e.client.workflow.getHandle(`payment-${orderId}`).fetchHistory()).events ?? []).filter(
+        (e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+      ).length;
+    const before = { settled: await webhookCount('settled'), signals: await signals() };
+    const payload = intentEvent(`evt_${randomUUID()}`, orderId, paymentIntentId);
+    expect((await deliver(payload, signed(payload))).status).toBe(200);
+    expect({ settled: await webhookCount('settled'), signals: await signals() }).toEqual({
+      settled: before.settled + 1,
+      signals: before.signals,
+    });
+  });
+
   it('acknowledges and counts an event for an order with no payment workflow', async () => {
     const before = await webhookCount('no-workflow');
     const payload = intentEvent(`evt_${randomUUID()}`, randomUUID());

@@ -14,7 +14,7 @@ describe('the five services', () => {
   });
 
   it.each(SERVICE_NAMES)('%s reports ready with every dependency checked', async (name) => {
-    const res = await fetch(`${services.url(name)}/readyz`);
+    const res = await fetch(`${services.adminUrl(name)}/readyz`);
     const body = (await res.json()) as { status: string; checks: Record<string, string> };
     expect(res.status).toBe(200);
     expect(body.status).toBe('ready');

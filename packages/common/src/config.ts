@@ -58,6 +58,8 @@ const schema = z.object({
   CARDS_PER_CLIENT: z.coerce.number().int().positive().default(20),
   /** SetupIntents asked per client address in 15 minutes (per user it is 10; an open one is returned again). */
   SETUP_INTENTS_PER_CLIENT: z.coerce.number().int().positive().default(30),
+  /** Password-reset links asked per client address in 15 minutes (per account it is 3). */
+  PASSWORD_RESETS_PER_CLIENT: z.coerce.number().int().positive().default(10),
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** Gateway: how long a verified API key is remembered (a revoked key stops working within this). */
   GATEWAY_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(30),

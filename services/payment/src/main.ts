@@ -75,6 +75,7 @@ runService('payment', async (svc) => {
       client: temporal.client,
       producer: kafka.producer,
       evidenceWarningSeconds: cfg.DISPUTE_EVIDENCE_WARNING,
+      ledger,
     },
     afterSale,
     serviceToken: cfg.SERVICE_TOKEN,

@@ -11,7 +11,7 @@ export const paymentMetrics = {
   }),
   stripeWebhooks: new Counter({
     name: 'stripe_webhooks_total',
-    help: 'Stripe webhook deliveries by event type and result (signalled | no-workflow | ignored | bad-signature)',
+    help: 'Stripe webhook deliveries by event type and result (signalled | settled | no-workflow | ignored | bad-signature)',
     labelNames: ['type', 'result'] as const,
     registers: [registry],
   }),

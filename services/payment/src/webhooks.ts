@@ -17,6 +17,7 @@ import {
 import express, { Router } from 'express';
 import type { Producer } from 'kafkajs';
 import { paymentMetrics } from './metrics';
+import { FINAL_STATUSES, type Ledger } from './ledger/ledger';
 
 export interface WebhookDeps {
   stripe: Stripe;
@@ -28,6 +29,8 @@ export interface WebhookDeps {
   producer: Producer;
   /** DISPUTE_EVIDENCE_WARNING, for a dispute workflow a webhook starts. */
   evidenceWarningSeconds: number;
+  /** Whether a payment already ended with this intent: then its workflow is not woken (see below). */
+  ledger?: Pick<Ledger, 'payment'>;
 }
 
 /**
@@ -53,6 +56,12 @@ async function orderOf(
     object.metadata?.orderId ||
     (intentId ? (await stripe.paymentIntents.retrieve(intentId)).metadata.orderId : undefined);
   return { orderId: orderId || undefined, intentId };
+}
+
+/** Whether the ledger holds the order's payment as final with `intentId` (another intent is news: signal it). */
+async function settledWith(deps: WebhookDeps, orderId: string, intentId: string): Promise<boolean> {
+  const payment = await deps.ledger?.payment(orderId);
+  return !!payment && payment.paymentIntentId === intentId && FINAL_STATUSES.includes(payment.status);
 }
 
 /**
@@ -112,6 +121,11 @@ export function stripeWebhookRoutes(deps: WebhookDeps): Router {
       });
       paymentMetrics.stripeWebhooks.inc({ type: event.type, result: 'signalled' });
       req.log.info(log, 'stripe event passed to the refunds workflow');
+    } else if (await settledWith(deps, orderId, intentId)) {
+      // The payment already ended with this very intent (the confirm that made it learned the outcome
+      // itself): a signal would only wake a finished or finishing workflow for one more task. Recorded below.
+      paymentMetrics.stripeWebhooks.inc({ type: event.type, result: 'settled' });
+      req.log.info(log, 'stripe event for a payment the ledger has settled with that intent');
     } else
       try {
         await deps.client.workflow.getHandle(paymentWorkflowId(orderId)).signal(stripeEventSignal, hint);

@@ -31,6 +31,7 @@ export function createUserApp({ logger, db, cfg, stripe, throttleLimits }: UserA
     perClient: cfg.SIGNINS_PER_CLIENT,
     cardsPerClient: cfg.CARDS_PER_CLIENT,
     setupIntentsPerClient: cfg.SETUP_INTENTS_PER_CLIENT,
+    resetsPerClient: cfg.PASSWORD_RESETS_PER_CLIENT,
   };
   const throttle = new AttemptThrottle(db, limits);
   const sessions = new Sessions(db, cfg.JWT_SECRET, {
