@@ -11,7 +11,15 @@ import { createWorkflowClient } from '@paystream/common/temporal';
 import { Connection, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { paymentWorkflowId } from '@paystream/workflows';
-import { cfg, collectTopic, eventually, mailpitAt, uniqueEmail, verifyByMail } from '../support';
+import {
+  cfg,
+  collectTopic,
+  disableWebhookEndpoints,
+  eventually,
+  mailpitAt,
+  uniqueEmail,
+  verifyByMail,
+} from '../support';
 import { MailpitServer } from '../support/mailpit-server';
 import { startServices, type ServiceSet } from '../support/services';
 import { startStripeFaultProxy, type FaultProxy } from '../support/stripe-proxy';
@@ -110,6 +118,8 @@ export class ChaosHarness {
   ) {}
 
   static async setup(userCount = 40): Promise<ChaosHarness> {
+    // No merchant endpoint from an earlier suite: each would add a delivery workflow to every order here.
+    await disableWebhookEndpoints('');
     const proxy = await startStripeFaultProxy(cfg.STRIPE_API_BASE);
     const mail = new ChaosMailpit();
     await mail.start();

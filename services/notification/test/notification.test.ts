@@ -39,7 +39,7 @@ import {
 import { startNotification } from '../src/start-notification';
 import { recordHistory } from '../../../test/support/histories';
 import { MailpitServer } from '../../../test/support/mailpit-server';
-import { cfg, collectTopic, eventually, mailpit } from '../../../test/support';
+import { cfg, collectTopic, disableWebhookEndpoints, eventually, mailpit } from '../../../test/support';
 import {
   startUserBehindGateway,
   type SignedUpUser,
@@ -399,8 +399,16 @@ describe("the merchant's webhooks", () => {
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got, server };
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    receivers.push(url);
+    return { url, got, server };
   }
+  // Their endpoints are disabled once the suite ends: left enabled, every later suite's orders would start
+  // deliveries to a receiver that is gone, retried for days (the chaos suite's drains doubled).
+  const receivers: string[] = [];
+  afterAll(async () => {
+    for (const url of receivers) await disableWebhookEndpoints(url);
+  });
 
   const orderEventOf = (orderId: string, type: OrderEventType, status: string): OrderEvent => ({
     eventId: randomUUID(),
