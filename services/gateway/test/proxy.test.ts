@@ -3,7 +3,7 @@ import { signUserToken } from '@paystream/common/auth';
 import { createLogger } from '@paystream/common/logger';
 import jwt from 'jsonwebtoken';
 import express from 'express';
-import { createGatewayApp } from '../src/app';
+import { createGatewayApp, type GatewayAppDeps } from '../src/app';
 import { createAgent } from '../src/proxy';
 import { serve, type RunningApp } from '../../../test/support';
 
@@ -330,7 +330,13 @@ describe('gateway with slow clients', () => {
 });
 
 describe('gateway rate limit', () => {
-  it('answers 429 with Retry-After once a client spent its budget, per client', async () => {
+  /** A gateway with these limits in front of an upstream that answers 200 to everything. */
+  async function limitedGateway(
+    limits: Pick<
+      GatewayAppDeps,
+      'rateLimitPerMinute' | 'invalidTokensPerMinute' | 'webhookRateLimitPerMinute'
+    >,
+  ) {
     const upstream = await serve(express().use((_req, res) => res.json({ ok: true })));
     const agent = createAgent();
     const gateway = await serve(
@@ -345,10 +351,20 @@ describe('gateway rate limit', () => {
         maxBodyBytes: 1024,
         jwtSecret: JWT_SECRET,
         serviceToken: SERVICE_TOKEN,
-        rateLimitPerMinute: 5,
         corsOrigins: [],
+        ...limits,
       }),
     );
+    const close = async () => {
+      await gateway.close();
+      await upstream.close();
+      agent.destroy();
+    };
+    return { gateway, close };
+  }
+
+  it('answers 429 with Retry-After once a client spent its budget, per client', async () => {
+    const { gateway, close } = await limitedGateway({ rateLimitPerMinute: 5 });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 7; i++)
@@ -363,33 +379,16 @@ describe('gateway rate limit', () => {
       };
       expect((await fetch(`${gateway.url}/orders/status/x`, { headers: other })).status).toBe(200);
     } finally {
-      await gateway.close();
-      await upstream.close();
-      agent.destroy();
+      await close();
     }
   });
 
   it('throttles bad tokens before checking them, and Stripe’s webhook route, each per client', async () => {
-    const upstream = await serve(express().use((_req, res) => res.json({ ok: true })));
-    const agent = createAgent();
-    const gateway = await serve(
-      createGatewayApp({
-        logger: createLogger('gateway-test', 'silent'),
-        agent,
-        userServiceUrl: upstream.url,
-        orderServiceUrl: upstream.url,
-        paymentServiceUrl: upstream.url,
-        notificationServiceUrl: upstream.url,
-        timeoutMs: 1000,
-        maxBodyBytes: 1024,
-        jwtSecret: JWT_SECRET,
-        serviceToken: SERVICE_TOKEN,
-        rateLimitPerMinute: 100_000,
-        invalidTokensPerMinute: 10,
-        webhookRateLimitPerMinute: 3,
-        corsOrigins: [],
-      }),
-    );
+    const { gateway, close } = await limitedGateway({
+      rateLimitPerMinute: 100_000,
+      invalidTokensPerMinute: 10,
+      webhookRateLimitPerMinute: 3,
+    });
     try {
       const forged = {
         authorization: `Bearer ${signUserToken('not-the-gateway-secret-0123456789abcdef', USER_ID)}`,
@@ -404,9 +403,7 @@ describe('gateway rate limit', () => {
         hooks.push((await fetch(`${gateway.url}/webhooks/stripe`, { method: 'POST', body: '{}' })).status);
       expect(hooks).toEqual([200, 200, 200, 429, 429]);
     } finally {
-      await gateway.close();
-      await upstream.close();
-      agent.destroy();
+      await close();
     }
   });
 });
