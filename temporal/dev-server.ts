@@ -54,6 +54,10 @@ export function devServerArgs({
     'system.forceSearchAttributesCacheRefreshOnRead=false',
     '--dynamic-config-value',
     'system.enableActivityEagerExecution=true',
+    // A deleted run (what retention does; the ledger tests stand in for it) is only removed once the
+    // transfer queue has checkpointed past its close: every 30 s by default, every second here.
+    '--dynamic-config-value',
+    'history.transferProcessorUpdateAckInterval="1s"',
     '--namespace',
     namespace,
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),

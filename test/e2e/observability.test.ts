@@ -113,22 +113,28 @@ describe('a paid order, as an operator sees it', () => {
       'paystream-notification INTERNAL RunWorkflow:notificationWorkflow',
       ...activity('paystream-notification', 'sendEmail'),
     ];
-    const trace = await eventually(() => {
+    // One tree: a single root (the gateway's request), every other span's parent is in the trace.
+    // Checked inside the wait: services export in batches, so a child (the merchant feed's
+    // consumer of order.event, say) can reach the collector before its parent's producer span.
+    // A merchant endpoint another suite left enabled gets the order's events too; its delivery is not this path.
+    const rootsOf = (spans: typeof e2e.otlp.spans) => {
+      const ids = new Set(spans.map((sp) => sp.spanId));
+      return spans
+        .filter((sp) => (!sp.parentSpanId || !ids.has(sp.parentSpanId)) && !/Webhook/.test(sp.name))
+        .map(describeSpan);
+    };
+    const roots = await eventually(() => {
       const spans = e2e.otlp.spans.filter((sp) => sp.traceId === traceId);
       const missing = expected.filter((e) => !spans.some((sp) => describeSpan(sp) === e));
       if (missing.length)
         throw new Error(
           `trace ${traceId} lacks ${missing.join(', ')}; has ${spans.map(describeSpan).join(', ')}`,
         );
-      return spans;
+      const found = rootsOf(spans);
+      if (found.length !== 1) throw new Error(`trace ${traceId} has roots ${found.join(', ')}`);
+      return found;
     }, 20_000);
-    // One tree: a single root (the gateway's request), every other span's parent is in the trace.
-    const ids = new Set(trace.map((sp) => sp.spanId));
-    // A merchant endpoint another suite left enabled gets the order's events too; its delivery is not this path.
-    const roots = trace.filter(
-      (sp) => (!sp.parentSpanId || !ids.has(sp.parentSpanId)) && !/Webhook/.test(sp.name),
-    );
-    expect(roots.map(describeSpan)).toEqual(['paystream-gateway SERVER POST /orders']);
+    expect(roots).toEqual(['paystream-gateway SERVER POST /orders']);
   });
 
   it('has log lines that carry its order id and that trace id', async () => {
