@@ -12,6 +12,7 @@ import { summary, type Summary } from './measure';
 import { UsageWindow, type Roots } from './processes';
 import { cfg, DRAIN_TIMEOUT_MS } from './settings';
 import type { Floor } from './floor/floor';
+import { workerMetricsWindow, type WorkerName, type WorkerStep } from './worker-metrics';
 
 export interface RateStep {
   rate: number;
@@ -28,6 +29,8 @@ export interface RateStep {
   cpuMsPerOrder: Record<string, number>;
   cpuMsPerOrderTotal: number;
   peakRssMb: Record<string, number>;
+  /** The SDK's worker metrics over the step (Paystream's workers only). */
+  workers?: Partial<Record<WorkerName, WorkerStep>>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -95,6 +98,7 @@ export async function paystreamStep(
   roots: Roots,
 ): Promise<RateStep> {
   const follow = await followPaymentEvents();
+  const workers = await workerMetricsWindow();
   const window = new UsageWindow(roots);
   const sent = new Map<string, number>();
   const createMs: number[] = [];
@@ -146,6 +150,7 @@ export async function paystreamStep(
       cpuMsPerOrder: per,
       cpuMsPerOrderTotal: total,
       peakRssMb: window.peaks(),
+      workers: await workers.close(),
     };
   } finally {
     window.close();

@@ -18,6 +18,7 @@ import { announce, buildResults, printResults, printServicesTail, writeResults }
 import { cfg } from './settings';
 import { runStartup } from './startup';
 import { parseSweep, runSweep } from './sweep';
+import { WORKER_METRICS_PORTS } from './worker-metrics';
 
 interface Target {
   gatewayUrl: string;
@@ -38,6 +39,8 @@ async function startStackAndServices(): Promise<Target> {
     SIGNINS_PER_CLIENT: '10000000',
     CARDS_PER_CLIENT: '10000000',
     SETUP_INTENTS_PER_CLIENT: '10000000',
+    PAYMENT_WORKER_METRICS_PORT: String(WORKER_METRICS_PORTS.payment),
+    NOTIFICATION_WORKER_METRICS_PORT: String(WORKER_METRICS_PORTS.notification),
   });
   return { services, gatewayUrl: services.url('gateway'), orderUrl: services.url('order') };
 }

@@ -78,6 +78,11 @@ describe('a paid order, as an operator sees it', () => {
     expect(
       value(pay, 'workflow_starts_total{workflow="paymentWorkflow",result="started"}'),
     ).toBeGreaterThanOrEqual(1);
+    // Each service's worker took its workflow's first task straight from the start's answer (eager start).
+    expect(value(pay, 'workflow_eager_starts_total{workflow="paymentWorkflow"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      value(notify, 'workflow_eager_starts_total{workflow="notificationWorkflow"}'),
+    ).toBeGreaterThanOrEqual(1);
     expect(value(pay, 'payment_outcomes_total{status="succeeded"}')).toBeGreaterThanOrEqual(1);
     expect(value(pay, 'stripe_responses_total{status="2xx"}')).toBeGreaterThanOrEqual(2); // create, confirm
     // What the dashboard and the alert rules read (deploy/observability): outcomes and create → paid.

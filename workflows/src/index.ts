@@ -22,7 +22,7 @@ export * from './payment-activities';
 export * from './notification-activities';
 export { bundleWorkflows } from './bundle';
 export { tracingWorkerOptions, WORKFLOW_TRACING_MODULES } from './worker-tracing';
-export { createWorker } from './worker';
+export { createWorker, workerMetrics } from './worker';
 
 /** Entry points bundled for the workers (and the replay tests). */
 export const WORKFLOWS_PATHS = {

@@ -142,8 +142,10 @@ export interface PaymentActivities {
   /**
    * Confirms that one PaymentIntent; a no-op when it already succeeded, so a retry never charges twice.
    * A card that asks for 3-D Secure answers `requires_action` with what the customer must do.
+   * `created`: this run created the intent just before (not found in the ledger), so its first attempt
+   * need not read it before confirming.
    */
-  confirmPaymentIntent(intentId: string): Promise<ConfirmResult>;
+  confirmPaymentIntent(intentId: string, opts?: { created?: boolean }): Promise<ConfirmResult>;
   /** Reads the intent from Stripe: a webhook is a hint, Stripe is the truth. */
   getPaymentIntentState(intentId: string): Promise<IntentState>;
   /**

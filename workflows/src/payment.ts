@@ -397,6 +397,7 @@ export async function paymentWorkflow(
       if (cancelRequested) return cancelIntent(paymentIntentId, 'cancelled');
     }
     if (cancelRequested) return { status: 'cancelled' };
+    const created = !paymentIntentId;
     if (!paymentIntentId) {
       const card = await calls.getPaymentDetails(order.userId);
       if (cancelRequested) return { status: 'cancelled' };
@@ -411,7 +412,7 @@ export async function paymentWorkflow(
       });
     }
     if (cancelRequested) return cancelIntent(paymentIntentId, 'cancelled');
-    const confirmed = await calls.confirmPaymentIntent(paymentIntentId);
+    const confirmed = await calls.confirmPaymentIntent(paymentIntentId, { created });
     if (confirmed.status === 'succeeded') return { status: 'succeeded', paymentIntentId };
     if (confirmed.status === 'authorized') return held(paymentIntentId);
     return authenticated(paymentIntentId, confirmed.nextAction);

@@ -8,9 +8,11 @@ let installed = false;
 /**
  * Temporal's own lines — the SDK's, the Rust core's (forwarded, WARN and up) and the workflow and
  * activity loggers' — through the service's logger, so every line a service writes has one format.
+ * With `metricsPort`, the SDK's worker metrics (sticky cache hits and evictions, task latencies, slots)
+ * are served for Prometheus on that port of the service's HOST, beside the service's own /metrics.
  * Once per process, before its first worker connection (the runtime is process-wide).
  */
-export function installTemporalLogging(logger: Logger): void {
+export function installTemporalLogging(logger: Logger, metrics?: { host: string; port: number }): void {
   if (installed) return;
   installed = true;
   const log = (level: LogLevel, message: string, meta?: LogMetadata) =>
@@ -25,6 +27,13 @@ export function installTemporalLogging(logger: Logger): void {
   };
   Runtime.install({
     logger: temporalLogger,
-    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
+    telemetryOptions: {
+      logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} },
+      ...(metrics && {
+        metrics: {
+          prometheus: { bindAddress: `${metrics.host}:${metrics.port}`, useSecondsForDurations: true },
+        },
+      }),
+    },
   });
 }

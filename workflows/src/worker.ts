@@ -21,13 +21,20 @@ export interface WorkerOptions<Activities> {
   maxConcurrentActivities: number;
   /** The service's logger: Temporal's own lines go through it too (see installTemporalLogging). */
   logger?: Logger;
+  /** Where the SDK's worker metrics are served for Prometheus, if anywhere (see installTemporalLogging). */
+  metrics?: { host: string; port: number };
+}
+
+/** The `metrics` option from a service's *_WORKER_METRICS_PORT setting (0: none). */
+export function workerMetrics(host: string, port: number): WorkerOptions<object>['metrics'] {
+  return port ? { host, port } : undefined;
 }
 
 /** A traced Temporal worker on its own connection; both are returned so the caller can stop them in order. */
 export async function createWorker<Activities extends object>(
   opts: WorkerOptions<Activities>,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
-  if (opts.logger) installTemporalLogging(opts.logger);
+  if (opts.logger) installTemporalLogging(opts.logger, opts.metrics);
   const connection = await NativeConnection.connect(opts.connection);
   // The workflow interceptors go into the bundle; given beside a bundle as well, the SDK warns it ignores them.
   const { interceptors, sinks } = tracingWorkerOptions(tracing());

@@ -28,6 +28,12 @@ const schema = z.object({
   NOTIFICATION_PORT: port(8084),
   /** Gateway: its own /metrics, /readyz and /healthz, for the orchestrator and Prometheus only (never public). */
   GATEWAY_ADMIN_PORT: port(9080),
+  /**
+   * Payment and notification: where the Temporal SDK serves its worker metrics for Prometheus (sticky cache,
+   * task latencies, slots); 0: not served. The bench turns them on to print the worker's side of a run.
+   */
+  PAYMENT_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  NOTIFICATION_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   /** Gateway: requests per minute per client (user id, or address before sign-in). */
   GATEWAY_RATE_LIMIT: z.coerce.number().int().positive().default(600),
   /** Gateway: requests with a missing or invalid token a client may send per minute before 429 (no HMAC then). */

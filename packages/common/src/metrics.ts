@@ -30,6 +30,12 @@ export const metrics = {
     labelNames: ['workflow', 'result'] as const,
     registers: [registry],
   }),
+  workflowEagerStarts: new Counter({
+    name: 'workflow_eager_starts_total',
+    help: 'Workflow starts whose first task the server handed straight to this process’ worker (eager start)',
+    labelNames: ['workflow'] as const,
+    registers: [registry],
+  }),
   stripeResponses: new Counter({
     name: 'stripe_responses_total',
     help: "Stripe API answers by status class (2xx | 4xx | 5xx); network failures show as the activities' retries",

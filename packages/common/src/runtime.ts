@@ -97,25 +97,33 @@ export interface RunnableWorker {
   connection: { close(): Promise<void> };
 }
 
-/** Runs a Temporal worker; if it stops on its own, the whole service stops (and is restarted by its supervisor). */
-export function workerPart(svc: ServiceRuntime, create: () => Promise<RunnableWorker>): Promise<unknown> {
-  return svc.part(
+/**
+ * Runs a Temporal worker; if it stops on its own, the whole service stops (and is restarted by its supervisor).
+ * Returns the worker and its connection: a client on that connection may start workflows eagerly (the first
+ * task handed straight to this worker), and parts started after this one are stopped before it closes.
+ */
+export async function workerPart<W extends RunnableWorker>(
+  svc: ServiceRuntime,
+  create: () => Promise<W>,
+): Promise<W> {
+  const { parts } = await svc.part(
     'temporal worker',
     async () => {
-      const { worker, connection } = await create();
-      const running = worker.run();
+      const parts = await create();
+      const running = parts.worker.run();
       running.catch((err: unknown) => {
         svc.logger.fatal({ err: loggableError(err) }, `${svc.name} worker stopped`);
         svc.fail('worker stopped');
       });
-      return { worker, connection, running };
+      return { parts, running };
     },
-    async ({ worker, connection, running }) => {
-      worker.shutdown();
+    async ({ parts, running }) => {
+      parts.worker.shutdown();
       await running.catch(() => undefined);
-      await connection.close();
+      await parts.connection.close();
     },
   );
+  return parts;
 }
 
 /** The service's HTTP server, last to start and first to stop (it stops taking requests, then drains). */

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ConnectionLike } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 import { tracing } from './tracing';
@@ -13,10 +13,11 @@ export async function connectTemporal(options: TemporalConnectionOptions): Promi
 
 /**
  * A workflow client that puts the active trace context into every workflow it starts, and encrypts and
- * decrypts payloads with `dataConverter` (dataConverterFor(cfg): the same as the workers').
+ * decrypts payloads with `dataConverter` (dataConverterFor(cfg): the same as the workers'). On a worker's
+ * NativeConnection it can start workflows eagerly on that worker (`requestEagerStart`).
  */
 export function createWorkflowClient(
-  connection: Connection,
+  connection: ConnectionLike,
   namespace: string,
   dataConverter: DataConverter,
 ): Client {

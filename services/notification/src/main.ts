@@ -4,9 +4,9 @@ import { CONSUMER_GROUPS, TOPICS } from '@paystream/common/events';
 import { consumerPart, kafkaParts, topicMessages } from '@paystream/common/kafka';
 import { scrapedGauge } from '@paystream/common/metrics';
 import { httpPart, runService, workerPart } from '@paystream/common/runtime';
-import { temporalParts } from '@paystream/common/temporal';
+import { createWorkflowClient, temporalParts } from '@paystream/common/temporal';
 import { temporalConnectionOptions } from '@paystream/common/temporal-options';
-import { SEARCH_ATTRIBUTE_NAMES, type WebhookRetry } from '@paystream/workflows';
+import { SEARCH_ATTRIBUTE_NAMES, workerMetrics, type WebhookRetry } from '@paystream/workflows';
 import { notificationDataSource } from './db/data-source';
 import { SecretBox, WebhookStore } from './webhooks/endpoints';
 import { consumeOrderEvents } from './webhooks/order-consumer';
@@ -38,12 +38,13 @@ runService('notification', async (svc) => {
     () => createMailer(cfg),
     (m) => m.close(),
   );
-  await workerPart(svc, () =>
+  const worker = await workerPart(svc, () =>
     createNotificationWorker({
       connection: temporalConnectionOptions(cfg),
       namespace: cfg.TEMPORAL_NAMESPACE,
       dataConverter: temporal.dataConverter,
       logger,
+      metrics: workerMetrics(cfg.HOST, cfg.NOTIFICATION_WORKER_METRICS_PORT),
       activities: {
         mailer,
         from: cfg.MAIL_FROM,
@@ -67,7 +68,9 @@ runService('notification', async (svc) => {
       consumePaymentEvents({
         consumer,
         producer: kafka.producer,
-        client: temporal.client,
+        // On the worker's own connection, as the payment service does: see its consumer of order.create.
+        client: createWorkflowClient(worker.connection, cfg.TEMPORAL_NAMESPACE, temporal.dataConverter),
+        eagerStart: true,
         logger,
         retry: retryBudget(cfg),
       }),

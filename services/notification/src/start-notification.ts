@@ -25,15 +25,16 @@ export async function startNotification(
   client: Client,
   event: PaymentEvent,
   retry: RetryBudget,
-  opts: { taskQueue?: string; replay?: boolean } = {},
+  opts: { taskQueue?: string; replay?: boolean; eagerStart?: boolean } = {},
 ): Promise<boolean> {
   const valid = paymentEvent.parse(event);
   try {
-    await client.workflow.start<typeof notificationWorkflow>(
-      NOTIFICATION_WORKFLOW,
-      notificationStartOptions(valid, retry, opts),
-    );
+    const handle = await client.workflow.start<typeof notificationWorkflow>(NOTIFICATION_WORKFLOW, {
+      ...notificationStartOptions(valid, retry, opts),
+      requestEagerStart: opts.eagerStart,
+    });
     metrics.workflowStarts.inc({ workflow: NOTIFICATION_WORKFLOW, result: 'started' });
+    if (handle.eagerlyStarted) metrics.workflowEagerStarts.inc({ workflow: NOTIFICATION_WORKFLOW });
     return true;
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {

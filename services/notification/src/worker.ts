@@ -12,6 +12,8 @@ export function createNotificationWorker(opts: {
   taskQueue?: string;
   dataConverter: DataConverter;
   logger?: Logger;
+  /** Where the SDK serves its worker metrics, if anywhere. */
+  metrics?: { host: string; port: number };
   activities: NotificationActivityDeps;
   webhooks: WebhookDeliveryDeps;
 }) {
@@ -20,6 +22,7 @@ export function createNotificationWorker(opts: {
     namespace: opts.namespace,
     dataConverter: opts.dataConverter,
     logger: opts.logger,
+    metrics: opts.metrics,
     taskQueue: opts.taskQueue ?? NOTIFICATIONS_TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATHS.notification,
     activities: {

@@ -319,18 +319,22 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       }
     },
 
-    async confirmPaymentIntent(intentId) {
+    async confirmPaymentIntent(intentId, opts = {}) {
       try {
-        // Read first: after a lost response the intent may already have succeeded.
-        const intent = await stripe.retrieveIntent(intentId);
-        await record(intent);
-        if (intent.status === 'succeeded') return { status: 'succeeded' };
-        if (intent.status === 'requires_capture') return { status: 'authorized' };
-        // Confirmed before (a retry after a lost answer): the customer is already being asked.
-        if (intent.status === 'requires_action') return requiresAction(intent);
-        if (intent.status === 'processing') throw new Error('payment is processing; checking again');
-        if (intent.status === 'canceled')
-          throw ApplicationFailure.nonRetryable('Payment was canceled', PAYMENT_ERRORS.invalidRequest);
+        // Read first: after a lost response the intent may already have succeeded. Not on the first attempt
+        // for an intent this run has just created: nothing else has confirmed it (and a confirm Stripe
+        // refuses is read below all the same).
+        if (!(opts.created && Context.current().info.attempt === 1)) {
+          const intent = await stripe.retrieveIntent(intentId);
+          await record(intent);
+          if (intent.status === 'succeeded') return { status: 'succeeded' };
+          if (intent.status === 'requires_capture') return { status: 'authorized' };
+          // Confirmed before (a retry after a lost answer): the customer is already being asked.
+          if (intent.status === 'requires_action') return requiresAction(intent);
+          if (intent.status === 'processing') throw new Error('payment is processing; checking again');
+          if (intent.status === 'canceled')
+            throw ApplicationFailure.nonRetryable('Payment was canceled', PAYMENT_ERRORS.invalidRequest);
+        }
         let confirmed: Stripe.PaymentIntent;
         try {
           confirmed = await stripe.confirmIntent(intentId, `confirm-${intentId}`);

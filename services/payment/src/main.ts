@@ -4,9 +4,9 @@ import { TOPICS } from '@paystream/common/events';
 import { consumerPart, kafkaParts } from '@paystream/common/kafka';
 import { httpPart, runService, workerPart } from '@paystream/common/runtime';
 import { createStripe } from '@paystream/common/stripe';
-import { temporalParts } from '@paystream/common/temporal';
+import { createWorkflowClient, temporalParts } from '@paystream/common/temporal';
 import { temporalConnectionOptions } from '@paystream/common/temporal-options';
-import { SEARCH_ATTRIBUTE_NAMES } from '@paystream/workflows';
+import { SEARCH_ATTRIBUTE_NAMES, workerMetrics } from '@paystream/workflows';
 import { createPaymentApp } from './app';
 import { consumeOrders, PAYMENT_CONSUMER_GROUP } from './events/order-consumer';
 import { createPaymentWorker } from './worker';
@@ -22,12 +22,13 @@ runService('payment', async (svc) => {
   const kafka = await kafkaParts(svc);
   const temporal = await temporalParts(svc, SEARCH_ATTRIBUTE_NAMES);
   const stripe = createStripe(cfg);
-  await workerPart(svc, () =>
+  const worker = await workerPart(svc, () =>
     createPaymentWorker({
       connection: temporalConnectionOptions(cfg),
       namespace: cfg.TEMPORAL_NAMESPACE,
       dataConverter: temporal.dataConverter,
       logger,
+      metrics: workerMetrics(cfg.HOST, cfg.PAYMENT_WORKER_METRICS_PORT),
       activities: {
         userServiceUrl: cfg.USER_SERVICE_URL,
         serviceToken: cfg.SERVICE_TOKEN,
@@ -57,7 +58,10 @@ runService('payment', async (svc) => {
       consumeOrders({
         consumer,
         producer: kafka.producer,
-        client: temporal.client,
+        // On the worker's own connection: each order's first workflow task is handed to this worker in the
+        // start's answer (eager start), not queued for a poll. Any other replica still takes the rest.
+        client: createWorkflowClient(worker.connection, cfg.TEMPORAL_NAMESPACE, temporal.dataConverter),
+        eagerStart: true,
         logger,
         paymentOptions: paymentOptions(cfg),
       }),

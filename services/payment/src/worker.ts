@@ -12,6 +12,8 @@ export function createPaymentWorker(opts: {
   taskQueue?: string;
   dataConverter: DataConverter;
   logger?: Logger;
+  /** Where the SDK serves its worker metrics, if anywhere. */
+  metrics?: { host: string; port: number };
   activities: PaymentActivityDeps;
   reconcile: ReconcileDeps;
 }) {
@@ -20,6 +22,7 @@ export function createPaymentWorker(opts: {
     namespace: opts.namespace,
     dataConverter: opts.dataConverter,
     logger: opts.logger,
+    metrics: opts.metrics,
     taskQueue: opts.taskQueue ?? PAYMENTS_TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATHS.payment,
     activities: { ...createPaymentActivities(opts.activities), ...createReconcileActivities(opts.reconcile) },

@@ -22,6 +22,8 @@ export function consumePaymentEvents(deps: {
   taskQueue?: string;
   groupId?: string;
   fromBeginning?: boolean;
+  /** `client` is on this process' worker connection: the first workflow task goes straight to that worker. */
+  eagerStart?: boolean;
 }): Promise<void> {
   const { client, logger, producer, groupId = NOTIFICATION_CONSUMER_GROUP } = deps;
   return runJsonConsumer({
@@ -47,7 +49,10 @@ export function consumePaymentEvents(deps: {
         logger.info({ orderId: event.orderId, eventId: event.eventId }, 'replayed outcome: no email');
         return;
       }
-      const started = await startNotification(client, event, deps.retry, { taskQueue: deps.taskQueue });
+      const started = await startNotification(client, event, deps.retry, {
+        taskQueue: deps.taskQueue,
+        eagerStart: deps.eagerStart,
+      });
       logger.info({ orderId: event.orderId, eventId: event.eventId, started }, 'notification scheduled');
     },
   });

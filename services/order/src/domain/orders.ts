@@ -35,65 +35,79 @@ const isUniqueViolation = (err: unknown) =>
   err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505';
 
 /**
- * Writes the order (`pending`) and its order.create event in ONE transaction: there is never an order
- * without its event, nor an event for an order that was rolled back. With an Idempotency-Key, the
- * same key from the same user returns the first order instead of creating a second.
+ * The order (`pending`) and its order.create event in ONE statement, so one transaction and one round trip:
+ * there is never an order without its event, nor an event for an order that was rolled back. No read comes
+ * first: an Idempotency-Key already used by this user is the unique index's violation, and only then is the
+ * first order read and returned instead of a second.
  */
+const INSERT_ORDER_AND_EVENT = `
+  WITH created AS (
+    INSERT INTO orders (id, user_id, amount, currency, items, status, capture_method, idempotency_key, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $9)
+  )
+  INSERT INTO outbox (topic, message_key, payload, headers) VALUES ($10, $1, $11::jsonb, $12::jsonb)`;
+
 export async function createOrder(
   db: DataSource,
   userId: string,
   input: NewOrder,
   idempotencyKey: string | undefined,
 ): Promise<{ order: Order; replayed: boolean }> {
-  if (idempotencyKey) {
-    const existing = await findByKey(db, userId, idempotencyKey);
-    if (existing) return { order: sameRequest(existing, input), replayed: true };
-  }
-  const orderId = randomUUID();
+  const order = db.getRepository(Order).create({
+    id: randomUUID(),
+    userId,
+    amount: input.amount,
+    currency: input.currency,
+    items: input.items,
+    captureMethod: input.captureMethod,
+    capturedAmount: null,
+    refundedAmount: 0,
+    nextAction: null,
+    status: 'pending',
+    failureReason: null,
+    paymentIntentId: null,
+    idempotencyKey: idempotencyKey ?? null,
+    createdAt: new Date(),
+  });
+  order.updatedAt = order.createdAt;
+  const event: OrderCreateEvent = {
+    eventId: randomUUID(),
+    orderId: order.id,
+    userId,
+    amount: input.amount,
+    currency: input.currency,
+    captureMethod: input.captureMethod,
+    createdAt: order.createdAt.toISOString(),
+  };
   try {
-    const order = await db.transaction(async (tx) => {
-      const saved = await tx.getRepository(Order).save(
-        tx.getRepository(Order).create({
-          id: orderId,
-          userId,
-          amount: input.amount,
-          currency: input.currency,
-          items: input.items,
-          captureMethod: input.captureMethod,
-          capturedAmount: null,
-          status: 'pending',
-          failureReason: null,
-          paymentIntentId: null,
-          idempotencyKey: idempotencyKey ?? null,
-        }),
-      );
-      const event: OrderCreateEvent = {
-        eventId: randomUUID(),
-        orderId,
-        userId,
-        amount: input.amount,
-        currency: input.currency,
-        captureMethod: input.captureMethod,
-        createdAt: saved.createdAt.toISOString(),
-      };
-      await tx
-        .getRepository(OutboxMessage)
-        .insert({ topic: TOPICS.orderCreate, messageKey: orderId, payload: event, headers: traceHeaders() });
-      return saved;
-    });
-    // Wakes the relay so the event leaves within milliseconds. Sent after the commit, not inside it: a
-    // NOTIFY in the transaction holds Postgres' global notify lock through the commit's fsync and
-    // serialises every order commit. A lost wake-up only delays the event until the relay's next poll.
-    await db.query(`NOTIFY outbox`).catch(() => undefined);
-    return { order, replayed: false };
+    await db.query(INSERT_ORDER_AND_EVENT, [
+      order.id,
+      userId,
+      order.amount,
+      order.currency,
+      order.items && JSON.stringify(order.items),
+      order.status,
+      order.captureMethod,
+      order.idempotencyKey,
+      order.createdAt,
+      TOPICS.orderCreate,
+      JSON.stringify(event),
+      JSON.stringify(traceHeaders()),
+    ]);
   } catch (err) {
-    // Two requests with the same key raced; the other one won, so answer with its order.
+    // This user sent this key before (or two requests with it raced): answer with the first order.
     if (idempotencyKey && isUniqueViolation(err)) {
       const existing = await findByKey(db, userId, idempotencyKey);
       if (existing) return { order: sameRequest(existing, input), replayed: true };
     }
     throw err;
   }
+  // Wakes the relay so the event leaves within milliseconds. Sent after the commit, not inside it: a
+  // NOTIFY in the transaction holds Postgres' global notify lock through the commit's fsync and
+  // serialises every order commit. Not awaited: a lost wake-up only delays the event until the relay's
+  // next poll, and the customer's answer need not wait for it.
+  void db.query(`NOTIFY outbox`).catch(() => undefined);
+  return { order, replayed: false };
 }
 
 function findByKey(db: DataSource, userId: string, idempotencyKey: string): Promise<Order | null> {

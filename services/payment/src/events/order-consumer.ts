@@ -23,6 +23,8 @@ export interface OrderConsumerDeps {
   paymentOptions: PaymentOptions;
   taskQueue?: string;
   groupId?: string;
+  /** `client` is on this process' worker connection: the first workflow task goes straight to that worker. */
+  eagerStart?: boolean;
 }
 
 /**
@@ -43,8 +45,12 @@ export function consumeOrders(deps: OrderConsumerDeps): Promise<void> {
       const options = paymentStartOptions(order, deps.paymentOptions, taskQueue);
       const { workflowId } = options;
       try {
-        await client.workflow.start<typeof paymentWorkflow>(PAYMENT_WORKFLOW, options);
+        const handle = await client.workflow.start<typeof paymentWorkflow>(PAYMENT_WORKFLOW, {
+          ...options,
+          requestEagerStart: deps.eagerStart,
+        });
         metrics.workflowStarts.inc({ workflow: PAYMENT_WORKFLOW, result: 'started' });
+        if (handle.eagerlyStarted) metrics.workflowEagerStarts.inc({ workflow: PAYMENT_WORKFLOW });
         logger.info({ orderId: order.orderId, workflowId }, 'payment workflow started');
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -151,6 +151,21 @@ describe('confirming', () => {
     expect(ledger.writes).toEqual([{ op: 'recordCharge', args: ['order-1', intent.id, 2500] }]);
   });
 
+  it('an intent this run has just created is confirmed without a read first, on the first attempt only', async () => {
+    const intent = stripe.intent();
+    expect(await run(() => activities.confirmPaymentIntent(intent.id, { created: true }))).toEqual({
+      status: 'succeeded',
+    });
+    expect(stripe.calls.map((c) => c.op)).toEqual(['confirmIntent']);
+    expect(ledger.writes).toEqual([{ op: 'recordCharge', args: ['order-1', intent.id, 2500] }]);
+    // A retry of that confirm (its answer lost) reads first, and finds it paid: nothing is confirmed again.
+    const retry = new MockActivityEnvironment({ attempt: 2 }, { logger: quiet });
+    expect(await retry.run(() => activities.confirmPaymentIntent(intent.id, { created: true }))).toEqual({
+      status: 'succeeded',
+    });
+    expect(stripe.calls.map((c) => c.op)).toEqual(['confirmIntent', 'retrieveIntent']);
+  });
+
   it('an intent that already succeeded (a retry after a lost answer) is not confirmed again', async () => {
     const intent = stripe.intent({ status: 'succeeded', amount_received: 2500 });
     expect(await run(() => activities.confirmPaymentIntent(intent.id))).toEqual({ status: 'succeeded' });
