@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { userInfo } from 'node:os';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { safeEqual, SERVICE_TOKEN_HEADER, USER_ID_HEADER } from './auth';
 import { problems } from './problem';
 import { traceHeaders } from './tracing';
@@ -105,6 +105,27 @@ export function cliOperator(): Operator {
 /** The id of an action: the key, what, on what, and the request's own id (its Idempotency-Key, or the request id). */
 export const auditId = (...parts: string[]): string =>
   createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+
+/**
+ * The entry for an action of the request's operator (set by requireOperator): `key` is the action's own id
+ * within the request (its Idempotency-Key, or one of its own), so an action asked again is the same entry.
+ */
+export function operatorAudit(
+  req: Request,
+  what: { action: string; target: string; key: string; outcome: string; reason?: string },
+): AuditEntry {
+  const op = req.operator!;
+  return {
+    id: auditId(op.keyId, what.action, what.target, what.key),
+    keyId: op.keyId,
+    keyName: op.name,
+    action: what.action,
+    target: what.target,
+    ...(what.reason ? { reason: what.reason } : {}),
+    requestId: req.id,
+    outcome: what.outcome,
+  };
+}
 
 /**
  * Appends an entry to the audit log (the user service keeps it, append-only). Retried a few times: an

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { requireService } from '@paystream/common/auth';
 import { jsonBody, validate } from '@paystream/common/http';
-import { auditId, recordAudit, requireOperator, type AuditEntry } from '@paystream/common/operator';
+import { operatorAudit, recordAudit, requireOperator } from '@paystream/common/operator';
 import { problems } from '@paystream/common/problem';
 import type { Client } from '@temporalio/client';
 import {
@@ -53,18 +53,10 @@ export function adminRoutes(deps: AdminDeps): Router {
     outcome = 'ok',
     reason?: string,
   ) => {
-    const op = req.operator!;
-    const entry: AuditEntry = {
-      id: auditId(op.keyId, action, target, key),
-      keyId: op.keyId,
-      keyName: op.name,
-      action,
-      target,
-      ...(reason ? { reason } : {}),
-      requestId: req.id,
-      outcome,
-    };
-    await recordAudit({ userServiceUrl: deps.userServiceUrl, serviceToken: deps.serviceToken }, entry);
+    await recordAudit(
+      { userServiceUrl: deps.userServiceUrl, serviceToken: deps.serviceToken },
+      operatorAudit(req, { action, target, key, outcome, reason }),
+    );
   };
   const write = requireOperator(deps.serviceToken, 'webhooks:write');
   const read = requireOperator(deps.serviceToken, 'orders:read');

@@ -1,6 +1,6 @@
 import { requireService } from '@paystream/common/auth';
 import { jsonBody, validate } from '@paystream/common/http';
-import { auditId, recordAudit, requireOperator, type AuditEntry } from '@paystream/common/operator';
+import { operatorAudit, recordAudit, requireOperator, type AuditEntry } from '@paystream/common/operator';
 import { problems } from '@paystream/common/problem';
 import { Router, type Request } from 'express';
 import { randomUUID } from 'node:crypto';
@@ -43,17 +43,8 @@ export function adminRoutes(deps: AdminDeps): Router {
     work: () => Promise<T>,
   ): Promise<T> {
     const problemType = action.startsWith('refund') ? 'refund-refused' : 'payment-refused';
-    const op = req.operator!;
-    const entry = (outcome: string): AuditEntry => ({
-      id: auditId(op.keyId, action, target, requestId),
-      keyId: op.keyId,
-      keyName: op.name,
-      action,
-      target,
-      ...(reason ? { reason } : {}),
-      requestId: req.id,
-      outcome,
-    });
+    const entry = (outcome: string): AuditEntry =>
+      operatorAudit(req, { action, target, key: requestId, outcome, reason });
     let result: T;
     try {
       result = await work();

@@ -40,9 +40,10 @@ export function accountRoutes({ db, cfg, throttle, sessions, devices, links }: A
   const router = Router();
   const users = db.getRepository(User);
   const client = (req: Request) => clientAddress(req, cfg.SERVICE_TOKEN);
-  const weak = (password: string, email: string) => {
+  /** A password the policy refuses is a 400 naming the body's field that held it. */
+  const weak = (password: string, email: string, field = 'newPassword') => {
     const problem = passwordProblem(password, email);
-    if (problem) throw problems.validation([{ field: 'newPassword', message: problem }]);
+    if (problem) throw problems.validation([{ field, message: problem }]);
   };
   /** A new password: stored, and every session of the account ends (in the same transaction). */
   const setPassword = (userId: string, hash: string, verified: boolean) =>
@@ -63,8 +64,7 @@ export function accountRoutes({ db, cfg, throttle, sessions, devices, links }: A
     const signupWait = await throttle.signup(client(req));
     if (signupWait > 0)
       throw problems.rateLimited(signupWait, 'Too many sign-ups from here; try again later');
-    const problem = passwordProblem(body.password, body.email);
-    if (problem) throw problems.validation([{ field: 'password', message: problem }]);
+    weak(body.password, body.email, 'password');
     const passwordHash = await hashPassword(body.password);
     try {
       const user = await users.save(users.create({ email: body.email, name: body.name, passwordHash }));
