@@ -54,7 +54,7 @@ function printSteps(title: string, steps: RateStep[]): void {
     for (const [name, w] of Object.entries(s.workers ?? {}))
       console.log(
         `  ${s.rate}/s ${name} worker: sticky cache hit ratio ${w.stickyHitRatio ?? 'n/a'}, misses ${w.stickyMisses}, ` +
-          `replays ${w.replays}, cached ${w.cacheSize}, workflow task wait/run ${w.taskScheduleToStartMsMean}/${w.taskExecutionMsMean} ms`,
+          `cached ${w.cacheSize}; ${w.tasks} workflow tasks, run ${w.taskExecutionMsMean} ms, queued ones waited ${w.taskScheduleToStartMsMean} ms`,
       );
   const names = [...new Set(steps.flatMap((s) => Object.keys(s.cpuMsPerOrder)))];
   console.log(`CPU ms per order by process (and peak RSS MB), per offered rate:`);

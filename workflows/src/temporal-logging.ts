@@ -5,6 +5,10 @@ import { Runtime, type Logger as TemporalLogger } from '@temporalio/worker';
 const PINO_LEVEL = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
 let installed = false;
 
+/** host:port, with an IPv6 host (`::`, as HOST may be in a container) in brackets. */
+const bindAddress = (host: string, port: number) =>
+  host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+
 /**
  * Temporal's own lines — the SDK's, the Rust core's (forwarded, WARN and up) and the workflow and
  * activity loggers' — through the service's logger, so every line a service writes has one format.
@@ -31,7 +35,7 @@ export function installTemporalLogging(logger: Logger, metrics?: { host: string;
       logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} },
       ...(metrics && {
         metrics: {
-          prometheus: { bindAddress: `${metrics.host}:${metrics.port}`, useSecondsForDurations: true },
+          prometheus: { bindAddress: bindAddress(metrics.host, metrics.port), useSecondsForDurations: true },
         },
       }),
     },
