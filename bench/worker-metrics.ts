@@ -3,8 +3,7 @@
  * serve when *_WORKER_METRICS_PORT is set (run.ts sets it): how often a workflow task found its workflow in
  * the sticky cache (a miss replays its history), how many are cached, how many workflow tasks ran and for how
  * long (local activities run inside them), and how long the queued ones waited (an eager first task is not
- * queued). Counters are read before and after the step; the difference is
- * the step's. The last text each worker served is kept in bench/results/worker-metrics-<name>.txt.
+ * queued). Counters are read before and after the step; the difference is the step's. The last text each worker served is kept in bench/results/worker-metrics-<name>.txt.
  */
 import fs from 'node:fs';
 import path from 'node:path';

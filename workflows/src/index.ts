@@ -23,6 +23,7 @@ export * from './notification-activities';
 export { bundleWorkflows } from './bundle';
 export { tracingWorkerOptions, WORKFLOW_TRACING_MODULES } from './worker-tracing';
 export { createWorker, workerMetrics } from './worker';
+export type { WorkerMetricsAddress } from './temporal-logging';
 
 /** Entry points bundled for the workers (and the replay tests). */
 export const WORKFLOWS_PATHS = {

@@ -4,7 +4,7 @@ import { tracing } from '@paystream/common/tracing';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { workflowBundleFor } from './bundle';
-import { installTemporalLogging } from './temporal-logging';
+import { installTemporalLogging, type WorkerMetricsAddress } from './temporal-logging';
 import { tracingWorkerOptions } from './worker-tracing';
 
 export interface WorkerOptions<Activities> {
@@ -22,11 +22,11 @@ export interface WorkerOptions<Activities> {
   /** The service's logger: Temporal's own lines go through it too (see installTemporalLogging). */
   logger?: Logger;
   /** Where the SDK's worker metrics are served for Prometheus, if anywhere (see installTemporalLogging). */
-  metrics?: { host: string; port: number };
+  metrics?: WorkerMetricsAddress;
 }
 
 /** The `metrics` option from a service's *_WORKER_METRICS_PORT setting (0: none). */
-export function workerMetrics(host: string, port: number): WorkerOptions<object>['metrics'] {
+export function workerMetrics(host: string, port: number): WorkerMetricsAddress | undefined {
   return port ? { host, port } : undefined;
 }
 

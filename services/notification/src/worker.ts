@@ -1,7 +1,12 @@
 import { type Logger } from '@paystream/common/logger';
 import { type TemporalConnectionOptions } from '@paystream/common/temporal-options';
 import type { DataConverter } from '@temporalio/common';
-import { createWorker, NOTIFICATIONS_TASK_QUEUE, WORKFLOWS_PATHS } from '@paystream/workflows';
+import {
+  createWorker,
+  NOTIFICATIONS_TASK_QUEUE,
+  WORKFLOWS_PATHS,
+  type WorkerMetricsAddress,
+} from '@paystream/workflows';
 import { createNotificationActivities, type NotificationActivityDeps } from './activities';
 import { createWebhookActivities, type WebhookDeliveryDeps } from './webhooks/deliver';
 
@@ -13,7 +18,7 @@ export function createNotificationWorker(opts: {
   dataConverter: DataConverter;
   logger?: Logger;
   /** Where the SDK serves its worker metrics, if anywhere. */
-  metrics?: { host: string; port: number };
+  metrics?: WorkerMetricsAddress;
   activities: NotificationActivityDeps;
   webhooks: WebhookDeliveryDeps;
 }) {

@@ -53,6 +53,7 @@ export async function createOrder(
   input: NewOrder,
   idempotencyKey: string | undefined,
 ): Promise<{ order: Order; replayed: boolean }> {
+  const now = new Date();
   const order = db.getRepository(Order).create({
     id: randomUUID(),
     userId,
@@ -67,9 +68,9 @@ export async function createOrder(
     failureReason: null,
     paymentIntentId: null,
     idempotencyKey: idempotencyKey ?? null,
-    createdAt: new Date(),
+    createdAt: now,
+    updatedAt: now,
   });
-  order.updatedAt = order.createdAt;
   const event: OrderCreateEvent = {
     eventId: randomUUID(),
     orderId: order.id,
